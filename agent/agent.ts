@@ -1,0 +1,126 @@
+import { join } from "node:path";
+import { hostname } from "node:os";
+import type { Server } from "@grpc/grpc-js";
+import { KubecycleError, readTlsFiles, type Logger } from "../shared/index.js";
+import type { CompiledAgentConfig } from "./config.js";
+import { FactsCollector } from "./facts.js";
+import { Lifecycle } from "./lifecycle.js";
+import { OpRecords } from "./op-records.js";
+import { createServer, serverCredentials } from "./server.js";
+import { StatusReader } from "./status.js";
+import { SystemctlUnitManager } from "./systemd/systemctl.js";
+import type { UnitManager } from "./systemd/unit-manager.js";
+import { UnitController } from "./units.js";
+
+/** The agent's version, reported by Health. */
+export const AGENT_VERSION = "0.1.0";
+
+/** A started agent. */
+export interface RunningAgent {
+  readonly lifecycle: Lifecycle;
+  /** The port actually bound (useful with port 0). */
+  readonly port: number;
+  readonly nodeName: string;
+  /** Drains and stops: no new changes, in-flight calls get `graceMs` to finish, then are cut. Idempotent. */
+  shutdown(graceMs?: number): Promise<void>;
+}
+
+/** Starts the agent: loads its TLS identity, opens its state, binds the mTLS server and starts serving. */
+export async function startAgent(opts: {
+  config: Readonly<CompiledAgentConfig>;
+  log: Logger;
+  /** Default: the real systemd through systemctl. */
+  manager?: UnitManager;
+}): Promise<RunningAgent> {
+  const { config, log } = opts;
+  const lifecycle = new Lifecycle();
+  const nodeName = config.nodeName ?? hostname();
+  const drain = new AbortController();
+  const force = new AbortController();
+  const facts = new FactsCollector({ log, refreshMs: config.status.factsRefreshMs });
+  let server: Server | undefined;
+  try {
+    const tls = await readTlsFiles(config.tls);
+    const records = new OpRecords(join(config.stateDir, "operations"), config.operations.maxRecords, log);
+    await records.open();
+    const manager = opts.manager ?? new SystemctlUnitManager(config.systemd);
+    const units = new UnitController({ manager, records, config, log, signal: force.signal });
+    const status = new StatusReader({ nodeName, units: config.units.allow, manager, facts });
+    const startedUnixMs = Date.now();
+    server = createServer({
+      config,
+      nodeName,
+      version: AGENT_VERSION,
+      startedUnixMs,
+      tls,
+      lifecycle,
+      units,
+      status,
+      log,
+      drainSignal: drain.signal,
+    });
+    const port = await bind(server, config.listen.address, config.listen.port, serverCredentials(tls));
+    lifecycle.to("serving");
+    facts.start();
+    log.info({ node: nodeName, address: config.listen.address, port, units: config.units.allow }, "agent serving");
+
+    let stopping: Promise<void> | undefined;
+    const running: RunningAgent = {
+      lifecycle,
+      port,
+      nodeName,
+      shutdown(graceMs = config.shutdownGraceMs) {
+        stopping ??= drainAndStop(server as Server, graceMs);
+        return stopping;
+      },
+    };
+    return running;
+  } catch (err) {
+    lifecycle.to("failed");
+    facts.stop();
+    server?.forceShutdown();
+    throw err;
+  }
+
+  async function drainAndStop(srv: Server, graceMs: number): Promise<void> {
+    log.info({ graceMs }, "agent draining");
+    lifecycle.to("draining");
+    drain.abort();
+    facts.stop();
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        log.warn({ graceMs }, "in-flight calls did not finish in time; cutting them");
+        force.abort();
+        srv.forceShutdown();
+        resolve();
+      }, graceMs);
+      srv.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    lifecycle.to("stopped");
+    log.info("agent stopped");
+  }
+}
+
+function bind(
+  server: Server,
+  address: string,
+  port: number,
+  creds: ReturnType<typeof serverCredentials>,
+): Promise<number> {
+  const target = address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
+  return new Promise((resolve, reject) => {
+    server.bindAsync(target, creds, (err, bound) => {
+      if (err) {
+        reject(
+          new KubecycleError("CONFIG_INVALID", `cannot listen on ${target}: ${err.message}`, {
+            field: "listen",
+            hint: "choose a free address and port in listen.address / listen.port",
+          }),
+        );
+      } else resolve(bound);
+    });
+  });
+}

@@ -1,0 +1,120 @@
+import { z } from "zod";
+import { DEFAULT_ALLOWED_UNITS, compileConfig, normalizeUnitName, readYamlFile } from "../shared/index.js";
+
+const ms = (min: number, max: number) => z.number().int().min(min).max(max);
+
+const unitName = z.string().transform((raw, ctx) => {
+  try {
+    return normalizeUnitName(raw);
+  } catch {
+    ctx.addIssue({
+      code: "custom",
+      message: `expected a systemd unit name such as "kubelet", got ${JSON.stringify(raw)}`,
+    });
+    return z.NEVER;
+  }
+});
+
+const schema = z.strictObject({
+  /** The node's name as the cluster knows it. Default: the host name. */
+  nodeName: z
+    .string()
+    .regex(/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/, "expected a DNS-1123 name")
+    .optional(),
+  listen: z
+    .strictObject({
+      /** Address to bind. Default 0.0.0.0. */
+      address: z.union([z.ipv4(), z.ipv6()], "expected an IPv4 or IPv6 address").default("0.0.0.0"),
+      /** TCP port. Default 9443. */
+      port: z.number().int().min(1).max(65535).default(9443),
+    })
+    .prefault({}),
+  tls: z
+    .strictObject({
+      ca: z.string().min(1).default("/etc/kubecycle/pki/ca.crt"),
+      cert: z.string().min(1).default("/etc/kubecycle/pki/agent.crt"),
+      key: z.string().min(1).default("/etc/kubecycle/pki/agent.key"),
+    })
+    .prefault({}),
+  units: z
+    .strictObject({
+      /** Units the agent may touch. Default kubelet, etcd, containerd, docker, cri-dockerd. */
+      allow: z
+        .array(unitName)
+        .min(1, "expected at least one unit")
+        .default([...DEFAULT_ALLOWED_UNITS]),
+      /** Default wait for a unit to settle when a request gives none. Default 90 s. */
+      settleTimeoutMs: ms(100, 3_600_000).default(90_000),
+      /** Upper bound for a requested settle timeout. Default 15 min. */
+      maxSettleTimeoutMs: ms(100, 3_600_000).default(900_000),
+      /** A started unit must stay active (same invocation) this long to count as started. Default 500 ms. */
+      startStableMs: ms(0, 60_000).default(500),
+      /** Journal lines returned with a failure. Default 30. */
+      journalLines: z.number().int().min(0).max(1000).default(30),
+    })
+    .prefault({}),
+  /** Durable agent state (operation records). Default /var/lib/kubecycle-agent. */
+  stateDir: z.string().min(1).default("/var/lib/kubecycle-agent"),
+  operations: z
+    .strictObject({
+      /** Operation records kept for idempotent replay; the oldest are dropped beyond this. Default 1000. */
+      maxRecords: z.number().int().min(10).max(100_000).default(1000),
+    })
+    .prefault({}),
+  limits: z
+    .strictObject({
+      /** Largest request accepted, in bytes. Default 1 MiB. */
+      maxMessageBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(64 * 1024 * 1024)
+        .default(1024 * 1024),
+      /** Most units in one call. Default 16. */
+      maxUnitsPerCall: z.number().int().min(1).max(256).default(16),
+    })
+    .prefault({}),
+  status: z
+    .strictObject({
+      /** How often WatchStatus looks for unit changes. Default 1 s. */
+      pollIntervalMs: ms(100, 60_000).default(1000),
+      /** How often the slower node facts (CPU, disks, addresses) are refreshed. Default 60 s. */
+      factsRefreshMs: ms(1000, 3_600_000).default(60_000),
+    })
+    .prefault({}),
+  systemd: z
+    .strictObject({
+      systemctl: z.string().min(1).default("systemctl"),
+      journalctl: z.string().min(1).default("journalctl"),
+    })
+    .prefault({}),
+  log: z
+    .strictObject({
+      level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    })
+    .prefault({}),
+  /** On SIGTERM, how long in-flight calls may finish before they are cut. Default 30 s. */
+  shutdownGraceMs: ms(0, 600_000).default(30_000),
+});
+
+/** The agent's validated, normalized and frozen configuration. */
+export type CompiledAgentConfig = z.output<typeof schema>;
+
+const rules = [
+  (c: CompiledAgentConfig) =>
+    c.units.allow.filter((u, i) => c.units.allow.indexOf(u) !== i).map((u) => `units.allow: ${u} is listed twice`),
+  (c: CompiledAgentConfig) =>
+    c.units.settleTimeoutMs > c.units.maxSettleTimeoutMs
+      ? [`units.settleTimeoutMs: expected at most units.maxSettleTimeoutMs (${c.units.maxSettleTimeoutMs})`]
+      : [],
+];
+
+/** Validates a parsed YAML document into a CompiledAgentConfig; `source` names it in errors. */
+export function compileAgentConfig(raw: unknown, source = "agent config"): Readonly<CompiledAgentConfig> {
+  return compileConfig(source, raw, schema, (parsed) => parsed, rules);
+}
+
+/** Reads and compiles the agent's YAML config file. */
+export async function loadAgentConfig(path: string): Promise<Readonly<CompiledAgentConfig>> {
+  return compileAgentConfig(await readYamlFile(path), path);
+}

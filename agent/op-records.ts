@@ -1,0 +1,155 @@
+import { mkdir, open, readdir, readFile, rename, unlink } from "node:fs/promises";
+import { join } from "node:path";
+import { KubecycleError, type Logger } from "../shared/index.js";
+
+/** Operation ids are used as file names, so they are held to a safe alphabet. */
+const OP_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+// Record file: "<13-digit unix ms>-<op id>.json", so a directory listing alone gives both the index and the age.
+const RECORD_FILE = /^(\d{13})-(.+)\.json$/;
+
+/** Throws INVALID_REQUEST unless `opId` is a usable operation id. */
+export function validateOperationId(opId: unknown): string {
+  if (typeof opId !== "string" || !OP_ID.test(opId)) {
+    throw new KubecycleError(
+      "INVALID_REQUEST",
+      "operation_id is required: 1-128 characters of letters, digits and ._:- starting with a letter or digit",
+      { field: "operation_id" },
+    );
+  }
+  return opId;
+}
+
+interface StoredRecord<R> {
+  opId: string;
+  rpc: string;
+  fingerprint: string;
+  recordedUnixMs: number;
+  result: R;
+}
+
+/**
+ * Durable results of mutating calls, keyed by operation id. A repeated call with a known id gets the recorded
+ * result back instead of acting again, also after an agent restart. Each record is one file written via temp file,
+ * fsync and rename; only the newest `maxRecords` are kept.
+ */
+export class OpRecords {
+  readonly #dir: string;
+  readonly #max: number;
+  readonly #log: Logger;
+  /** op id -> file name, oldest first (insertion order). */
+  readonly #index = new Map<string, string>();
+  readonly #inFlight = new Map<string, { key: string; promise: Promise<{ result: unknown; replayed: boolean }> }>();
+
+  constructor(dir: string, maxRecords: number, log: Logger) {
+    this.#dir = dir;
+    this.#max = maxRecords;
+    this.#log = log;
+  }
+
+  /** Creates the directory if needed and indexes the records already there. */
+  async open(): Promise<void> {
+    await mkdir(this.#dir, { recursive: true, mode: 0o700 });
+    const files: Array<[string, string]> = [];
+    for (const name of await readdir(this.#dir)) {
+      const m = RECORD_FILE.exec(name);
+      if (m?.[2]) files.push([m[2], name]);
+      // Leftover temp files of a crash mid-write are not records; drop them.
+      else if (name.endsWith(".tmp")) await unlink(join(this.#dir, name)).catch(() => undefined);
+    }
+    files.sort((a, b) => a[1].localeCompare(b[1]));
+    for (const [opId, name] of files) this.#index.set(opId, name);
+    await this.#prune();
+  }
+
+  get size(): number {
+    return this.#index.size;
+  }
+
+  /**
+   * Runs `act` once per operation id. Returns the recorded result when the id is known (replayed=true), waits for
+   * the first call when the same id is still in flight, and refuses an id reused for a different request.
+   */
+  async once<R>(
+    opId: string,
+    rpc: string,
+    fingerprint: string,
+    act: () => Promise<R>,
+  ): Promise<{ result: R; replayed: boolean }> {
+    const key = `${rpc}:${fingerprint}`;
+    const flying = this.#inFlight.get(opId);
+    if (flying) {
+      checkSameRequest(opId, flying.key, key);
+      return { result: (await flying.promise).result as R, replayed: true };
+    }
+    // Registered before the first await, so a concurrent call with the same id always finds it.
+    const promise = (async () => {
+      const stored = await this.#read<R>(opId);
+      if (stored) {
+        checkSameRequest(opId, stored.fingerprint, key);
+        return { result: stored.result, replayed: true };
+      }
+      const result = await act();
+      await this.#write({ opId, rpc, fingerprint: key, recordedUnixMs: Date.now(), result });
+      return { result, replayed: false };
+    })();
+    this.#inFlight.set(opId, { key, promise });
+    try {
+      return await promise;
+    } finally {
+      this.#inFlight.delete(opId);
+    }
+  }
+
+  async #read<R>(opId: string): Promise<StoredRecord<R> | undefined> {
+    const name = this.#index.get(opId);
+    if (!name) return undefined;
+    try {
+      return JSON.parse(await readFile(join(this.#dir, name), "utf8")) as StoredRecord<R>;
+    } catch (err) {
+      // A record that cannot be read is treated as absent: acting again is safe, because every unit action
+      // first checks the unit's current state.
+      this.#log.warn({ op: opId, err }, "operation record unreadable; ignoring it");
+      this.#index.delete(opId);
+      return undefined;
+    }
+  }
+
+  async #write(record: StoredRecord<unknown>): Promise<void> {
+    const name = `${String(record.recordedUnixMs).padStart(13, "0")}-${record.opId}.json`;
+    const tmp = join(this.#dir, `${name}.tmp`);
+    const fh = await open(tmp, "w", 0o600);
+    try {
+      await fh.writeFile(JSON.stringify(record));
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, join(this.#dir, name));
+    const dir = await open(this.#dir, "r");
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+    this.#index.set(record.opId, name);
+    await this.#prune();
+  }
+
+  async #prune(): Promise<void> {
+    while (this.#index.size > this.#max) {
+      const [opId, name] = this.#index.entries().next().value as [string, string];
+      this.#index.delete(opId);
+      await unlink(join(this.#dir, name)).catch(() => undefined);
+    }
+  }
+}
+
+function checkSameRequest(opId: string, recorded: string, asked: string): void {
+  if (recorded !== asked) {
+    throw new KubecycleError(
+      "OPERATION_ID_CONFLICT",
+      `operation id ${opId} was already used for a different request (${recorded.split(":")[0] ?? "?"})`,
+      { op: opId, hint: "use a new operation id for a new request" },
+    );
+  }
+}

@@ -1,0 +1,117 @@
+import { credentials, Metadata, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
+import {
+  fromGrpcError,
+  loadAgentProto,
+  type AgentClient,
+  type HealthResponse__Output,
+  type NodeStatus__Output,
+  type SetAutoStartRequest,
+  type StartUnitsRequest,
+  type StopUnitsRequest,
+  type TlsMaterial,
+  type UnitsResult__Output,
+} from "../../shared/index.js";
+
+/** Where and how to reach one node's agent. */
+export interface AgentEndpoint {
+  /** The node's name; errors name it. */
+  node: string;
+  /** host:port of the agent. */
+  address: string;
+  tls: TlsMaterial;
+  /** Name to verify the agent's certificate against. Default: the node name. */
+  serverName?: string;
+}
+
+/** Per-call options: every call has a deadline; a signal cancels it early (CANCELLED, not DEADLINE_EXCEEDED). */
+export interface CallOptions {
+  /** Default 10 s. */
+  deadlineMs?: number;
+  signal?: AbortSignal;
+}
+
+type Unary<Req, Res> = (
+  req: Req,
+  md: Metadata,
+  opts: { deadline: Date },
+  cb: (err: ServiceError | null, res?: Res) => void,
+) => { cancel(): void };
+
+/** A typed, promise-based connection to one agent over mTLS. Errors come back as KubecycleErrors naming node and RPC. */
+export class AgentConnection {
+  readonly node: string;
+  readonly #client: AgentClient;
+
+  constructor(endpoint: AgentEndpoint, opts: { maxMessageBytes?: number } = {}) {
+    this.node = endpoint.node;
+    const Agent = loadAgentProto().kubecycle.v1.Agent;
+    this.#client = new Agent(
+      endpoint.address,
+      credentials.createSsl(endpoint.tls.ca, endpoint.tls.key, endpoint.tls.cert),
+      {
+        // Verify the agent by its node name (always in its certificate's SANs); this also keeps an IP out of TLS SNI.
+        "grpc.ssl_target_name_override": endpoint.serverName ?? endpoint.node,
+        "grpc.max_receive_message_length": opts.maxMessageBytes ?? 64 * 1024 * 1024,
+        // Fail fast on a node that is down instead of waiting out the whole deadline in reconnect backoff.
+        "grpc.initial_reconnect_backoff_ms": 200,
+        "grpc.max_reconnect_backoff_ms": 2000,
+      },
+    );
+  }
+
+  health(opts?: CallOptions): Promise<HealthResponse__Output> {
+    return this.#unary("Health", this.#client.Health.bind(this.#client), {}, opts);
+  }
+
+  getStatus(req: { refreshFacts?: boolean } = {}, opts?: CallOptions): Promise<NodeStatus__Output> {
+    return this.#unary("GetStatus", this.#client.GetStatus.bind(this.#client), req, opts);
+  }
+
+  stopUnits(req: StopUnitsRequest, opts?: CallOptions): Promise<UnitsResult__Output> {
+    return this.#unary("StopUnits", this.#client.StopUnits.bind(this.#client), req, opts);
+  }
+
+  startUnits(req: StartUnitsRequest, opts?: CallOptions): Promise<UnitsResult__Output> {
+    return this.#unary("StartUnits", this.#client.StartUnits.bind(this.#client), req, opts);
+  }
+
+  setAutoStart(req: SetAutoStartRequest, opts?: CallOptions): Promise<UnitsResult__Output> {
+    return this.#unary("SetAutoStart", this.#client.SetAutoStart.bind(this.#client), req, opts);
+  }
+
+  /** Status updates as they come: at once, on every unit change, and at least every `intervalMs`. */
+  async *watchStatus(req: { intervalMs?: number }, signal?: AbortSignal): AsyncGenerator<NodeStatus__Output> {
+    const stream: ClientReadableStream<NodeStatus__Output> = this.#client.WatchStatus(req);
+    const onAbort = () => stream.cancel();
+    signal?.addEventListener("abort", onAbort);
+    try {
+      for await (const status of stream) yield status as NodeStatus__Output;
+    } catch (err) {
+      if (!signal?.aborted) throw fromGrpcError(err, { rpc: "WatchStatus", node: this.node });
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+      stream.cancel();
+    }
+  }
+
+  close(): void {
+    this.#client.close();
+  }
+
+  #unary<Req, Res>(rpc: string, method: Unary<Req, Res>, req: Req, opts: CallOptions = {}): Promise<Res> {
+    const deadline = new Date(Date.now() + (opts.deadlineMs ?? 10_000));
+    return new Promise<Res>((resolve, reject) => {
+      if (opts.signal?.aborted) {
+        reject(fromGrpcError({ code: 1, details: "cancelled before the call" }, { rpc, node: this.node }));
+        return;
+      }
+      const call = method(req, new Metadata(), { deadline }, (err, res) => {
+        opts.signal?.removeEventListener("abort", onAbort);
+        if (err) reject(fromGrpcError(err, { rpc, node: this.node }));
+        else resolve(res as Res);
+      });
+      const onAbort = () => call.cancel();
+      opts.signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+}

@@ -1,0 +1,213 @@
+import { X509Certificate } from "node:crypto";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
+import { KubecycleError } from "../shared/index.js";
+import { COMMANDS, GLOBAL_OPTIONS } from "./cli.js";
+import { UsageError } from "./command.js";
+import { EXIT, main, reportError } from "./main.js";
+
+function capture() {
+  const out = { stdout: "", stderr: "" };
+  const io = {
+    stdout: { write: (s: string) => (out.stdout += s) },
+    stderr: { write: (s: string) => (out.stderr += s) },
+    env: {},
+  };
+  return { io, out };
+}
+
+async function kubecycle(...argv: string[]) {
+  const { io, out } = capture();
+  const code = await main(argv, io);
+  return { code, ...out };
+}
+
+describe("the command registry", () => {
+  it.each(Object.entries(COMMANDS))("%s loads, documents itself and keeps off the global flags", async (name, load) => {
+    const { command } = await load();
+    expect(command.summary).not.toBe("");
+    expect(command.usage.startsWith(`kubecycle ${name}`)).toBe(true);
+    for (const option of Object.keys(command.options)) {
+      expect(Object.keys(GLOBAL_OPTIONS)).not.toContain(option);
+    }
+  });
+});
+
+describe("help", () => {
+  it("lists every command at the top level", async () => {
+    const r = await kubecycle("--help");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("kubecycle <noun> <verb>");
+    for (const name of Object.keys(COMMANDS)) expect(r.stdout).toMatch(new RegExp(`^  ${name} +\\S`, "m"));
+    expect(r.stdout).toContain("-o, --output");
+  });
+
+  it("lists a noun's verbs", async () => {
+    const r = await kubecycle("pki", "-h");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("kubecycle pki <verb>");
+    expect(r.stdout).toMatch(/^ {2}pki agent +Issue/m);
+  });
+
+  it("shows a command's usage, even next to a flag it would reject", async () => {
+    const r = await kubecycle("pki", "agent", "--help", "--bogus");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("kubecycle pki agent NODE --ip IP");
+    expect(r.stdout).toContain("--dns NAME");
+    expect(r.stderr).toBe("");
+  });
+
+  it("is a usage error to give no command", async () => {
+    const r = await kubecycle();
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe("error: missing command\n  hint: run `kubecycle --help` for usage\n");
+  });
+});
+
+describe("usage errors", () => {
+  it.each([
+    [["pki", "int"], 'unknown command "pki int"; did you mean "pki init"?', "kubecycle pki --help"],
+    [["pky", "agent"], 'unknown command "pky agent"; did you mean "pki agent"?', "kubecycle --help"],
+    [["pki", "rotate"], 'unknown command "pki rotate"; "pki" has: init, agent, client', "kubecycle pki --help"],
+    [["frobnicate"], 'unknown command "frobnicate"', "kubecycle --help"],
+    [["pki"], '"pki" needs a verb: init, agent, client', "kubecycle pki --help"],
+    [["pki", "init", "--bogus"], "Unknown option '--bogus'", "kubecycle pki init --help"],
+    [["pki", "init", "extra"], 'unexpected argument "extra"', "kubecycle pki init --help"],
+    [["pki", "agent", "--ip", "10.0.0.1"], "missing NODE", "kubecycle pki agent --help"],
+    [["pki", "agent", "n1"], "at least one --ip is required", "kubecycle pki agent --help"],
+    [["pki", "client", "alice"], "--role is required", "kubecycle pki client --help"],
+    [
+      ["pki", "client", "alice", "--role", "admin"],
+      '--role must be operator or viewer, not "admin"',
+      "kubecycle pki client --help",
+    ],
+    [["pki", "init", "--days", "ten"], '--days must be a whole number of days, not "ten"', "kubecycle pki init --help"],
+    [["pki", "init", "-o", "xml"], '--output must be one of table, json, yaml, not "xml"', "kubecycle pki init --help"],
+  ])("kubecycle %j", async (argv, message, help) => {
+    const r = await kubecycle(...argv);
+    expect(r.code).toBe(EXIT.USER);
+    expect(r.stderr).toContain(`error: ${message}`);
+    expect(r.stderr).toContain(`  hint: run \`${help}\` for usage`);
+    expect(r.stdout).toBe("");
+  });
+});
+
+describe("kubecycle pki", () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = join(await mkdtemp(join(tmpdir(), "kubecycle-cli-")), "pki");
+  });
+  afterEach(async () => {
+    await rm(join(dir, ".."), { recursive: true, force: true });
+  });
+
+  it("creates a CA, an agent and a client certificate, and says what it wrote", async () => {
+    const init = await kubecycle("pki", "init", "--dir", dir, "--cn", "lab ca", "--days", "30");
+    expect(init).toEqual({
+      code: 0,
+      stdout: `wrote ${join(dir, "ca.crt")}\nwrote ${join(dir, "ca.key")}\n`,
+      stderr: "",
+    });
+
+    const agent = await kubecycle(
+      ...["-o", "json", "pki", "agent", "n1", "--ip", "10.0.0.1", "--ip", "10.0.1.1", "--dns", "n1.lab", "--dir", dir],
+    );
+    expect(agent.code).toBe(0);
+    const files: unknown = JSON.parse(agent.stdout);
+    expect(files).toEqual({ cert: join(dir, "agents", "n1.crt"), key: join(dir, "agents", "n1.key") });
+    const cert = new X509Certificate(await readFile(join(dir, "agents", "n1.crt")));
+    expect(cert.subjectAltName).toBe("DNS:n1, DNS:n1.lab, IP Address:10.0.0.1, IP Address:10.0.1.1");
+    expect(cert.issuer).toBe("CN=lab ca\nO=kubecycle");
+
+    const client = await kubecycle("pki", "client", "bob", "--role", "viewer", "--dir", dir, "-o", "yaml");
+    expect(client.code).toBe(0);
+    expect(parseYaml(client.stdout)).toEqual({
+      cert: join(dir, "clients", "bob.crt"),
+      key: join(dir, "clients", "bob.key"),
+    });
+    expect((await stat(join(dir, "clients", "bob.key"))).mode & 0o777).toBe(0o600);
+  });
+
+  it("maps a refused overwrite to exit 2 with the way out", async () => {
+    expect((await kubecycle("pki", "init", "--dir", dir)).code).toBe(0);
+    const again = await kubecycle("pki", "init", "--dir", dir);
+    expect(again).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: `error: ${join(dir, "ca.crt")} already exists\n  hint: pass --force to replace it\n`,
+    });
+    expect((await kubecycle("pki", "init", "--dir", dir, "--force")).code).toBe(0);
+  });
+
+  it("maps issuing without a CA to exit 2 pointing at pki init", async () => {
+    const r = await kubecycle("pki", "client", "alice", "--role", "operator", "--dir", dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error: no CA in .*\n {2}hint: run `kubecycle pki init` first/);
+  });
+
+  it("maps a bad IP to exit 2", async () => {
+    await kubecycle("pki", "init", "--dir", dir);
+    const r = await kubecycle("pki", "agent", "n1", "--ip", "10.0.0.300", "--dir", dir);
+    expect(r).toMatchObject({ code: 2, stderr: 'error: "10.0.0.300" is not an IP address\n' });
+  });
+});
+
+describe("reportError", () => {
+  function report(err: unknown) {
+    const { io, out } = capture();
+    return { code: reportError(err, io.stderr), stderr: out.stderr };
+  }
+
+  it("gives a user error one sentence, its hint and exit 2", () => {
+    const err = new KubecycleError("PKI_FAILED", "no CA in ./pki", { hint: "run `kubecycle pki init` first" });
+    expect(report(err)).toEqual({ code: 2, stderr: "error: no CA in ./pki\n  hint: run `kubecycle pki init` first\n" });
+  });
+
+  it("gives a fault outside kubecycle its message and exit 1", () => {
+    const err = new KubecycleError("NODE_UNREACHABLE", "n1: GetStatus: connection refused", { node: "n1" });
+    expect(report(err)).toEqual({ code: 1, stderr: "error: n1: GetStatus: connection refused\n" });
+  });
+
+  it("gives a usage error exit 2 and the help to read", () => {
+    expect(report(new UsageError("missing NODE", "pki agent"))).toEqual({
+      code: 2,
+      stderr: "error: missing NODE\n  hint: run `kubecycle pki agent --help` for usage\n",
+    });
+  });
+
+  it.each([
+    ["a TypeError", new TypeError("cannot read properties of undefined"), "TypeError: cannot read properties"],
+    ["an INTERNAL error", new KubecycleError("INTERNAL", "impossible state"), "KubecycleError: impossible state"],
+    ["a thrown string", "oops", "'oops'"],
+  ])("calls %s a bug, with its stack, and exits 70", (_, err, shown) => {
+    const r = report(err);
+    expect(r.code).toBe(70);
+    expect(r.stderr.startsWith("kubecycle: this is a bug, please report it\n")).toBe(true);
+    expect(r.stderr).toContain(shown);
+    if (err instanceof Error) expect(r.stderr).toContain("cli.test.ts"); // the stack
+  });
+
+  it("is what main returns when a command throws a bug", async () => {
+    const { io, out } = capture();
+    const broken = {
+      ...io,
+      stdout: {
+        write: () => {
+          throw new RangeError("stdout exploded");
+        },
+      },
+    };
+    expect(await main(["pki", "--help"], broken)).toBe(70);
+    expect(out.stderr).toContain("RangeError: stdout exploded");
+  });
+});
+
+describe("main.ts", () => {
+  it("is an executable node script", async () => {
+    const first = (await readFile(new URL("./main.ts", import.meta.url), "utf8")).split("\n")[0];
+    expect(first).toBe("#!/usr/bin/env node");
+  });
+});

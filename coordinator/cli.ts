@@ -1,0 +1,179 @@
+import { parseArgs } from "node:util";
+import { UsageError, type Command, type Options, type Writer } from "./command.js";
+import { OUTPUT_FORMATS, isOutputFormat } from "./ui/output.js";
+
+type Loader = () => Promise<{ command: Command }>;
+
+/**
+ * Every command, as "noun verb" → its module, loaded only when run (or listed by `--help`). To add a command, write
+ * `commands/<noun>/<verb>.ts` exporting `command = defineCommand({...})` and add one line here.
+ */
+export const COMMANDS: Readonly<Record<string, Loader>> = {
+  "pki init": () => import("./commands/pki/init.js"),
+  "pki agent": () => import("./commands/pki/agent.js"),
+  "pki client": () => import("./commands/pki/client.js"),
+};
+
+/** Flags every command takes; command options must not reuse these names. */
+export const GLOBAL_OPTIONS = {
+  output: { type: "string", short: "o", default: "table" },
+  help: { type: "boolean", short: "h" },
+} as const satisfies Options;
+
+const GLOBAL_HELP = `Global flags:
+  -o, --output FORMAT   ${OUTPUT_FORMATS.join(", ")} (default table)
+  -h, --help            show help
+`;
+
+/** The process's side of the CLI, injected so tests can run it in-process. */
+export interface CliIo {
+  stdout: Writer;
+  stderr: Writer;
+  env: NodeJS.ProcessEnv;
+}
+
+/** Runs `kubecycle argv...` and returns the exit code. Errors are thrown, for main to report in one place. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const { words, rest, help } = splitCommand(argv);
+  const [noun, verb] = words;
+  if (noun === undefined) {
+    if (!help) throw new UsageError("missing command");
+    io.stdout.write(await listing(""));
+    return 0;
+  }
+  if (!nouns().includes(noun)) throw unknownCommand(words);
+  if (verb === undefined) {
+    if (!help) throw new UsageError(`"${noun}" needs a verb: ${verbsOf(noun).join(", ")}`, noun);
+    io.stdout.write(await listing(noun));
+    return 0;
+  }
+  const name = `${noun} ${verb}`;
+  const load = COMMANDS[name];
+  if (load === undefined) throw unknownCommand(words);
+  const { command } = await load();
+  if (help) {
+    io.stdout.write(commandHelp(command));
+    return 0;
+  }
+
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: rest,
+      options: { ...command.options, ...GLOBAL_OPTIONS },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (err) {
+    if (isParseArgsError(err)) throw new UsageError(err.message, name);
+    throw err;
+  }
+  const { output, ...values } = parsed.values;
+  if (typeof output !== "string" || !isOutputFormat(output)) {
+    throw new UsageError(`--output must be one of ${OUTPUT_FORMATS.join(", ")}, not "${String(output)}"`, name);
+  }
+  return command.run({ name, values, positionals: parsed.positionals, output, ...io });
+}
+
+/**
+ * Takes the noun and verb out of argv. They come first, though global flags may stand anywhere; a command's own flags
+ * end the search, because without its option table we cannot tell a flag's value from a positional argument.
+ */
+function splitCommand(argv: readonly string[]): { words: string[]; rest: string[]; help: boolean } {
+  const words: string[] = [];
+  const rest: string[] = [];
+  let help = false;
+  let searching = true;
+  let globalValueNext = false;
+  let terminated = false;
+  for (const arg of argv) {
+    if (terminated || globalValueNext) {
+      globalValueNext = false;
+    } else if (arg === "--") {
+      terminated = true;
+    } else if (arg === "-h" || arg === "--help") {
+      help = true;
+    } else if (arg === "-o" || arg === "--output") {
+      globalValueNext = true;
+    } else if (arg.startsWith("-")) {
+      if (!/^(-o.|--output=)/.test(arg)) searching = false;
+    } else if (searching && words.length < 2) {
+      words.push(arg);
+      continue;
+    }
+    rest.push(arg);
+  }
+  return { words, rest, help };
+}
+
+function nouns(): string[] {
+  return [...new Set(Object.keys(COMMANDS).map((name) => name.split(" ")[0] ?? ""))];
+}
+
+function verbsOf(noun: string): string[] {
+  return Object.keys(COMMANDS)
+    .filter((name) => name.startsWith(`${noun} `))
+    .map((name) => name.slice(noun.length + 1));
+}
+
+async function listing(noun: string): Promise<string> {
+  const entries = Object.entries(COMMANDS).filter(([name]) => noun === "" || name.startsWith(`${noun} `));
+  const rows = await Promise.all(entries.map(async ([name, load]) => [name, (await load()).command.summary] as const));
+  const width = Math.max(...rows.map(([name]) => name.length));
+  const intro =
+    noun === "" ? "kubecycle stops and restarts Kubernetes nodes and whole clusters, safely and verifiably.\n\n" : "";
+  return (
+    `${intro}Usage:\n  kubecycle ${noun === "" ? "<noun>" : noun} <verb> [args] [flags]\n\n` +
+    `Commands:\n${rows.map(([name, summary]) => `  ${name.padEnd(width)}   ${summary}\n`).join("")}\n` +
+    `${GLOBAL_HELP}\nRun 'kubecycle <noun> <verb> --help' for a command's arguments and flags.\n`
+  );
+}
+
+function commandHelp(command: Command): string {
+  const usage = command.usage.trimEnd().replace(/^(?=.)/gm, "  ");
+  return `${command.summary}\n\nUsage:\n${usage}\n\n${GLOBAL_HELP}`;
+}
+
+function unknownCommand(words: readonly string[]): UsageError {
+  const typed = words.join(" ");
+  const [noun = ""] = words;
+  const knownNoun = nouns().includes(noun);
+  const candidates =
+    words.length === 1 ? nouns() : knownNoun ? verbsOf(noun).map((v) => `${noun} ${v}`) : Object.keys(COMMANDS);
+  const near = closest(typed, candidates);
+  const advice =
+    near.length > 0
+      ? `; did you mean ${near.map((c) => `"${c}"`).join(" or ")}?`
+      : knownNoun
+        ? `; "${noun}" has: ${verbsOf(noun).join(", ")}`
+        : "";
+  return new UsageError(`unknown command "${typed}"${advice}`, knownNoun ? noun : "");
+}
+
+/** The candidates within a few typos of `typed`, nearest first. */
+function closest(typed: string, candidates: readonly string[]): string[] {
+  const limit = Math.max(2, Math.floor(typed.length / 3));
+  return candidates
+    .map((c) => ({ c, d: editDistance(typed, c) }))
+    .filter(({ d }) => d <= limit)
+    .sort((a, b) => a.d - b.d)
+    .slice(0, 3)
+    .map(({ c }) => c);
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      row.push(Math.min((prev[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost));
+    }
+    prev = row;
+  }
+  return prev[b.length] ?? 0;
+}
+
+function isParseArgsError(err: unknown): err is Error {
+  return err instanceof Error && String((err as NodeJS.ErrnoException).code).startsWith("ERR_PARSE_ARGS");
+}

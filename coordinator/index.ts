@@ -1,0 +1,2 @@
+export { AgentConnection, type AgentEndpoint, type CallOptions } from "./agents/client.js";
+export * from "./pki/index.js";

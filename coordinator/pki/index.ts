@@ -1,0 +1,11 @@
+export {
+  AGENT_ORGANIZATION,
+  createCa,
+  issueAgentCert,
+  issueClientCert,
+  type AgentCertOptions,
+  type CaOptions,
+  type ClientCertOptions,
+  type PkiOptions,
+  type WrittenFiles,
+} from "./pki.js";

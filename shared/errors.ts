@@ -1,0 +1,143 @@
+import { Metadata, status as GrpcStatus, type ServiceError, type StatusObject } from "@grpc/grpc-js";
+
+/**
+ * Every error kubecycle reports on purpose carries one of these stable codes. The table fixes the gRPC status each one
+ * travels as (by the status code's documented meaning) and whether it is the user's to fix or a bug.
+ */
+export const ERROR_CODES = {
+  /** Config file unreadable, not YAML, or failing validation. */
+  CONFIG_INVALID: { grpc: GrpcStatus.INVALID_ARGUMENT, user: true },
+  /** A request field is missing, malformed or out of range. */
+  INVALID_REQUEST: { grpc: GrpcStatus.INVALID_ARGUMENT, user: true },
+  /** A unit name that is not a valid systemd unit name. */
+  INVALID_UNIT_NAME: { grpc: GrpcStatus.INVALID_ARGUMENT, user: true },
+  /** A valid unit name that the agent's allow-list does not contain. */
+  UNIT_NOT_ALLOWED: { grpc: GrpcStatus.INVALID_ARGUMENT, user: true },
+  /** An operation id was reused for a different request. */
+  OPERATION_ID_CONFLICT: { grpc: GrpcStatus.ALREADY_EXISTS, user: true },
+  /** The caller presented no usable identity. */
+  UNAUTHENTICATED: { grpc: GrpcStatus.UNAUTHENTICATED, user: true },
+  /** The caller's role may not do this (a viewer calling a mutating RPC). */
+  PERMISSION_DENIED: { grpc: GrpcStatus.PERMISSION_DENIED, user: true },
+  /** The agent is shutting down and accepts no new work. */
+  AGENT_DRAINING: { grpc: GrpcStatus.UNAVAILABLE, user: false },
+  /** A node's agent could not be reached. */
+  NODE_UNREACHABLE: { grpc: GrpcStatus.UNAVAILABLE, user: false },
+  /** A deadline passed before the work settled. */
+  DEADLINE_EXCEEDED: { grpc: GrpcStatus.DEADLINE_EXCEEDED, user: false },
+  /** The caller cancelled. */
+  CANCELLED: { grpc: GrpcStatus.CANCELLED, user: false },
+  /** systemd (systemctl, journalctl) did not answer as expected. */
+  SYSTEMD_FAILED: { grpc: GrpcStatus.UNAVAILABLE, user: false },
+  /** A PKI operation failed (openssl missing, files exist, bad input). */
+  PKI_FAILED: { grpc: GrpcStatus.FAILED_PRECONDITION, user: true },
+  /** A file already exists and would be overwritten. */
+  ALREADY_EXISTS: { grpc: GrpcStatus.ALREADY_EXISTS, user: true },
+  /** Anything we did not expect: a bug. */
+  INTERNAL: { grpc: GrpcStatus.INTERNAL, user: false },
+} as const satisfies Record<string, { grpc: GrpcStatus; user: boolean }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Structured context an error may carry. All optional. */
+export interface ErrorFields {
+  node?: string;
+  unit?: string;
+  op?: string;
+  rpc?: string;
+  field?: string;
+  /** What the user can do about it. */
+  hint?: string;
+  [key: string]: unknown;
+}
+
+/** The one error type kubecycle throws on purpose. */
+export class KubecycleError extends Error {
+  override readonly name = "KubecycleError";
+  readonly code: ErrorCode;
+  readonly fields: Readonly<ErrorFields>;
+
+  constructor(code: ErrorCode, message: string, fields: ErrorFields = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.fields = Object.freeze({ ...fields });
+  }
+
+  /** True when the user can fix this (bad input, config, permissions), false for faults and bugs. */
+  get isUserError(): boolean {
+    return ERROR_CODES[this.code].user;
+  }
+}
+
+export function isKubecycleError(err: unknown, code?: ErrorCode): err is KubecycleError {
+  return err instanceof KubecycleError && (code === undefined || err.code === code);
+}
+
+export function isErrorCode(value: string): value is ErrorCode {
+  return Object.hasOwn(ERROR_CODES, value);
+}
+
+const CODE_KEY = "kubecycle-error-code";
+const FIELDS_KEY = "kubecycle-error-fields";
+
+/**
+ * The single place a thrown error becomes a gRPC status. Our own errors keep their code and fields in trailing
+ * metadata; anything else is reported as INTERNAL without leaking its message.
+ */
+export function toGrpcStatus(err: unknown): Partial<StatusObject> {
+  const metadata = new Metadata();
+  if (err instanceof KubecycleError) {
+    metadata.set(CODE_KEY, err.code);
+    metadata.set(FIELDS_KEY, JSON.stringify(err.fields));
+    return { code: ERROR_CODES[err.code].grpc, details: err.message, metadata };
+  }
+  metadata.set(CODE_KEY, "INTERNAL");
+  return { code: GrpcStatus.INTERNAL, details: "internal error in the agent; see its log", metadata };
+}
+
+/**
+ * The client side of {@link toGrpcStatus}: turns a failed call back into a KubecycleError that names the RPC and
+ * the node. Transport failures become NODE_UNREACHABLE, deadlines DEADLINE_EXCEEDED.
+ */
+export function fromGrpcError(err: unknown, ctx: { rpc: string; node: string }): KubecycleError {
+  if (err instanceof KubecycleError) return err;
+  const se = err as Partial<ServiceError>;
+  const code = typeof se.code === "number" ? se.code : GrpcStatus.UNKNOWN;
+  const details = se.details ?? (err instanceof Error ? err.message : String(err));
+  const md = se.metadata instanceof Metadata ? se.metadata : undefined;
+  const sent = md?.get(CODE_KEY)[0];
+  let fields: ErrorFields = {};
+  const rawFields = md?.get(FIELDS_KEY)[0];
+  if (typeof rawFields === "string") {
+    try {
+      const parsed: unknown = JSON.parse(rawFields);
+      if (parsed && typeof parsed === "object") fields = parsed as ErrorFields;
+    } catch {
+      // A peer that sends garbage fields still gets its code and message through.
+    }
+  }
+  const where = { ...fields, rpc: ctx.rpc, node: ctx.node };
+  if (typeof sent === "string" && isErrorCode(sent)) {
+    return new KubecycleError(sent, `${ctx.node}: ${ctx.rpc}: ${details}`, where, { cause: err });
+  }
+  const mapped: ErrorCode =
+    code === GrpcStatus.UNAVAILABLE
+      ? "NODE_UNREACHABLE"
+      : code === GrpcStatus.DEADLINE_EXCEEDED
+        ? "DEADLINE_EXCEEDED"
+        : code === GrpcStatus.CANCELLED
+          ? "CANCELLED"
+          : code === GrpcStatus.PERMISSION_DENIED
+            ? "PERMISSION_DENIED"
+            : code === GrpcStatus.UNAUTHENTICATED
+              ? "UNAUTHENTICATED"
+              : code === GrpcStatus.INVALID_ARGUMENT || code === GrpcStatus.RESOURCE_EXHAUSTED
+                ? "INVALID_REQUEST"
+                : "INTERNAL";
+  return new KubecycleError(
+    mapped,
+    `${ctx.node}: ${ctx.rpc}: ${details}`,
+    { ...where, grpcCode: code },
+    { cause: err },
+  );
+}

@@ -1,0 +1,6 @@
+export * from "./errors.js";
+export * from "./tls.js";
+export * from "./units.js";
+export * from "./config.js";
+export * from "./log.js";
+export * from "./proto/index.js";

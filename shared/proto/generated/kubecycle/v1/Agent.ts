@@ -1,0 +1,90 @@
+// Original file: proto/kubecycle/v1/agent.proto
+
+import type * as grpc from '@grpc/grpc-js'
+import type { MethodDefinition } from '@grpc/proto-loader'
+import type { GetStatusRequest as _kubecycle_v1_GetStatusRequest, GetStatusRequest__Output as _kubecycle_v1_GetStatusRequest__Output } from '../../kubecycle/v1/GetStatusRequest';
+import type { HealthRequest as _kubecycle_v1_HealthRequest, HealthRequest__Output as _kubecycle_v1_HealthRequest__Output } from '../../kubecycle/v1/HealthRequest';
+import type { HealthResponse as _kubecycle_v1_HealthResponse, HealthResponse__Output as _kubecycle_v1_HealthResponse__Output } from '../../kubecycle/v1/HealthResponse';
+import type { NodeStatus as _kubecycle_v1_NodeStatus, NodeStatus__Output as _kubecycle_v1_NodeStatus__Output } from '../../kubecycle/v1/NodeStatus';
+import type { SetAutoStartRequest as _kubecycle_v1_SetAutoStartRequest, SetAutoStartRequest__Output as _kubecycle_v1_SetAutoStartRequest__Output } from '../../kubecycle/v1/SetAutoStartRequest';
+import type { StartUnitsRequest as _kubecycle_v1_StartUnitsRequest, StartUnitsRequest__Output as _kubecycle_v1_StartUnitsRequest__Output } from '../../kubecycle/v1/StartUnitsRequest';
+import type { StopUnitsRequest as _kubecycle_v1_StopUnitsRequest, StopUnitsRequest__Output as _kubecycle_v1_StopUnitsRequest__Output } from '../../kubecycle/v1/StopUnitsRequest';
+import type { UnitsResult as _kubecycle_v1_UnitsResult, UnitsResult__Output as _kubecycle_v1_UnitsResult__Output } from '../../kubecycle/v1/UnitsResult';
+import type { WatchStatusRequest as _kubecycle_v1_WatchStatusRequest, WatchStatusRequest__Output as _kubecycle_v1_WatchStatusRequest__Output } from '../../kubecycle/v1/WatchStatusRequest';
+
+export interface AgentClient extends grpc.Client {
+  GetStatus(argument: _kubecycle_v1_GetStatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_NodeStatus__Output>): grpc.ClientUnaryCall;
+  GetStatus(argument: _kubecycle_v1_GetStatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kubecycle_v1_NodeStatus__Output>): grpc.ClientUnaryCall;
+  GetStatus(argument: _kubecycle_v1_GetStatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_NodeStatus__Output>): grpc.ClientUnaryCall;
+  GetStatus(argument: _kubecycle_v1_GetStatusRequest, callback: grpc.requestCallback<_kubecycle_v1_NodeStatus__Output>): grpc.ClientUnaryCall;
+  getStatus(argument: _kubecycle_v1_GetStatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_NodeStatus__Output>): grpc.ClientUnaryCall;
+  getStatus(argument: _kubecycle_v1_GetStatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kubecycle_v1_NodeStatus__Output>): grpc.ClientUnaryCall;
+  getStatus(argument: _kubecycle_v1_GetStatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_NodeStatus__Output>): grpc.ClientUnaryCall;
+  getStatus(argument: _kubecycle_v1_GetStatusRequest, callback: grpc.requestCallback<_kubecycle_v1_NodeStatus__Output>): grpc.ClientUnaryCall;
+  
+  Health(argument: _kubecycle_v1_HealthRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_HealthResponse__Output>): grpc.ClientUnaryCall;
+  Health(argument: _kubecycle_v1_HealthRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kubecycle_v1_HealthResponse__Output>): grpc.ClientUnaryCall;
+  Health(argument: _kubecycle_v1_HealthRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_HealthResponse__Output>): grpc.ClientUnaryCall;
+  Health(argument: _kubecycle_v1_HealthRequest, callback: grpc.requestCallback<_kubecycle_v1_HealthResponse__Output>): grpc.ClientUnaryCall;
+  health(argument: _kubecycle_v1_HealthRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_HealthResponse__Output>): grpc.ClientUnaryCall;
+  health(argument: _kubecycle_v1_HealthRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kubecycle_v1_HealthResponse__Output>): grpc.ClientUnaryCall;
+  health(argument: _kubecycle_v1_HealthRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_HealthResponse__Output>): grpc.ClientUnaryCall;
+  health(argument: _kubecycle_v1_HealthRequest, callback: grpc.requestCallback<_kubecycle_v1_HealthResponse__Output>): grpc.ClientUnaryCall;
+  
+  SetAutoStart(argument: _kubecycle_v1_SetAutoStartRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_UnitsResult__Output>): grpc.ClientUnaryCall;
+  SetAutoStart(argument: _kubecycle_v1_SetAutoStartRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kubecycle_v1_UnitsResult__Output>): grpc.ClientUnaryCall;
+  SetAutoStart(argument: _kubecycle_v1_SetAutoStartRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_UnitsResult__Output>): grpc.ClientUnaryCall;
+  SetAutoStart(argument: _kubecycle_v1_SetAutoStartRequest, callback: grpc.requestCallback<_kubecycle_v1_UnitsResult__Output>): grpc.ClientUnaryCall;
+  setAutoStart(argument: _kubecycle_v1_SetAutoStartRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_UnitsResult__Output>): grpc.ClientUnaryCall;
+  setAutoStart(argument: _kubecycle_v1_SetAutoStartRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kubecycle_v1_UnitsResult__Output>): grpc.ClientUnaryCall;
+  setAutoStart(argument: _kubecycle_v1_SetAutoStartRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_UnitsResult__Output>): grpc.ClientUnaryCall;
+  setAutoStart(argument: _kubecycle_v1_SetAutoStartRequest, callback: grpc.requestCallback<_kubecycle_v1_UnitsResult__Output>): grpc.ClientUnaryCall;
+  
+  StartUnits(argument: _kubecycle_v1_StartUnitsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_UnitsResult__Output>): grpc.ClientUnaryCall;
+  StartUnits(argument: _kubecycle_v1_StartUnitsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kubecycle_v1_UnitsResult__Output>): grpc.ClientUnaryCall;
+  StartUnits(argument: _kubecycle_v1_StartUnitsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_UnitsResult__Output>): grpc.ClientUnaryCall;
+  StartUnits(argument: _kubecycle_v1_StartUnitsRequest, callback: grpc.requestCallback<_kubecycle_v1_UnitsResult__Output>): grpc.ClientUnaryCall;
+  startUnits(argument: _kubecycle_v1_StartUnitsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_UnitsResult__Output>): grpc.ClientUnaryCall;
+  startUnits(argument: _kubecycle_v1_StartUnitsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kubecycle_v1_UnitsResult__Output>): grpc.ClientUnaryCall;
+  startUnits(argument: _kubecycle_v1_StartUnitsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_UnitsResult__Output>): grpc.ClientUnaryCall;
+  startUnits(argument: _kubecycle_v1_StartUnitsRequest, callback: grpc.requestCallback<_kubecycle_v1_UnitsResult__Output>): grpc.ClientUnaryCall;
+  
+  StopUnits(argument: _kubecycle_v1_StopUnitsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_UnitsResult__Output>): grpc.ClientUnaryCall;
+  StopUnits(argument: _kubecycle_v1_StopUnitsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kubecycle_v1_UnitsResult__Output>): grpc.ClientUnaryCall;
+  StopUnits(argument: _kubecycle_v1_StopUnitsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_UnitsResult__Output>): grpc.ClientUnaryCall;
+  StopUnits(argument: _kubecycle_v1_StopUnitsRequest, callback: grpc.requestCallback<_kubecycle_v1_UnitsResult__Output>): grpc.ClientUnaryCall;
+  stopUnits(argument: _kubecycle_v1_StopUnitsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_UnitsResult__Output>): grpc.ClientUnaryCall;
+  stopUnits(argument: _kubecycle_v1_StopUnitsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kubecycle_v1_UnitsResult__Output>): grpc.ClientUnaryCall;
+  stopUnits(argument: _kubecycle_v1_StopUnitsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_UnitsResult__Output>): grpc.ClientUnaryCall;
+  stopUnits(argument: _kubecycle_v1_StopUnitsRequest, callback: grpc.requestCallback<_kubecycle_v1_UnitsResult__Output>): grpc.ClientUnaryCall;
+  
+  WatchStatus(argument: _kubecycle_v1_WatchStatusRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_kubecycle_v1_NodeStatus__Output>;
+  WatchStatus(argument: _kubecycle_v1_WatchStatusRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_kubecycle_v1_NodeStatus__Output>;
+  watchStatus(argument: _kubecycle_v1_WatchStatusRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_kubecycle_v1_NodeStatus__Output>;
+  watchStatus(argument: _kubecycle_v1_WatchStatusRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_kubecycle_v1_NodeStatus__Output>;
+  
+}
+
+export interface AgentHandlers extends grpc.UntypedServiceImplementation {
+  GetStatus: grpc.handleUnaryCall<_kubecycle_v1_GetStatusRequest__Output, _kubecycle_v1_NodeStatus>;
+  
+  Health: grpc.handleUnaryCall<_kubecycle_v1_HealthRequest__Output, _kubecycle_v1_HealthResponse>;
+  
+  SetAutoStart: grpc.handleUnaryCall<_kubecycle_v1_SetAutoStartRequest__Output, _kubecycle_v1_UnitsResult>;
+  
+  StartUnits: grpc.handleUnaryCall<_kubecycle_v1_StartUnitsRequest__Output, _kubecycle_v1_UnitsResult>;
+  
+  StopUnits: grpc.handleUnaryCall<_kubecycle_v1_StopUnitsRequest__Output, _kubecycle_v1_UnitsResult>;
+  
+  WatchStatus: grpc.handleServerStreamingCall<_kubecycle_v1_WatchStatusRequest__Output, _kubecycle_v1_NodeStatus>;
+  
+}
+
+export interface AgentDefinition extends grpc.ServiceDefinition {
+  GetStatus: MethodDefinition<_kubecycle_v1_GetStatusRequest, _kubecycle_v1_NodeStatus, _kubecycle_v1_GetStatusRequest__Output, _kubecycle_v1_NodeStatus__Output>
+  Health: MethodDefinition<_kubecycle_v1_HealthRequest, _kubecycle_v1_HealthResponse, _kubecycle_v1_HealthRequest__Output, _kubecycle_v1_HealthResponse__Output>
+  SetAutoStart: MethodDefinition<_kubecycle_v1_SetAutoStartRequest, _kubecycle_v1_UnitsResult, _kubecycle_v1_SetAutoStartRequest__Output, _kubecycle_v1_UnitsResult__Output>
+  StartUnits: MethodDefinition<_kubecycle_v1_StartUnitsRequest, _kubecycle_v1_UnitsResult, _kubecycle_v1_StartUnitsRequest__Output, _kubecycle_v1_UnitsResult__Output>
+  StopUnits: MethodDefinition<_kubecycle_v1_StopUnitsRequest, _kubecycle_v1_UnitsResult, _kubecycle_v1_StopUnitsRequest__Output, _kubecycle_v1_UnitsResult__Output>
+  WatchStatus: MethodDefinition<_kubecycle_v1_WatchStatusRequest, _kubecycle_v1_NodeStatus, _kubecycle_v1_WatchStatusRequest__Output, _kubecycle_v1_NodeStatus__Output>
+}

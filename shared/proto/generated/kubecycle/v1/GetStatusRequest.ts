@@ -1,0 +1,10 @@
+// Original file: proto/kubecycle/v1/agent.proto
+
+
+export interface GetStatusRequest {
+  'refreshFacts'?: (boolean);
+}
+
+export interface GetStatusRequest__Output {
+  'refreshFacts': (boolean);
+}

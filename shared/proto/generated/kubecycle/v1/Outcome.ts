@@ -1,0 +1,32 @@
+// Original file: proto/kubecycle/v1/agent.proto
+
+export const Outcome = {
+  OUTCOME_UNSPECIFIED: 'OUTCOME_UNSPECIFIED',
+  OUTCOME_DONE: 'OUTCOME_DONE',
+  OUTCOME_ALREADY: 'OUTCOME_ALREADY',
+  OUTCOME_FAILED: 'OUTCOME_FAILED',
+  OUTCOME_TIMED_OUT: 'OUTCOME_TIMED_OUT',
+  OUTCOME_NOT_FOUND: 'OUTCOME_NOT_FOUND',
+  OUTCOME_SKIPPED: 'OUTCOME_SKIPPED',
+  OUTCOME_MISSING_IGNORED: 'OUTCOME_MISSING_IGNORED',
+} as const;
+
+export type Outcome =
+  | 'OUTCOME_UNSPECIFIED'
+  | 0
+  | 'OUTCOME_DONE'
+  | 1
+  | 'OUTCOME_ALREADY'
+  | 2
+  | 'OUTCOME_FAILED'
+  | 3
+  | 'OUTCOME_TIMED_OUT'
+  | 4
+  | 'OUTCOME_NOT_FOUND'
+  | 5
+  | 'OUTCOME_SKIPPED'
+  | 6
+  | 'OUTCOME_MISSING_IGNORED'
+  | 7
+
+export type Outcome__Output = typeof Outcome[keyof typeof Outcome]

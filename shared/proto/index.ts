@@ -1,0 +1,54 @@
+import { loadPackageDefinition } from "@grpc/grpc-js";
+import { loadSync, type Options } from "@grpc/proto-loader";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { ProtoGrpcType } from "./generated/agent.js";
+
+export type * from "./generated/kubecycle/v1/Agent.js";
+export type * from "./generated/kubecycle/v1/HealthResponse.js";
+export type * from "./generated/kubecycle/v1/NodeStatus.js";
+export type * from "./generated/kubecycle/v1/NodeFacts.js";
+export type * from "./generated/kubecycle/v1/UnitStatus.js";
+export type * from "./generated/kubecycle/v1/UnitRequest.js";
+export type * from "./generated/kubecycle/v1/UnitOutcome.js";
+export type * from "./generated/kubecycle/v1/UnitsResult.js";
+export type * from "./generated/kubecycle/v1/StopUnitsRequest.js";
+export type * from "./generated/kubecycle/v1/StartUnitsRequest.js";
+export type * from "./generated/kubecycle/v1/SetAutoStartRequest.js";
+export type * from "./generated/kubecycle/v1/GetStatusRequest.js";
+export type * from "./generated/kubecycle/v1/WatchStatusRequest.js";
+export type * from "./generated/kubecycle/v1/Disk.js";
+export type * from "./generated/kubecycle/v1/Address.js";
+export type * from "./generated/kubecycle/v1/Outcome.js";
+
+/** proto-loader options; they must match the ones `npm run proto:gen` generates the types with. */
+export const PROTO_LOADER_OPTIONS: Options = {
+  keepCase: false,
+  longs: Number,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+};
+
+const AGENT_PROTO = "proto/kubecycle/v1/agent.proto";
+
+/**
+ * Where the .proto contract lives: the nearest proto/ above this module, which is the package root whether the
+ * code runs from source, from dist/ or from the agent's single-file bundle in dist/bin/.
+ */
+export function agentProtoPath(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    const candidate = join(dir, AGENT_PROTO);
+    if (existsSync(candidate)) return candidate;
+    if (dirname(dir) === dir) throw new Error(`${AGENT_PROTO} not found above ${fileURLToPath(import.meta.url)}`);
+  }
+}
+
+let cached: ProtoGrpcType | undefined;
+
+/** Loads the agent contract once per process. */
+export function loadAgentProto(): ProtoGrpcType {
+  cached ??= loadPackageDefinition(loadSync(agentProtoPath(), PROTO_LOADER_OPTIONS)) as unknown as ProtoGrpcType;
+  return cached;
+}

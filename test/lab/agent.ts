@@ -1,0 +1,79 @@
+import { chmod, copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { stringify } from "yaml";
+import type { Bind } from "./systemd-node.js";
+
+/** The repository root; a node sees it read-only at {@link IN_NODE_REPO}. */
+export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
+/** Where the built kubecycle lives inside a lab node, independent of where the repo is checked out. */
+export const IN_NODE_REPO = "/opt/kubecycle";
+/** The product's own unit file, installed unchanged in every node. */
+export const AGENT_UNIT_FILE = join(REPO_ROOT, "systemd", "kubecycle-agent.service");
+
+/** What a node needs to run the agent from this repo. */
+export interface AgentSetup {
+  /** The node's state directory (the harness's stateDir). */
+  stateDir: string;
+  nodeName: string;
+  /** PKI directory made by coordinator/pki: ca.crt and agents/<nodeName>.{crt,key}. */
+  pkiDir: string;
+  listenAddress: string;
+  port: number;
+  /** Agent config fields merged over the lab's defaults (units.allow, timeouts...). */
+  config?: Record<string, unknown>;
+}
+
+/**
+ * Prepares a node's state directory so that its systemd runs `kubecycle-agent.service` exactly as shipped:
+ * a per-node /etc/kubecycle (config and certificates), a per-node /usr/local/bin holding the `kubecycle-agent`
+ * launcher, a per-node agent state directory, and the repo mounted read-only at /opt/kubecycle.
+ * Returns the binds the node must be booted with.
+ */
+export async function prepareAgent(setup: AgentSetup): Promise<{ binds: Bind[]; unitFiles: Record<string, string> }> {
+  const etc = join(setup.stateDir, "etc-kubecycle");
+  const bin = join(setup.stateDir, "usr-local-bin");
+  const varLib = join(setup.stateDir, "var-lib-kubecycle-agent");
+  await mkdir(join(etc, "pki"), { recursive: true, mode: 0o700 });
+  await mkdir(bin, { recursive: true });
+  await mkdir(varLib, { recursive: true, mode: 0o700 });
+
+  await copyFile(join(setup.pkiDir, "ca.crt"), join(etc, "pki", "ca.crt"));
+  await copyFile(join(setup.pkiDir, "agents", `${setup.nodeName}.crt`), join(etc, "pki", "agent.crt"));
+  await copyFile(join(setup.pkiDir, "agents", `${setup.nodeName}.key`), join(etc, "pki", "agent.key"));
+  await chmod(join(etc, "pki", "agent.key"), 0o600);
+
+  const config = {
+    nodeName: setup.nodeName,
+    listen: { address: setup.listenAddress, port: setup.port },
+    ...setup.config,
+  };
+  await writeFile(join(etc, "agent.yaml"), stringify(config));
+
+  const launcher = join(bin, "kubecycle-agent");
+  await writeFile(launcher, `#!/bin/sh\nexec /usr/bin/node ${IN_NODE_REPO}/dist/agent/main.js "$@"\n`);
+  await chmod(launcher, 0o755);
+
+  return {
+    binds: [
+      { source: REPO_ROOT, target: IN_NODE_REPO, readOnly: true },
+      { source: bin, target: "/usr/local/bin" },
+      { source: etc, target: "/etc/kubecycle" },
+      { source: varLib, target: "/var/lib/kubecycle-agent" },
+    ],
+    unitFiles: { "kubecycle-agent.service": await readFile(AGENT_UNIT_FILE, "utf8") },
+  };
+}
+
+/** A TCP port free on the host right now (the single-node harness shares the host's network namespace). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port"))));
+    });
+  });
+}
