@@ -65,8 +65,7 @@ function callerOf(call: { getAuthContext(): { sslPeerCertificate?: { subject?: u
 export function buildHandlers(deps: ServerDeps): AgentHandlers {
   const { log, lifecycle } = deps;
 
-  function authorize(call: Parameters<typeof callerOf>[0], access: Access): Caller {
-    const caller = callerOf(call);
+  function permit(caller: Caller, access: Access): void {
     if (access === "write" && caller.role !== "operator") {
       throw new KubecycleError(
         "PERMISSION_DENIED",
@@ -79,7 +78,6 @@ export function buildHandlers(deps: ServerDeps): AgentHandlers {
     if (access === "write" && lifecycle.state !== "serving") {
       throw new KubecycleError("AGENT_DRAINING", `agent is ${lifecycle.state}; not accepting changes`);
     }
-    return caller;
   }
 
   function unary<Req, Res>(
@@ -92,7 +90,8 @@ export function buildHandlers(deps: ServerDeps): AgentHandlers {
       const t0 = Date.now();
       void (async () => {
         try {
-          caller = authorize(call, access);
+          caller = callerOf(call);
+          permit(caller, access);
           const res = await fn(call.request, caller);
           if (access === "write") audit(rpc, call.request, caller, t0, res);
           cb(null, res);
@@ -163,7 +162,7 @@ export function buildHandlers(deps: ServerDeps): AgentHandlers {
     call.on("cancelled", stop);
     deps.drainSignal.addEventListener("abort", stop);
     try {
-      authorize(call, "read");
+      permit(callerOf(call), "read");
       const asked = call.request.intervalMs ?? 0;
       const intervalMs = asked === 0 ? 10_000 : Math.min(Math.max(asked, 1000), 3_600_000);
       let lastSent = 0;

@@ -69,7 +69,7 @@ describe("fromGrpcError", () => {
   it("survives garbage in the fields trailer", () => {
     const md = new Metadata();
     md.set("kubecycle-error-code", "UNIT_NOT_ALLOWED");
-    md.set("kubecycle-error-fields", "{not json");
+    md.set("kubecycle-error-fields-bin", Buffer.from("{not json"));
     const err = fromGrpcError(
       { code: status.INVALID_ARGUMENT, details: "no", metadata: md },
       { rpc: "StopUnits", node: "n" },

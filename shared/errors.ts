@@ -78,7 +78,8 @@ export function isErrorCode(value: string): value is ErrorCode {
 }
 
 const CODE_KEY = "kubecycle-error-code";
-const FIELDS_KEY = "kubecycle-error-fields";
+// Binary ("-bin") metadata: fields may hold any text a caller sent, and plain metadata must be printable ASCII.
+const FIELDS_KEY = "kubecycle-error-fields-bin";
 
 /**
  * The single place a thrown error becomes a gRPC status. Our own errors keep their code and fields in trailing
@@ -88,7 +89,7 @@ export function toGrpcStatus(err: unknown): Partial<StatusObject> {
   const metadata = new Metadata();
   if (err instanceof KubecycleError) {
     metadata.set(CODE_KEY, err.code);
-    metadata.set(FIELDS_KEY, JSON.stringify(err.fields));
+    metadata.set(FIELDS_KEY, Buffer.from(JSON.stringify(err.fields), "utf8"));
     return { code: ERROR_CODES[err.code].grpc, details: err.message, metadata };
   }
   metadata.set(CODE_KEY, "INTERNAL");
@@ -108,9 +109,9 @@ export function fromGrpcError(err: unknown, ctx: { rpc: string; node: string }):
   const sent = md?.get(CODE_KEY)[0];
   let fields: ErrorFields = {};
   const rawFields = md?.get(FIELDS_KEY)[0];
-  if (typeof rawFields === "string") {
+  if (Buffer.isBuffer(rawFields)) {
     try {
-      const parsed: unknown = JSON.parse(rawFields);
+      const parsed: unknown = JSON.parse(rawFields.toString("utf8"));
       if (parsed && typeof parsed === "object") fields = parsed as ErrorFields;
     } catch {
       // A peer that sends garbage fields still gets its code and message through.

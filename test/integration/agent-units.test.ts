@@ -248,8 +248,9 @@ describe("agent unit control against a real systemd", () => {
     const stream = agent.watchStatus({ intervalMs: 60_000 }, ac.signal);
     try {
       const first = await stream.next();
-      const kubelet = () => first.value?.units.find((u) => u.name === "kubelet.service")?.activeState;
-      expect(kubelet()).toBe("active");
+      expect(first.done).toBe(false);
+      const units = first.done ? [] : first.value.units;
+      expect(units.find((u) => u.name === "kubelet.service")?.activeState).toBe("active");
       await node.systemctl("stop", "kubelet.service");
       for await (const status of stream) {
         const s = status.units.find((u) => u.name === "kubelet.service")?.activeState ?? "";

@@ -1,0 +1,42 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, readdir } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { loadAgentProto } from "./index.js";
+
+const root = new URL("../..", import.meta.url).pathname;
+
+async function files(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => relative(dir, join(e.parentPath, e.name)))
+    .sort();
+}
+
+describe("the agent contract", () => {
+  it("has generated types in sync with proto/ (run `npm run proto:gen` after changing the .proto)", async () => {
+    const out = await mkdtemp(join(tmpdir(), "kc-protogen-"));
+    const script = JSON.parse(await readFile(join(root, "package.json"), "utf8")) as {
+      scripts: Record<string, string>;
+    };
+    const args = (script.scripts["proto:gen"] ?? "").split(" ").slice(1);
+    const outDir = args.findIndex((a) => a.startsWith("--outDir="));
+    args[outDir] = `--outDir=${out}`;
+    await promisify(execFile)(join(root, "node_modules/.bin/proto-loader-gen-types"), args, { cwd: root });
+    const committed = join(root, "shared/proto/generated");
+    expect(await files(out)).toEqual(await files(committed));
+    for (const f of await files(out)) {
+      expect(await readFile(join(out, f), "utf8"), f).toBe(await readFile(join(committed, f), "utf8"));
+    }
+  });
+
+  it("loads, with every RPC the agent serves", () => {
+    const service = loadAgentProto().kubecycle.v1.Agent.service;
+    expect(Object.keys(service).sort()).toEqual(
+      ["GetStatus", "Health", "SetAutoStart", "StartUnits", "StopUnits", "WatchStatus"].sort(),
+    );
+  });
+});
