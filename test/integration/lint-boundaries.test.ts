@@ -12,10 +12,7 @@ const boundaryConfigs = config
 const eslint = new ESLint({
   cwd: new URL("../..", import.meta.url).pathname,
   overrideConfigFile: true,
-  overrideConfig: [
-    { files: ["**/*.ts"], languageOptions: { parser: tseslint.parser } },
-    ...boundaryConfigs,
-  ],
+  overrideConfig: [{ files: ["**/*.ts"], languageOptions: { parser: tseslint.parser } }, ...boundaryConfigs],
 });
 
 async function violations(file: string, source: string): Promise<string[]> {
