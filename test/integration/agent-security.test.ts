@@ -44,7 +44,7 @@ async function unitsFingerprint(): Promise<Record<string, string>> {
 
 /** Sends raw bytes as a request to an agent method and returns the status code. */
 async function rawCall(creds: ChannelCredentials, method: string, body: Buffer): Promise<number> {
-  const client = new Client(address, creds);
+  const client = new Client(address, creds, { "grpc.ssl_target_name_override": NODE });
   try {
     return await new Promise<number>((resolve) => {
       client.makeUnaryRequest(

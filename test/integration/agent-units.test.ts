@@ -231,6 +231,11 @@ describe("agent unit control against a real systemd", () => {
     const agentPid = (await node.show("kubecycle-agent.service", ["MainPID"])).MainPID;
     await node.systemctl("restart", "kubecycle-agent.service");
     expect((await node.show("kubecycle-agent.service", ["MainPID"])).MainPID).not.toBe(agentPid);
+    // The old agent drained and exited cleanly on SIGTERM (systemd recorded no failure).
+    const log = await node.exec(["journalctl", "--no-pager", "-o", "cat", "-u", "kubecycle-agent.service"]);
+    expect(log.stdout).toContain('"msg":"agent draining"');
+    expect(log.stdout).toContain('"msg":"agent stopped"');
+    expect(log.stdout).not.toMatch(/Main process exited, code=(exited|killed), status=[1-9]/);
     await waitForAgent(agent);
     const afterRestart = await agent.stopUnits({ operationId: "it-once-1", units: [{ name: "kubelet" }] });
     expect(afterRestart.replayed).toBe(true);
