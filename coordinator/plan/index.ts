@@ -1,0 +1,3 @@
+export * from "./types.js";
+export * from "./node.js";
+export { renderPlan } from "./render.js";

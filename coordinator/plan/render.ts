@@ -1,0 +1,44 @@
+import type { Plan, Step } from "./types.js";
+
+function seconds(ms: number): string {
+  return ms % 60_000 === 0 && ms >= 60_000 ? `${ms / 60_000}m` : `${Math.round(ms / 1000)}s`;
+}
+
+function describe(step: Step): string {
+  const a = step.action;
+  switch (a.kind) {
+    case "stop-units":
+      return `stop ${a.units.join(", ")}${a.ignoreMissing.length ? ` (${a.ignoreMissing.join(", ")} if present)` : ""}`;
+    case "start-units":
+      return `start ${a.units.join(", ")}${a.ignoreMissing.length ? ` (${a.ignoreMissing.join(", ")} if present)` : ""}${a.noBlock ? " without waiting for readiness" : ""}`;
+    case "wait-node-ready":
+      return a.ready ? "wait for the Node to be Ready" : "wait for the Node to be NotReady";
+    case "check-etcd-quorum":
+      return `check etcd keeps quorum without ${a.leaving}`;
+    case "check-capacity":
+      return `check the cluster has room for ${a.leaving}'s pods${a.force ? " (--force: warn only)" : ""}`;
+    case "check-etcd-healthy":
+      return a.excluding.length ? `check etcd is healthy without ${a.excluding.join(", ")}` : "check etcd is healthy";
+    case "acquire-lock":
+      return a.breakLock ? "take the lock, breaking a stale one (--break-lock)" : "take the lock";
+    case "etcd-snapshot":
+      return `etcd snapshot (keep ${a.keep})`;
+    case "drain":
+      return `drain (PDB retries up to ${seconds(a.drainTimeoutMs)})`;
+    default:
+      return a.kind.replaceAll("-", " ");
+  }
+}
+
+/** The plan as people read it, for `--dry-run`. */
+export function renderPlan(plan: Plan): string {
+  const lines = [`Plan: ${plan.procedure} ${plan.target} (plan v${plan.version})`];
+  plan.phases.forEach((phase, i) => {
+    lines.push(`${i + 1}. ${phase.title}`);
+    for (const s of phase.steps) {
+      lines.push(`   - ${s.node ? `[${s.node}] ` : ""}${describe(s)}  (timeout ${seconds(s.timeoutMs)})`);
+      lines.push(`       check: ${s.check}`);
+    }
+  });
+  return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,218 @@
+import { mkdtemp, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { pino } from "pino";
+import { describe, expect, it } from "vitest";
+import { KubecycleError } from "../../shared/index.js";
+import { PLAN_VERSION, type Phase, type Plan, type Step } from "../plan/index.js";
+import { executePlan, type StepRunners } from "./executor.js";
+import { Journal, listOperations, newOperationId, readOperation, type JournalEntry } from "./journal.js";
+
+const log = pino({ level: "silent" });
+
+function step(id: string, node: string, timeoutMs = 5000): Step {
+  return { id, node, action: { kind: "cordon" }, timeoutMs, check: "cordoned" };
+}
+
+function plan(phases: Phase[]): Plan {
+  return { version: PLAN_VERSION, procedure: "test run", target: "lab", phases };
+}
+
+async function setup(p: Plan) {
+  const stateDir = await mkdtemp(join(tmpdir(), "kc-exec-"));
+  const op = newOperationId(p.procedure, p.target);
+  const journal = await Journal.create(stateDir, op, p);
+  return { stateDir, op, journal };
+}
+
+describe("executePlan", () => {
+  it("runs phases in order with a barrier, steps of a phase concurrently up to the bound, and journals evidence", async () => {
+    const p = plan([
+      { name: "one", title: "One", steps: [step("one/a", "a"), step("one/b", "b"), step("one/c", "c")] },
+      { name: "two", title: "Two", steps: [step("two/a", "a")] },
+    ]);
+    const { stateDir, op, journal } = await setup(p);
+    const timeline: string[] = [];
+    let running = 0;
+    let peak = 0;
+    const runners: StepRunners = {
+      cordon: async (ctx) => {
+        running++;
+        peak = Math.max(peak, running);
+        timeline.push(`start ${ctx.step.id}`);
+        await sleep(30);
+        ctx.progress(`working on ${ctx.step.node}`);
+        timeline.push(`end ${ctx.step.id}`);
+        running--;
+        return { node: ctx.step.node, agentOp: ctx.agentOpId };
+      },
+    };
+    const res = await executePlan({
+      plan: p,
+      journal,
+      runners,
+      concurrency: 2,
+      interrupt: new AbortController().signal,
+      log,
+    });
+    await journal.close();
+    expect(res).toEqual({ result: "succeeded" });
+    expect(peak).toBe(2);
+    // Phase two starts only after every step of phase one ended.
+    expect(timeline.indexOf("start two/a")).toBeGreaterThan(
+      Math.max(...["one/a", "one/b", "one/c"].map((s) => timeline.indexOf(`end ${s}`))),
+    );
+
+    const summary = await readOperation(stateDir, op);
+    expect(summary.result).toBe("succeeded");
+    expect(summary.steps.map((s) => [s.step, s.status])).toEqual([
+      ["one/a", "succeeded"],
+      ["one/b", "succeeded"],
+      ["one/c", "succeeded"],
+      ["two/a", "succeeded"],
+    ]);
+    expect(summary.steps[0]?.evidence).toEqual({ node: "a", agentOp: `${op}.one.a` });
+    expect(summary.steps[0]?.progress).toBe("working on a");
+    expect(await listOperations(stateDir)).toHaveLength(1);
+  });
+
+  it("stops at a failed step: running siblings finish, nothing new starts, the error is journaled", async () => {
+    const p = plan([
+      { name: "one", title: "One", steps: [step("one/a", "a"), step("one/b", "b"), step("one/c", "c")] },
+      { name: "two", title: "Two", steps: [step("two/a", "a")] },
+    ]);
+    const { stateDir, op, journal } = await setup(p);
+    const started: string[] = [];
+    const runners: StepRunners = {
+      cordon: async (ctx) => {
+        started.push(ctx.step.id);
+        if (ctx.step.id === "one/a")
+          throw new KubecycleError("NODE_UNREACHABLE", "a: agent does not answer", { node: "a" });
+        await sleep(50);
+        return {};
+      },
+    };
+    const res = await executePlan({
+      plan: p,
+      journal,
+      runners,
+      concurrency: 2,
+      interrupt: new AbortController().signal,
+      log,
+    });
+    await journal.close();
+    expect(res.result).toBe("failed");
+    expect(res.failed?.step.id).toBe("one/a");
+    expect(res.failed?.error.code).toBe("NODE_UNREACHABLE");
+    expect(started).toEqual(["one/a", "one/b"]);
+    const summary = await readOperation(stateDir, op);
+    expect(summary.result).toBe("failed");
+    expect(summary.reason).toContain("one/a: a: agent does not answer");
+    expect(Object.fromEntries(summary.steps.map((s) => [s.step, s.status]))).toEqual({
+      "one/a": "failed",
+      "one/b": "succeeded",
+      "one/c": "pending",
+      "two/a": "pending",
+    });
+    expect(summary.steps[0]?.error).toMatchObject({ code: "NODE_UNREACHABLE", fields: { node: "a" } });
+  });
+
+  it("fails a step at its deadline even if the runner ignores its signal", async () => {
+    const p = plan([{ name: "one", title: "One", steps: [step("one/slow", "a", 100)] }]);
+    const { journal } = await setup(p);
+    const t0 = Date.now();
+    const res = await executePlan({
+      plan: p,
+      journal,
+      runners: { cordon: () => sleep(5000).then(() => ({})) },
+      concurrency: 1,
+      interrupt: new AbortController().signal,
+      log,
+    });
+    await journal.close();
+    expect(res.failed?.error).toMatchObject({
+      code: "DEADLINE_EXCEEDED",
+      fields: { step: "one/slow", timeoutMs: 100 },
+    });
+    expect(Date.now() - t0).toBeLessThan(2000);
+  });
+
+  it("on interrupt starts nothing new, records where it stopped and finishes as interrupted", async () => {
+    const p = plan([
+      { name: "one", title: "One", steps: [step("one/a", "a")] },
+      { name: "two", title: "Two", steps: [step("two/a", "a")] },
+    ]);
+    const { stateDir, op, journal } = await setup(p);
+    const interrupt = new AbortController();
+    const events: JournalEntry[] = [];
+    const res = await executePlan({
+      plan: p,
+      journal,
+      runners: {
+        cordon: async (ctx) => {
+          interrupt.abort();
+          await sleep(10_000, undefined, { signal: ctx.signal });
+          return {};
+        },
+      },
+      concurrency: 1,
+      interrupt: interrupt.signal,
+      log,
+      onEvent: (e) => events.push(e),
+    });
+    await journal.close();
+    expect(res.result).toBe("interrupted");
+    expect(res.failed?.error.code).toBe("CANCELLED");
+    const summary = await readOperation(stateDir, op);
+    expect(summary.result).toBe("interrupted");
+    expect(summary.steps.map((s) => [s.step, s.status, s.error?.code])).toEqual([
+      ["one/a", "failed", "CANCELLED"],
+      ["two/a", "pending", undefined],
+    ]);
+    expect(events.at(-1)).toMatchObject({ type: "operation-finished", result: "interrupted" });
+  });
+
+  it("skips steps an earlier run completed", async () => {
+    const p = plan([{ name: "one", title: "One", steps: [step("one/a", "a"), step("one/b", "b")] }]);
+    const { journal } = await setup(p);
+    const ran: string[] = [];
+    await executePlan({
+      plan: p,
+      journal,
+      runners: { cordon: (ctx) => Promise.resolve({ id: ran.push(ctx.step.id) }) },
+      concurrency: 2,
+      interrupt: new AbortController().signal,
+      log,
+      completed: new Set(["one/a"]),
+    });
+    await journal.close();
+    expect(ran).toEqual(["one/b"]);
+  });
+});
+
+describe("journal", () => {
+  it("makes readable, sortable operation ids", () => {
+    expect(newOperationId("node stop", "Worker_1", new Date("2026-11-26T01:15:00Z"))).toMatch(
+      /^20261126T011500-node-stop-worker-1-[0-9a-f]{4}$/,
+    );
+  });
+
+  it("ignores a torn last line and reports an unfinished operation as running", async () => {
+    const p = plan([{ name: "one", title: "One", steps: [step("one/a", "a")] }]);
+    const { stateDir, op, journal } = await setup(p);
+    await journal.append({ type: "step-started", step: "one/a", phase: "one", node: "a" });
+    await journal.close();
+    const { appendFile } = await import("node:fs/promises");
+    await appendFile(join(stateDir, "operations", op, "journal.jsonl"), '{"type":"step-succ');
+    const summary = await readOperation(stateDir, op);
+    expect(summary.result).toBe("running");
+    expect(summary.steps[0]?.status).toBe("running");
+    const lines = (await readFile(join(stateDir, "operations", op, "journal.jsonl"), "utf8")).split("\n");
+    expect(JSON.parse(lines[0] ?? "")).toMatchObject({ type: "operation-started", op, procedure: "test run" });
+  });
+
+  it("refuses an operation id that is not one", async () => {
+    await expect(readOperation("/tmp", "../etc")).rejects.toMatchObject({ code: "INVALID_REQUEST" });
+  });
+});

@@ -1,0 +1,163 @@
+import { KubecycleError, type ErrorFields, type Logger } from "../../shared/index.js";
+import type { Plan, Step, StepAction, StepKind } from "../plan/index.js";
+import type { Journal, JournalEntry } from "./journal.js";
+
+/** What a step hands back as proof of success; journaled as the step's evidence. */
+export type Evidence = Record<string, unknown>;
+
+/** What a step runner gets. */
+export interface StepContext<A extends StepAction = StepAction> {
+  op: string;
+  step: Step & { action: A };
+  /**
+   * The operation id for agent calls made by this step. It is the same on every run of the same step, so a resumed
+   * or retried step replays the agent's recorded result instead of acting twice.
+   */
+  agentOpId: string;
+  /** Aborted at the step's deadline (DEADLINE_EXCEEDED) or when the operator interrupts (CANCELLED). */
+  signal: AbortSignal;
+  /** A line of progress for the live view and the journal ("3 pods left, web-2 blocked by PDB web"). */
+  progress(message: string): void;
+  log: Logger;
+}
+
+/** The runners, one per step kind (coordinator/run/steps/). */
+export type StepRunners = {
+  [K in StepKind]?: (ctx: StepContext<Extract<StepAction, { kind: K }>>) => Promise<Evidence>;
+};
+
+/** How an execution ended. */
+export interface ExecutionResult {
+  result: "succeeded" | "failed" | "interrupted";
+  /** The first step that failed, with its error. */
+  failed?: { step: Step; error: KubecycleError };
+}
+
+/** Options of {@link executePlan}. */
+export interface ExecuteOptions {
+  plan: Plan;
+  journal: Journal;
+  runners: StepRunners;
+  /** Steps of one phase run at most this many at a time. */
+  concurrency: number;
+  /** Aborted on SIGINT/SIGTERM: no new step starts, running ones are told to stop. */
+  interrupt: AbortSignal;
+  log: Logger;
+  /** Step ids already done (from the journal of an earlier run), skipped on resume. */
+  completed?: ReadonlySet<string>;
+  /** Every journal entry, as it is written: for the live view and the JSON event stream. */
+  onEvent?: (entry: JournalEntry) => void;
+}
+
+/**
+ * Runs a plan: phases in order with a barrier between them, the steps of a phase with bounded concurrency, each step
+ * under its own deadline. Every start, result and piece of evidence is journaled (fsynced) before anything else
+ * happens. A failed step stops the procedure once the steps already running in its phase have finished.
+ */
+export async function executePlan(opts: ExecuteOptions): Promise<ExecutionResult> {
+  const { plan, journal, interrupt } = opts;
+  const record = async (entry: JournalEntry) => {
+    await journal.append(entry);
+    opts.onEvent?.(entry);
+  };
+
+  let failed: ExecutionResult["failed"];
+  for (const phase of plan.phases) {
+    if (interrupt.aborted || failed) break;
+    const todo = phase.steps.filter((s) => !opts.completed?.has(s.id));
+    for (const s of phase.steps.filter((x) => opts.completed?.has(x.id))) {
+      await record({ type: "step-skipped", step: s.id, reason: "already done in an earlier run" });
+    }
+    if (todo.length === 0) continue;
+    await record({ type: "phase-started", phase: phase.name });
+    const queue = [...todo];
+    const worker = async () => {
+      for (let step = queue.shift(); step; step = queue.shift()) {
+        if (interrupt.aborted || failed) return;
+        const error = await runStep(step, phase.name);
+        if (error) failed ??= { step, error };
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency, todo.length)) }, worker));
+  }
+
+  // An interrupt wins over the CANCELLED errors it caused in the steps it cut short.
+  const cutShort = failed?.error.code === "CANCELLED" && interrupt.aborted;
+  const result: ExecutionResult["result"] =
+    failed && !cutShort ? "failed" : interrupt.aborted ? "interrupted" : "succeeded";
+  await record({
+    type: "operation-finished",
+    result,
+    ...(result === "failed" && failed ? { reason: `${failed.step.id}: ${failed.error.message}` } : {}),
+    ...(result === "interrupted" ? { reason: "interrupted by the operator" } : {}),
+  });
+  return failed ? { result, failed } : { result };
+
+  async function runStep(step: Step, phase: string): Promise<KubecycleError | undefined> {
+    const runner = opts.runners[step.action.kind] as ((ctx: StepContext) => Promise<Evidence>) | undefined;
+    await record({ type: "step-started", step: step.id, phase, ...(step.node ? { node: step.node } : {}) });
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), step.timeoutMs);
+    const signal = AbortSignal.any([deadline.signal, interrupt]);
+    const progressWrites: Array<Promise<void>> = [];
+    try {
+      if (!runner) throw new KubecycleError("INTERNAL", `no runner for step kind ${step.action.kind}`);
+      const ctx: StepContext = {
+        op: journal.op,
+        step,
+        agentOpId: `${journal.op}.${step.id.replaceAll("/", ".")}`,
+        signal,
+        progress: (message) => progressWrites.push(record({ type: "step-progress", step: step.id, message })),
+        log: opts.log.child({ op: journal.op, step: step.id, ...(step.node ? { node: step.node } : {}) }),
+      };
+      // A runner that ignores its signal must still not hold the procedure past the deadline.
+      const evidence = await Promise.race([runner(ctx), aborted(signal)]);
+      await Promise.all(progressWrites);
+      await record({ type: "step-succeeded", step: step.id, evidence });
+      return undefined;
+    } catch (err) {
+      await Promise.allSettled(progressWrites);
+      const error = asStepError(err, step, deadline.signal.aborted, interrupt.aborted);
+      await record({
+        type: "step-failed",
+        step: step.id,
+        code: error.code,
+        message: error.message,
+        fields: plain(error.fields),
+      });
+      return error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function aborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    const fail = () => reject(new Error("aborted"));
+    if (signal.aborted) fail();
+    else signal.addEventListener("abort", fail, { once: true });
+  });
+}
+
+function asStepError(err: unknown, step: Step, timedOut: boolean, interrupted: boolean): KubecycleError {
+  const where: ErrorFields = { step: step.id, ...(step.node ? { node: step.node } : {}) };
+  if (interrupted) {
+    return new KubecycleError("CANCELLED", `${step.id}: interrupted by the operator`, where, { cause: err });
+  }
+  if (timedOut) {
+    return new KubecycleError(
+      "DEADLINE_EXCEEDED",
+      `${step.id}: did not finish within ${Math.round(step.timeoutMs / 1000)} s`,
+      { ...where, timeoutMs: step.timeoutMs },
+      { cause: err },
+    );
+  }
+  if (err instanceof KubecycleError) return err;
+  return new KubecycleError("INTERNAL", `${step.id}: ${(err as Error)?.message ?? String(err)}`, where, { cause: err });
+}
+
+/** Error fields as journal-safe JSON. */
+function plain(fields: Readonly<ErrorFields>): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(fields)) as Record<string, unknown>;
+}

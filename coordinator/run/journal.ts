@@ -1,0 +1,244 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, open, readdir, readFile, rename, type FileHandle } from "node:fs/promises";
+import { hostname, userInfo } from "node:os";
+import { join } from "node:path";
+import { KubecycleError } from "../../shared/index.js";
+import type { Plan } from "../plan/index.js";
+
+/** One line of an operation's journal. Appended and fsynced before the executor moves on. */
+export type JournalRecord =
+  | {
+      type: "operation-started";
+      t: string;
+      op: string;
+      procedure: string;
+      target: string;
+      user: string;
+      host: string;
+      pid: number;
+    }
+  | { type: "phase-started"; t: string; phase: string }
+  | { type: "step-started"; t: string; step: string; phase: string; node?: string }
+  | { type: "step-progress"; t: string; step: string; message: string }
+  | { type: "step-succeeded"; t: string; step: string; evidence: Record<string, unknown> }
+  | { type: "step-failed"; t: string; step: string; code: string; message: string; fields: Record<string, unknown> }
+  | { type: "step-skipped"; t: string; step: string; reason: string }
+  | { type: "operation-finished"; t: string; result: "succeeded" | "failed" | "interrupted"; reason?: string };
+
+type Body<R> = R extends unknown ? Omit<R, "t"> : never;
+/** A record as the executor hands it over; the journal stamps the time. */
+export type JournalEntry = Body<JournalRecord>;
+
+const OP_ID = /^[0-9]{8}T[0-9]{6}-[a-z0-9-]+-[0-9a-f]{4}$/;
+
+/** A new operation id: sortable by time, readable, unique. e.g. 20261126T011500-node-stop-w1-a3f9 */
+export function newOperationId(procedure: string, target: string, now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, "").slice(0, 15);
+  const slug = `${procedure}-${target}`
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-|-$/g, "")
+    .slice(0, 60);
+  return `${stamp}-${slug}-${randomBytes(2).toString("hex")}`;
+}
+
+/**
+ * The durable record of one operation, in `<stateDir>/operations/<op>/`: plan.json (written whole via temp file,
+ * fsync and rename) and journal.jsonl (append-only, one fsynced line per record). What it says is what happened,
+ * also after a crash: a record is on disk before the executor acts on the next step.
+ */
+export class Journal {
+  readonly op: string;
+  readonly dir: string;
+  #fh: FileHandle | undefined;
+  #queue: Promise<void> = Promise.resolve();
+
+  private constructor(op: string, dir: string) {
+    this.op = op;
+    this.dir = dir;
+  }
+
+  /** Creates the operation's directory, writes its plan and opens its journal. */
+  static async create(stateDir: string, op: string, plan: Plan): Promise<Journal> {
+    const dir = join(stateDir, "operations", op);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await writeDurably(join(dir, "plan.json"), `${JSON.stringify(plan, null, 2)}\n`);
+    const j = new Journal(op, dir);
+    j.#fh = await open(join(dir, "journal.jsonl"), "a", 0o600);
+    await j.append({
+      type: "operation-started",
+      op,
+      procedure: plan.procedure,
+      target: plan.target,
+      user: safeUser(),
+      host: hostname(),
+      pid: process.pid,
+    });
+    return j;
+  }
+
+  /** Appends one record and fsyncs it. Appends are serialized, so concurrent steps never interleave a line. */
+  append(entry: JournalEntry): Promise<void> {
+    const line = `${JSON.stringify({ ...entry, t: new Date().toISOString() })}\n`;
+    const next = this.#queue.then(async () => {
+      if (!this.#fh) throw new KubecycleError("INTERNAL", `journal ${this.op} is closed`);
+      await this.#fh.appendFile(line);
+      await this.#fh.sync();
+    });
+    this.#queue = next.catch(() => undefined);
+    return next;
+  }
+
+  async close(): Promise<void> {
+    await this.#queue;
+    await this.#fh?.close();
+    this.#fh = undefined;
+  }
+}
+
+function safeUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return String(process.getuid?.() ?? "");
+  }
+}
+
+async function writeDurably(path: string, text: string): Promise<void> {
+  const tmp = `${path}.tmp`;
+  const fh = await open(tmp, "w", 0o600);
+  try {
+    await fh.writeFile(text);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, path);
+}
+
+/** The state of one step as the journal tells it. */
+export interface StepState {
+  step: string;
+  phase: string;
+  node?: string;
+  status: "pending" | "running" | "succeeded" | "failed" | "skipped";
+  startedAt?: string;
+  finishedAt?: string;
+  evidence?: Record<string, unknown>;
+  error?: { code: string; message: string; fields: Record<string, unknown> };
+  progress?: string;
+}
+
+/** An operation as read back from its directory. */
+export interface OperationSummary {
+  op: string;
+  procedure: string;
+  target: string;
+  user: string;
+  host: string;
+  startedAt: string;
+  finishedAt?: string;
+  /** "running" when no finish record exists: the coordinator is still at it, or it was killed. */
+  result: "succeeded" | "failed" | "interrupted" | "running";
+  reason?: string;
+  steps: StepState[];
+  plan: Plan;
+}
+
+/** Reads an operation's plan and journal. A torn last line (crash mid-write) is ignored. */
+export async function readOperation(stateDir: string, op: string): Promise<OperationSummary> {
+  if (!OP_ID.test(op)) {
+    throw new KubecycleError("INVALID_REQUEST", `"${op}" is not an operation id`, {
+      hint: "list them with `kubecycle ops list`",
+    });
+  }
+  const dir = join(stateDir, "operations", op);
+  let planText: string;
+  let journalText: string;
+  try {
+    [planText, journalText] = await Promise.all([
+      readFile(join(dir, "plan.json"), "utf8"),
+      readFile(join(dir, "journal.jsonl"), "utf8"),
+    ]);
+  } catch {
+    throw new KubecycleError("INVALID_REQUEST", `no operation ${op} in ${stateDir}`, {
+      hint: "list them with `kubecycle ops list`",
+    });
+  }
+  const plan = JSON.parse(planText) as Plan;
+  const records: JournalRecord[] = [];
+  for (const line of journalText.split("\n")) {
+    if (line.trim() === "") continue;
+    try {
+      records.push(JSON.parse(line) as JournalRecord);
+    } catch {
+      // Only the last line can be torn; everything before it was fsynced whole.
+    }
+  }
+  const steps = new Map<string, StepState>();
+  for (const phase of plan.phases) {
+    for (const s of phase.steps) {
+      steps.set(s.id, { step: s.id, phase: phase.name, ...(s.node ? { node: s.node } : {}), status: "pending" });
+    }
+  }
+  const summary: OperationSummary = {
+    op,
+    procedure: plan.procedure,
+    target: plan.target,
+    user: "",
+    host: "",
+    startedAt: "",
+    result: "running",
+    steps: [],
+    plan,
+  };
+  for (const r of records) {
+    const s = "step" in r ? steps.get(r.step) : undefined;
+    switch (r.type) {
+      case "operation-started":
+        Object.assign(summary, { user: r.user, host: r.host, startedAt: r.t });
+        break;
+      case "step-started":
+        if (s) Object.assign(s, { status: "running", startedAt: r.t });
+        break;
+      case "step-progress":
+        if (s) s.progress = r.message;
+        break;
+      case "step-succeeded":
+        if (s) Object.assign(s, { status: "succeeded", finishedAt: r.t, evidence: r.evidence });
+        break;
+      case "step-failed":
+        if (s)
+          Object.assign(s, {
+            status: "failed",
+            finishedAt: r.t,
+            error: { code: r.code, message: r.message, fields: r.fields },
+          });
+        break;
+      case "step-skipped":
+        if (s) Object.assign(s, { status: "skipped", finishedAt: r.t });
+        break;
+      case "operation-finished":
+        Object.assign(summary, { result: r.result, finishedAt: r.t, ...(r.reason ? { reason: r.reason } : {}) });
+        break;
+      case "phase-started":
+        break;
+    }
+  }
+  summary.steps = [...steps.values()];
+  return summary;
+}
+
+/** Every operation in the state directory, newest first. */
+export async function listOperations(stateDir: string): Promise<OperationSummary[]> {
+  let names: string[];
+  try {
+    names = await readdir(join(stateDir, "operations"));
+  } catch {
+    return [];
+  }
+  const ops = await Promise.all(
+    names.filter((n) => OP_ID.test(n)).map((n) => readOperation(stateDir, n).catch(() => undefined)),
+  );
+  return ops.filter((o): o is OperationSummary => o !== undefined).sort((a, b) => b.op.localeCompare(a.op));
+}
