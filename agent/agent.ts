@@ -3,9 +3,12 @@ import { hostname } from "node:os";
 import type { Server } from "@grpc/grpc-js";
 import { KubecycleError, readTlsFiles, type Logger } from "../shared/index.js";
 import type { CompiledAgentConfig } from "./config.js";
+import { EtcdProbe } from "./etcd.js";
 import { FactsCollector } from "./facts.js";
+import { Mutations } from "./mutations.js";
 import { Lifecycle } from "./lifecycle.js";
 import { OpRecords } from "./op-records.js";
+import { PodSandboxes } from "./pods.js";
 import { createServer, serverCredentials } from "./server.js";
 import { StatusReader } from "./status.js";
 import { SystemctlUnitManager } from "./systemd/systemctl.js";
@@ -43,9 +46,23 @@ export async function startAgent(opts: {
     const tls = await readTlsFiles(config.tls);
     const records = new OpRecords(join(config.stateDir, "operations"), config.operations.maxRecords, log);
     await records.open();
+    const mutations = new Mutations(records);
     const manager = opts.manager ?? new SystemctlUnitManager(config.systemd);
-    const units = new UnitController({ manager, records, config, log, signal: force.signal });
-    const status = new StatusReader({ nodeName, units: config.units.allow, manager, facts });
+    const units = new UnitController({ manager, mutations, config, log, signal: force.signal });
+    const etcd = new EtcdProbe({
+      envFile: config.etcd.envFile,
+      etcdctl: config.etcd.etcdctl,
+      workDir: config.stateDir,
+    });
+    const pods = new PodSandboxes({ crictl: config.pods.crictl });
+    const status = new StatusReader({
+      nodeName,
+      units: config.units.allow,
+      manager,
+      facts,
+      etcd,
+      etcdTimeoutMs: config.etcd.timeoutMs,
+    });
     const startedUnixMs = Date.now();
     server = createServer({
       config,
@@ -56,6 +73,9 @@ export async function startAgent(opts: {
       lifecycle,
       units,
       status,
+      etcd,
+      pods,
+      mutations,
       log,
       drainSignal: drain.signal,
     });

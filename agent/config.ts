@@ -88,6 +88,24 @@ const schema = z.strictObject({
       journalctl: z.string().min(1).default("journalctl"),
     })
     .prefault({}),
+  etcd: z
+    .strictObject({
+      /** The member's environment (KubeKey layout): ETCDCTL_* and ETCD_ADVERTISE_CLIENT_URLS. No file: no member. */
+      envFile: z.string().min(1).default("/etc/etcd.env"),
+      etcdctl: z.string().min(1).default("etcdctl"),
+      /** Default deadline of a status probe. Default 10 s. */
+      timeoutMs: ms(100, 600_000).default(10_000),
+      /** Default deadline of taking a snapshot. Default 5 min. */
+      snapshotTimeoutMs: ms(1000, 3_600_000).default(300_000),
+    })
+    .prefault({}),
+  pods: z
+    .strictObject({
+      crictl: z.string().min(1).default("crictl"),
+      /** Default deadline of stopping every pod sandbox. Default 2 min. */
+      timeoutMs: ms(1000, 3_600_000).default(120_000),
+    })
+    .prefault({}),
   log: z
     .strictObject({
       level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

@@ -5,6 +5,8 @@ import {
   type ServerUnaryCall,
   type ServerWritableStream,
 } from "@grpc/grpc-js";
+import { once } from "node:events";
+import { createReadStream } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
   KubecycleError,
@@ -17,10 +19,16 @@ import {
   type Logger,
   type Role,
   type TlsMaterial,
+  type PodSandboxesResult__Output,
+  type SnapshotChunk,
   type UnitsResult__Output,
 } from "../shared/index.js";
 import type { CompiledAgentConfig } from "./config.js";
 import type { Lifecycle } from "./lifecycle.js";
+import type { EtcdProbe } from "./etcd.js";
+import type { Mutations } from "./mutations.js";
+import { validateOperationId } from "./op-records.js";
+import type { PodSandboxes } from "./pods.js";
 import { unitsFingerprint, type StatusReader } from "./status.js";
 import type { UnitController } from "./units.js";
 
@@ -40,6 +48,9 @@ export interface ServerDeps {
   lifecycle: Lifecycle;
   units: UnitController;
   status: StatusReader;
+  etcd: EtcdProbe;
+  pods: PodSandboxes;
+  mutations: Mutations;
   log: Logger;
   /** Aborted when the agent begins draining: status streams end. */
   drainSignal: AbortSignal;
@@ -109,7 +120,7 @@ export function buildHandlers(deps: ServerDeps): AgentHandlers {
     const units = Array.isArray(r.units)
       ? r.units.map((u: unknown) => (typeof u === "string" ? u : (u as { name?: unknown })?.name)).map(String)
       : [];
-    const result = res as UnitsResult__Output | undefined;
+    const result = res as Partial<UnitsResult__Output & PodSandboxesResult__Output> | undefined;
     log.info(
       {
         audit: true,
@@ -120,7 +131,8 @@ export function buildHandlers(deps: ServerDeps): AgentHandlers {
         units: units.slice(0, 32).map((u) => u.slice(0, 64)),
         result: err ? "refused" : result?.ok ? "ok" : "failed",
         replayed: result?.replayed ?? false,
-        outcomes: result?.outcomes.map((o) => `${o.unit}=${o.outcome.replace("OUTCOME_", "")}`),
+        outcomes: result?.outcomes?.map((o) => `${o.unit}=${o.outcome.replace("OUTCOME_", "")}`),
+        stopped: result?.stopped?.map((p) => `${p.namespace}/${p.name}`),
         code: err instanceof KubecycleError ? err.code : err ? "INTERNAL" : undefined,
         err: err instanceof KubecycleError ? err.message : err,
         durationMs: Date.now() - t0,
@@ -141,7 +153,26 @@ export function buildHandlers(deps: ServerDeps): AgentHandlers {
       }),
     ),
 
-    GetStatus: unary("GetStatus", "read", (req) => deps.status.status({ refreshFacts: req.refreshFacts === true })),
+    GetStatus: unary("GetStatus", "read", (req) =>
+      deps.status.status({ refreshFacts: req.refreshFacts === true, includeEtcd: req.includeEtcd === true }),
+    ),
+
+    EtcdStatus: unary("EtcdStatus", "read", (req) =>
+      deps.etcd.status(timeout(req.timeoutMs, deps.config.etcd.timeoutMs)),
+    ),
+
+    StopPodSandboxes: unary("StopPodSandboxes", "write", async (req) => {
+      const opId = validateOperationId(req.operationId);
+      const timeoutMs = timeout(req.timeoutMs, deps.config.pods.timeoutMs);
+      const { result, replayed } = await deps.mutations.run(opId, "StopPodSandboxes", "all", async () => {
+        log.debug({ op: opId }, "pod sandboxes: stopping");
+        const r = await deps.pods.stopAll(timeoutMs);
+        return { operationId: opId, ok: r.remaining.length === 0, replayed: false, ...r };
+      });
+      return replayed ? { ...result, replayed } : result;
+    }),
+
+    EtcdSnapshot: (call) => void snapshot(call),
 
     StopUnits: unary("StopUnits", "write", (req) => deps.units.stop(deps.units.plan(req, req.units ?? []))),
 
@@ -155,6 +186,38 @@ export function buildHandlers(deps: ServerDeps): AgentHandlers {
 
     WatchStatus: (call) => void watch(call),
   };
+
+  /** Streams a snapshot of the local member: data chunks, then the summary with the sha256 of all bytes sent. */
+  async function snapshot(call: ServerWritableStream<{ timeoutMs?: number }, SnapshotChunk>): Promise<void> {
+    const t0 = Date.now();
+    let caller: Caller | undefined;
+    const ac = new AbortController();
+    const stop = () => ac.abort();
+    call.on("cancelled", stop);
+    try {
+      caller = callerOf(call);
+      // A snapshot holds every secret in the cluster: operators only.
+      permit(caller, "write");
+      await deps.etcd.snapshot(
+        timeout(call.request.timeoutMs, deps.config.etcd.snapshotTimeoutMs),
+        ac.signal,
+        async (path, summary) => {
+          for await (const data of createReadStream(path, { highWaterMark: 256 * 1024 })) {
+            if (ac.signal.aborted) throw new KubecycleError("CANCELLED", "snapshot stream cancelled by the client");
+            if (!call.write({ data: data as Buffer })) await once(call, "drain", { signal: ac.signal });
+          }
+          call.write({ data: Buffer.alloc(0), summary });
+          audit("EtcdSnapshot", {}, caller ?? {}, t0, { ok: true, replayed: false });
+        },
+      );
+      call.end();
+    } catch (err) {
+      audit("EtcdSnapshot", {}, caller ?? peerOf(call), t0, undefined, err);
+      if (!ac.signal.aborted) call.emit("error", toGrpcStatus(err));
+    } finally {
+      call.off("cancelled", stop);
+    }
+  }
 
   async function watch(call: ServerWritableStream<{ intervalMs?: number }, unknown>): Promise<void> {
     const ac = new AbortController();
@@ -190,6 +253,11 @@ export function buildHandlers(deps: ServerDeps): AgentHandlers {
       deps.drainSignal.removeEventListener("abort", stop);
     }
   }
+}
+
+/** A requested timeout, or the default when none (0) was asked. */
+function timeout(asked: number | undefined, fallback: number): number {
+  return asked && asked > 0 ? Math.min(asked, 3_600_000) : fallback;
 }
 
 function peerOf(call: { getPeer(): string }): Partial<Caller> {

@@ -9,7 +9,8 @@ import {
   type UnitStatus__Output,
 } from "../shared/index.js";
 import type { CompiledAgentConfig } from "./config.js";
-import { validateOperationId, type OpRecords } from "./op-records.js";
+import type { Mutations } from "./mutations.js";
+import { validateOperationId } from "./op-records.js";
 import type { UnitManager, UnitState } from "./systemd/unit-manager.js";
 
 /** A validated unit-control request: canonical unit names, resolved timeouts. */
@@ -31,26 +32,25 @@ const SUCCESS: ReadonlySet<Outcome__Output> = new Set(["OUTCOME_DONE", "OUTCOME_
 
 /**
  * Stop, start and auto-start of allow-listed units. Every call is validated completely before anything runs,
- * recorded by operation id, and run one at a time so two calls never race on the same unit.
+ * recorded by operation id, and run one at a time (see Mutations).
  */
 export class UnitController {
   readonly #manager: UnitManager;
-  readonly #records: OpRecords;
+  readonly #mutations: Mutations;
   readonly #config: Readonly<CompiledAgentConfig>;
   readonly #log: Logger;
   /** Aborted when the agent must stop waiting (forced shutdown). */
   readonly #signal: AbortSignal;
-  #queue: Promise<unknown> = Promise.resolve();
 
   constructor(deps: {
     manager: UnitManager;
-    records: OpRecords;
+    mutations: Mutations;
     config: Readonly<CompiledAgentConfig>;
     log: Logger;
     signal: AbortSignal;
   }) {
     this.#manager = deps.manager;
-    this.#records = deps.records;
+    this.#mutations = deps.mutations;
     this.#config = deps.config;
     this.#log = deps.log;
     this.#signal = deps.signal;
@@ -113,36 +113,27 @@ export class UnitController {
     one: (unit: string, timeoutMs: number) => Promise<UnitOutcome__Output>,
   ): Promise<UnitsResult__Output> {
     const fingerprint = JSON.stringify({ units: plan.units, ignoreMissing: plan.ignoreMissing, ...extra });
-    const { result, replayed } = await this.#records.once(plan.opId, rpc, fingerprint, () =>
-      this.#serialized(async () => {
-        const startedUnixMs = Date.now();
-        const outcomes: UnitOutcome__Output[] = [];
-        for (const { name, settleTimeoutMs } of plan.units) {
-          if (outcomes.some((o) => !SUCCESS.has(o.outcome))) {
-            outcomes.push(outcome(name, "OUTCOME_SKIPPED", null, "not attempted: an earlier unit in this call failed"));
-            continue;
-          }
-          this.#log.debug({ op: plan.opId, unit: name, rpc }, "unit action begins");
-          outcomes.push(await one(name, settleTimeoutMs));
+    const { result, replayed } = await this.#mutations.run(plan.opId, rpc, fingerprint, async () => {
+      const startedUnixMs = Date.now();
+      const outcomes: UnitOutcome__Output[] = [];
+      for (const { name, settleTimeoutMs } of plan.units) {
+        if (outcomes.some((o) => !SUCCESS.has(o.outcome))) {
+          outcomes.push(outcome(name, "OUTCOME_SKIPPED", null, "not attempted: an earlier unit in this call failed"));
+          continue;
         }
-        return {
-          operationId: plan.opId,
-          ok: outcomes.every((o) => SUCCESS.has(o.outcome)),
-          replayed: false,
-          outcomes,
-          startedUnixMs,
-          finishedUnixMs: Date.now(),
-        };
-      }),
-    );
+        this.#log.debug({ op: plan.opId, unit: name, rpc }, "unit action begins");
+        outcomes.push(await one(name, settleTimeoutMs));
+      }
+      return {
+        operationId: plan.opId,
+        ok: outcomes.every((o) => SUCCESS.has(o.outcome)),
+        replayed: false,
+        outcomes,
+        startedUnixMs,
+        finishedUnixMs: Date.now(),
+      };
+    });
     return replayed ? { ...result, replayed: true } : result;
-  }
-
-  /** Runs mutating work one call at a time. */
-  #serialized<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(work, work);
-    this.#queue = run.catch(() => undefined);
-    return run;
   }
 
   async #stopOne(unit: string, timeoutMs: number, ignoreMissing: boolean): Promise<UnitOutcome__Output> {

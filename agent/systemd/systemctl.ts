@@ -1,5 +1,5 @@
-import { execFile } from "node:child_process";
 import { KubecycleError } from "../../shared/index.js";
+import { failureText, runCommand, type RunResult } from "../exec.js";
 import type { UnitManager, UnitState } from "./unit-manager.js";
 
 /** Options for {@link SystemctlUnitManager}. */
@@ -10,12 +10,6 @@ export interface SystemctlOptions {
   journalctl?: string;
   /** Cut a systemctl call that hangs after this long. Default 30 s. */
   commandTimeoutMs?: number;
-}
-
-interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
 }
 
 const SHOW_PROPERTIES = [
@@ -94,48 +88,20 @@ export class SystemctlUnitManager implements UnitManager {
   }
 
   #run(file: string, args: string[], signal?: AbortSignal): Promise<RunResult> {
-    return new Promise((resolve, reject) => {
-      execFile(
-        file,
-        args,
-        {
-          timeout: this.#timeoutMs,
-          maxBuffer: 4 * 1024 * 1024,
-          signal,
-          env: { ...process.env, LC_ALL: "C", SYSTEMD_PAGER: "", SYSTEMD_COLORS: "0" },
-        },
-        (err, stdout, stderr) => {
-          if (err && typeof err.code !== "number") {
-            if (err.name === "AbortError") {
-              reject(new KubecycleError("CANCELLED", `${file} cancelled`, {}, { cause: err }));
-            } else if (err.code === "ENOENT") {
-              reject(
-                new KubecycleError("SYSTEMD_FAILED", `${file} not found; is this a systemd host?`, {}, { cause: err }),
-              );
-            } else if (err.killed) {
-              reject(
-                new KubecycleError(
-                  "SYSTEMD_FAILED",
-                  `${file} ${args[0] ?? ""} did not answer within ${this.#timeoutMs} ms`,
-                  {},
-                  { cause: err },
-                ),
-              );
-            } else {
-              reject(new KubecycleError("SYSTEMD_FAILED", `${file}: ${err.message}`, {}, { cause: err }));
-            }
-            return;
-          }
-          resolve({ code: typeof err?.code === "number" ? err.code : 0, stdout, stderr });
-        },
-      );
+    return runCommand(file, args, {
+      timeoutMs: this.#timeoutMs,
+      signal,
+      env: { SYSTEMD_PAGER: "", SYSTEMD_COLORS: "0" },
     });
   }
 }
 
 function systemdError(what: string, res: RunResult, unit?: string): KubecycleError {
-  const detail = res.stderr.trim() || res.stdout.trim() || `exit code ${res.code}`;
-  return new KubecycleError("SYSTEMD_FAILED", `${what} failed: ${detail}`, unit === undefined ? {} : { unit });
+  return new KubecycleError(
+    "SYSTEMD_FAILED",
+    `${what} failed: ${failureText(res)}`,
+    unit === undefined ? {} : { unit },
+  );
 }
 
 /** Parses one `systemctl show` block. Exported for unit tests. */

@@ -3,7 +3,12 @@ import {
   fromGrpcError,
   loadAgentProto,
   type AgentClient,
+  type EtcdMemberStatus__Output,
   type HealthResponse__Output,
+  type PodSandboxesResult__Output,
+  type SnapshotChunk__Output,
+  type SnapshotSummary__Output,
+  type StopPodSandboxesRequest,
   type NodeStatus__Output,
   type SetAutoStartRequest,
   type StartUnitsRequest,
@@ -63,7 +68,10 @@ export class AgentConnection {
     return this.#unary("Health", this.#client.Health.bind(this.#client), {}, opts);
   }
 
-  getStatus(req: { refreshFacts?: boolean } = {}, opts?: CallOptions): Promise<NodeStatus__Output> {
+  getStatus(
+    req: { refreshFacts?: boolean; includeEtcd?: boolean } = {},
+    opts?: CallOptions,
+  ): Promise<NodeStatus__Output> {
     return this.#unary("GetStatus", this.#client.GetStatus.bind(this.#client), req, opts);
   }
 
@@ -77,6 +85,47 @@ export class AgentConnection {
 
   setAutoStart(req: SetAutoStartRequest, opts?: CallOptions): Promise<UnitsResult__Output> {
     return this.#unary("SetAutoStart", this.#client.SetAutoStart.bind(this.#client), req, opts);
+  }
+
+  etcdStatus(req: { timeoutMs?: number } = {}, opts?: CallOptions): Promise<EtcdMemberStatus__Output> {
+    return this.#unary("EtcdStatus", this.#client.EtcdStatus.bind(this.#client), req, opts);
+  }
+
+  stopPodSandboxes(req: StopPodSandboxesRequest, opts?: CallOptions): Promise<PodSandboxesResult__Output> {
+    return this.#unary("StopPodSandboxes", this.#client.StopPodSandboxes.bind(this.#client), req, opts);
+  }
+
+  /**
+   * Streams a snapshot of the member's keyspace: yields its data chunks, then returns the agent's summary (sha256,
+   * size, revision, keys). The caller checks the sha256 of what it received against the summary.
+   */
+  async *etcdSnapshot(
+    req: { timeoutMs?: number },
+    opts: CallOptions = {},
+  ): AsyncGenerator<Buffer, SnapshotSummary__Output, undefined> {
+    const deadline = new Date(Date.now() + (opts.deadlineMs ?? 600_000));
+    const stream: ClientReadableStream<SnapshotChunk__Output> = this.#client.EtcdSnapshot(req, { deadline });
+    const onAbort = () => stream.cancel();
+    opts.signal?.addEventListener("abort", onAbort);
+    let summary: SnapshotSummary__Output | null = null;
+    try {
+      for await (const chunk of stream) {
+        const c = chunk as SnapshotChunk__Output;
+        if (c.data.length > 0) yield c.data;
+        if (c.summary) summary = c.summary;
+      }
+    } catch (err) {
+      throw fromGrpcError(err, { rpc: "EtcdSnapshot", node: this.node });
+    } finally {
+      opts.signal?.removeEventListener("abort", onAbort);
+    }
+    if (!summary) {
+      throw fromGrpcError(
+        { code: 13, details: "snapshot stream ended without its summary" },
+        { rpc: "EtcdSnapshot", node: this.node },
+      );
+    }
+    return summary;
   }
 
   /** Status updates as they come: at once, on every unit change, and at least every `intervalMs`. */

@@ -36,7 +36,17 @@ describe("the agent contract", () => {
   it("loads, with every RPC the agent serves", () => {
     const service = loadAgentProto().kubecycle.v1.Agent.service;
     expect(Object.keys(service).sort()).toEqual(
-      ["GetStatus", "Health", "SetAutoStart", "StartUnits", "StopUnits", "WatchStatus"].sort(),
+      [
+        "EtcdSnapshot",
+        "EtcdStatus",
+        "GetStatus",
+        "Health",
+        "SetAutoStart",
+        "StartUnits",
+        "StopPodSandboxes",
+        "StopUnits",
+        "WatchStatus",
+      ].sort(),
     );
   });
 });

@@ -21,6 +21,15 @@ export type * from "./generated/kubecycle/v1/WatchStatusRequest.js";
 export type * from "./generated/kubecycle/v1/Disk.js";
 export type * from "./generated/kubecycle/v1/Address.js";
 export type * from "./generated/kubecycle/v1/Outcome.js";
+export type * from "./generated/kubecycle/v1/EtcdMember.js";
+export type * from "./generated/kubecycle/v1/EtcdMemberStatus.js";
+export type * from "./generated/kubecycle/v1/EtcdStatusRequest.js";
+export type * from "./generated/kubecycle/v1/EtcdSnapshotRequest.js";
+export type * from "./generated/kubecycle/v1/SnapshotChunk.js";
+export type * from "./generated/kubecycle/v1/SnapshotSummary.js";
+export type * from "./generated/kubecycle/v1/StopPodSandboxesRequest.js";
+export type * from "./generated/kubecycle/v1/PodSandbox.js";
+export type * from "./generated/kubecycle/v1/PodSandboxesResult.js";
 
 /** proto-loader options; they must match the ones `npm run proto:gen` generates the types with. */
 export const PROTO_LOADER_OPTIONS: Options = {

@@ -2,17 +2,37 @@
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
+import type { EtcdMemberStatus as _kubecycle_v1_EtcdMemberStatus, EtcdMemberStatus__Output as _kubecycle_v1_EtcdMemberStatus__Output } from '../../kubecycle/v1/EtcdMemberStatus';
+import type { EtcdSnapshotRequest as _kubecycle_v1_EtcdSnapshotRequest, EtcdSnapshotRequest__Output as _kubecycle_v1_EtcdSnapshotRequest__Output } from '../../kubecycle/v1/EtcdSnapshotRequest';
+import type { EtcdStatusRequest as _kubecycle_v1_EtcdStatusRequest, EtcdStatusRequest__Output as _kubecycle_v1_EtcdStatusRequest__Output } from '../../kubecycle/v1/EtcdStatusRequest';
 import type { GetStatusRequest as _kubecycle_v1_GetStatusRequest, GetStatusRequest__Output as _kubecycle_v1_GetStatusRequest__Output } from '../../kubecycle/v1/GetStatusRequest';
 import type { HealthRequest as _kubecycle_v1_HealthRequest, HealthRequest__Output as _kubecycle_v1_HealthRequest__Output } from '../../kubecycle/v1/HealthRequest';
 import type { HealthResponse as _kubecycle_v1_HealthResponse, HealthResponse__Output as _kubecycle_v1_HealthResponse__Output } from '../../kubecycle/v1/HealthResponse';
 import type { NodeStatus as _kubecycle_v1_NodeStatus, NodeStatus__Output as _kubecycle_v1_NodeStatus__Output } from '../../kubecycle/v1/NodeStatus';
+import type { PodSandboxesResult as _kubecycle_v1_PodSandboxesResult, PodSandboxesResult__Output as _kubecycle_v1_PodSandboxesResult__Output } from '../../kubecycle/v1/PodSandboxesResult';
 import type { SetAutoStartRequest as _kubecycle_v1_SetAutoStartRequest, SetAutoStartRequest__Output as _kubecycle_v1_SetAutoStartRequest__Output } from '../../kubecycle/v1/SetAutoStartRequest';
+import type { SnapshotChunk as _kubecycle_v1_SnapshotChunk, SnapshotChunk__Output as _kubecycle_v1_SnapshotChunk__Output } from '../../kubecycle/v1/SnapshotChunk';
 import type { StartUnitsRequest as _kubecycle_v1_StartUnitsRequest, StartUnitsRequest__Output as _kubecycle_v1_StartUnitsRequest__Output } from '../../kubecycle/v1/StartUnitsRequest';
+import type { StopPodSandboxesRequest as _kubecycle_v1_StopPodSandboxesRequest, StopPodSandboxesRequest__Output as _kubecycle_v1_StopPodSandboxesRequest__Output } from '../../kubecycle/v1/StopPodSandboxesRequest';
 import type { StopUnitsRequest as _kubecycle_v1_StopUnitsRequest, StopUnitsRequest__Output as _kubecycle_v1_StopUnitsRequest__Output } from '../../kubecycle/v1/StopUnitsRequest';
 import type { UnitsResult as _kubecycle_v1_UnitsResult, UnitsResult__Output as _kubecycle_v1_UnitsResult__Output } from '../../kubecycle/v1/UnitsResult';
 import type { WatchStatusRequest as _kubecycle_v1_WatchStatusRequest, WatchStatusRequest__Output as _kubecycle_v1_WatchStatusRequest__Output } from '../../kubecycle/v1/WatchStatusRequest';
 
 export interface AgentClient extends grpc.Client {
+  EtcdSnapshot(argument: _kubecycle_v1_EtcdSnapshotRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_kubecycle_v1_SnapshotChunk__Output>;
+  EtcdSnapshot(argument: _kubecycle_v1_EtcdSnapshotRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_kubecycle_v1_SnapshotChunk__Output>;
+  etcdSnapshot(argument: _kubecycle_v1_EtcdSnapshotRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_kubecycle_v1_SnapshotChunk__Output>;
+  etcdSnapshot(argument: _kubecycle_v1_EtcdSnapshotRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_kubecycle_v1_SnapshotChunk__Output>;
+  
+  EtcdStatus(argument: _kubecycle_v1_EtcdStatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_EtcdMemberStatus__Output>): grpc.ClientUnaryCall;
+  EtcdStatus(argument: _kubecycle_v1_EtcdStatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kubecycle_v1_EtcdMemberStatus__Output>): grpc.ClientUnaryCall;
+  EtcdStatus(argument: _kubecycle_v1_EtcdStatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_EtcdMemberStatus__Output>): grpc.ClientUnaryCall;
+  EtcdStatus(argument: _kubecycle_v1_EtcdStatusRequest, callback: grpc.requestCallback<_kubecycle_v1_EtcdMemberStatus__Output>): grpc.ClientUnaryCall;
+  etcdStatus(argument: _kubecycle_v1_EtcdStatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_EtcdMemberStatus__Output>): grpc.ClientUnaryCall;
+  etcdStatus(argument: _kubecycle_v1_EtcdStatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kubecycle_v1_EtcdMemberStatus__Output>): grpc.ClientUnaryCall;
+  etcdStatus(argument: _kubecycle_v1_EtcdStatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_EtcdMemberStatus__Output>): grpc.ClientUnaryCall;
+  etcdStatus(argument: _kubecycle_v1_EtcdStatusRequest, callback: grpc.requestCallback<_kubecycle_v1_EtcdMemberStatus__Output>): grpc.ClientUnaryCall;
+  
   GetStatus(argument: _kubecycle_v1_GetStatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_NodeStatus__Output>): grpc.ClientUnaryCall;
   GetStatus(argument: _kubecycle_v1_GetStatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kubecycle_v1_NodeStatus__Output>): grpc.ClientUnaryCall;
   GetStatus(argument: _kubecycle_v1_GetStatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_NodeStatus__Output>): grpc.ClientUnaryCall;
@@ -49,6 +69,15 @@ export interface AgentClient extends grpc.Client {
   startUnits(argument: _kubecycle_v1_StartUnitsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_UnitsResult__Output>): grpc.ClientUnaryCall;
   startUnits(argument: _kubecycle_v1_StartUnitsRequest, callback: grpc.requestCallback<_kubecycle_v1_UnitsResult__Output>): grpc.ClientUnaryCall;
   
+  StopPodSandboxes(argument: _kubecycle_v1_StopPodSandboxesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_PodSandboxesResult__Output>): grpc.ClientUnaryCall;
+  StopPodSandboxes(argument: _kubecycle_v1_StopPodSandboxesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kubecycle_v1_PodSandboxesResult__Output>): grpc.ClientUnaryCall;
+  StopPodSandboxes(argument: _kubecycle_v1_StopPodSandboxesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_PodSandboxesResult__Output>): grpc.ClientUnaryCall;
+  StopPodSandboxes(argument: _kubecycle_v1_StopPodSandboxesRequest, callback: grpc.requestCallback<_kubecycle_v1_PodSandboxesResult__Output>): grpc.ClientUnaryCall;
+  stopPodSandboxes(argument: _kubecycle_v1_StopPodSandboxesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_PodSandboxesResult__Output>): grpc.ClientUnaryCall;
+  stopPodSandboxes(argument: _kubecycle_v1_StopPodSandboxesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kubecycle_v1_PodSandboxesResult__Output>): grpc.ClientUnaryCall;
+  stopPodSandboxes(argument: _kubecycle_v1_StopPodSandboxesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_PodSandboxesResult__Output>): grpc.ClientUnaryCall;
+  stopPodSandboxes(argument: _kubecycle_v1_StopPodSandboxesRequest, callback: grpc.requestCallback<_kubecycle_v1_PodSandboxesResult__Output>): grpc.ClientUnaryCall;
+  
   StopUnits(argument: _kubecycle_v1_StopUnitsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_UnitsResult__Output>): grpc.ClientUnaryCall;
   StopUnits(argument: _kubecycle_v1_StopUnitsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kubecycle_v1_UnitsResult__Output>): grpc.ClientUnaryCall;
   StopUnits(argument: _kubecycle_v1_StopUnitsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_UnitsResult__Output>): grpc.ClientUnaryCall;
@@ -66,6 +95,10 @@ export interface AgentClient extends grpc.Client {
 }
 
 export interface AgentHandlers extends grpc.UntypedServiceImplementation {
+  EtcdSnapshot: grpc.handleServerStreamingCall<_kubecycle_v1_EtcdSnapshotRequest__Output, _kubecycle_v1_SnapshotChunk>;
+  
+  EtcdStatus: grpc.handleUnaryCall<_kubecycle_v1_EtcdStatusRequest__Output, _kubecycle_v1_EtcdMemberStatus>;
+  
   GetStatus: grpc.handleUnaryCall<_kubecycle_v1_GetStatusRequest__Output, _kubecycle_v1_NodeStatus>;
   
   Health: grpc.handleUnaryCall<_kubecycle_v1_HealthRequest__Output, _kubecycle_v1_HealthResponse>;
@@ -74,6 +107,8 @@ export interface AgentHandlers extends grpc.UntypedServiceImplementation {
   
   StartUnits: grpc.handleUnaryCall<_kubecycle_v1_StartUnitsRequest__Output, _kubecycle_v1_UnitsResult>;
   
+  StopPodSandboxes: grpc.handleUnaryCall<_kubecycle_v1_StopPodSandboxesRequest__Output, _kubecycle_v1_PodSandboxesResult>;
+  
   StopUnits: grpc.handleUnaryCall<_kubecycle_v1_StopUnitsRequest__Output, _kubecycle_v1_UnitsResult>;
   
   WatchStatus: grpc.handleServerStreamingCall<_kubecycle_v1_WatchStatusRequest__Output, _kubecycle_v1_NodeStatus>;
@@ -81,10 +116,13 @@ export interface AgentHandlers extends grpc.UntypedServiceImplementation {
 }
 
 export interface AgentDefinition extends grpc.ServiceDefinition {
+  EtcdSnapshot: MethodDefinition<_kubecycle_v1_EtcdSnapshotRequest, _kubecycle_v1_SnapshotChunk, _kubecycle_v1_EtcdSnapshotRequest__Output, _kubecycle_v1_SnapshotChunk__Output>
+  EtcdStatus: MethodDefinition<_kubecycle_v1_EtcdStatusRequest, _kubecycle_v1_EtcdMemberStatus, _kubecycle_v1_EtcdStatusRequest__Output, _kubecycle_v1_EtcdMemberStatus__Output>
   GetStatus: MethodDefinition<_kubecycle_v1_GetStatusRequest, _kubecycle_v1_NodeStatus, _kubecycle_v1_GetStatusRequest__Output, _kubecycle_v1_NodeStatus__Output>
   Health: MethodDefinition<_kubecycle_v1_HealthRequest, _kubecycle_v1_HealthResponse, _kubecycle_v1_HealthRequest__Output, _kubecycle_v1_HealthResponse__Output>
   SetAutoStart: MethodDefinition<_kubecycle_v1_SetAutoStartRequest, _kubecycle_v1_UnitsResult, _kubecycle_v1_SetAutoStartRequest__Output, _kubecycle_v1_UnitsResult__Output>
   StartUnits: MethodDefinition<_kubecycle_v1_StartUnitsRequest, _kubecycle_v1_UnitsResult, _kubecycle_v1_StartUnitsRequest__Output, _kubecycle_v1_UnitsResult__Output>
+  StopPodSandboxes: MethodDefinition<_kubecycle_v1_StopPodSandboxesRequest, _kubecycle_v1_PodSandboxesResult, _kubecycle_v1_StopPodSandboxesRequest__Output, _kubecycle_v1_PodSandboxesResult__Output>
   StopUnits: MethodDefinition<_kubecycle_v1_StopUnitsRequest, _kubecycle_v1_UnitsResult, _kubecycle_v1_StopUnitsRequest__Output, _kubecycle_v1_UnitsResult__Output>
   WatchStatus: MethodDefinition<_kubecycle_v1_WatchStatusRequest, _kubecycle_v1_NodeStatus, _kubecycle_v1_WatchStatusRequest__Output, _kubecycle_v1_NodeStatus__Output>
 }

@@ -3,8 +3,10 @@
 
 export interface GetStatusRequest {
   'refreshFacts'?: (boolean);
+  'includeEtcd'?: (boolean);
 }
 
 export interface GetStatusRequest__Output {
   'refreshFacts': (boolean);
+  'includeEtcd': (boolean);
 }
