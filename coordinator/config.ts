@@ -1,0 +1,132 @@
+import { homedir } from "node:os";
+import { dirname, isAbsolute, join, resolve } from "node:path";
+import { z } from "zod";
+import { KubecycleError, compileConfig, readYamlFile } from "../shared/index.js";
+import type { NodeTimeouts, UnitNames } from "./plan/index.js";
+
+const ms = (min: number, max: number) => z.number().int().min(min).max(max);
+const unit = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9:_.-]*$/, "expected a systemd unit name such as kubelet");
+
+const schema = z.strictObject({
+  /** A name for the cluster, used in lock holders and the state directory. Default "kubernetes". */
+  cluster: z
+    .string()
+    .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, "expected a DNS-1123 label")
+    .default("kubernetes"),
+  /** kubeconfig path. Default: $KUBECONFIG, then ~/.kube/config, as kubectl reads it. */
+  kubeconfig: z.string().min(1).optional(),
+  /** kubeconfig context. Default: its current context. */
+  context: z.string().min(1).optional(),
+  agents: z.strictObject({
+    /** Port every agent listens on. Default 9443. */
+    port: z.number().int().min(1).max(65535).default(9443),
+    tls: z.strictObject({ ca: z.string().min(1), cert: z.string().min(1), key: z.string().min(1) }),
+    /** Deadline of one agent call (status, health). Default 10 s. */
+    callTimeoutMs: ms(100, 600_000).default(10_000),
+  }),
+  units: z
+    .strictObject({
+      kubelet: unit.default("kubelet"),
+      etcd: unit.default("etcd"),
+      /** The container runtime on the nodes. Default containerd. docker implies cri-dockerd where present. */
+      runtime: z.enum(["containerd", "docker"]).default("containerd"),
+    })
+    .prefault({}),
+  /** Steps of one phase that run at once. Default 16. */
+  concurrency: z.number().int().min(1).max(1000).default(16),
+  /** Journals, inventory cache, backups. Default ~/.kubecycle/<cluster>. */
+  stateDir: z.string().min(1).optional(),
+  backups: z
+    .strictObject({
+      /** Default <stateDir>/backups. */
+      dir: z.string().min(1).optional(),
+      /** Snapshots kept. Default 5. */
+      keep: z.number().int().min(1).max(1000).default(5),
+    })
+    .prefault({}),
+  timeouts: z
+    .strictObject({
+      lockMs: ms(1000, 600_000).default(15_000),
+      backupMs: ms(1000, 3_600_000).default(300_000),
+      cordonMs: ms(1000, 600_000).default(15_000),
+      drainMs: ms(1000, 24 * 3_600_000).default(300_000),
+      replacementMs: ms(1000, 3_600_000).default(180_000),
+      unitSettleMs: ms(1000, 3_600_000).default(120_000),
+      podSandboxesMs: ms(1000, 3_600_000).default(120_000),
+      nodeNotReadyMs: ms(1000, 3_600_000).default(120_000),
+      nodeReadyMs: ms(1000, 3_600_000).default(300_000),
+      etcdHealthyMs: ms(1000, 3_600_000).default(120_000),
+      controlPlaneMs: ms(1000, 3_600_000).default(180_000),
+    })
+    .prefault({}),
+  /** Per-node overrides, e.g. the address to dial the agent on when it is not the node's InternalIP. */
+  nodes: z.record(z.string(), z.strictObject({ address: z.string().min(1).optional() })).default({}),
+});
+
+type Parsed = z.output<typeof schema>;
+
+/** The coordinator's validated, normalized, frozen configuration. */
+export interface CompiledCoordinatorConfig {
+  /** Where the config came from, for messages. */
+  source: string;
+  cluster: string;
+  kubeconfig: string;
+  context: string | undefined;
+  agents: { port: number; tls: { ca: string; cert: string; key: string }; callTimeoutMs: number };
+  units: UnitNames;
+  runtime: "containerd" | "docker";
+  concurrency: number;
+  stateDir: string;
+  backups: { dir: string; keep: number };
+  timeouts: NodeTimeouts;
+  nodes: Record<string, { address?: string }>;
+}
+
+/** Compiles a parsed YAML document; relative paths are taken relative to `baseDir`. */
+export function compileCoordinatorConfig(
+  raw: unknown,
+  opts: { source: string; baseDir: string; env: NodeJS.ProcessEnv },
+): Readonly<CompiledCoordinatorConfig> {
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(opts.baseDir, p.replace(/^~(?=\/)/, homedir())));
+  return compileConfig(opts.source, raw, schema, (c: Parsed): CompiledCoordinatorConfig => {
+    const stateDir = abs(c.stateDir ?? join(homedir(), ".kubecycle", c.cluster));
+    const kubeconfig = c.kubeconfig ?? opts.env.KUBECONFIG?.split(":")[0] ?? join(homedir(), ".kube", "config");
+    return {
+      source: opts.source,
+      cluster: c.cluster,
+      kubeconfig: abs(kubeconfig),
+      context: c.context,
+      agents: {
+        port: c.agents.port,
+        tls: { ca: abs(c.agents.tls.ca), cert: abs(c.agents.tls.cert), key: abs(c.agents.tls.key) },
+        callTimeoutMs: c.agents.callTimeoutMs,
+      },
+      units: {
+        kubelet: c.units.kubelet,
+        etcd: c.units.etcd,
+        runtime: { containerd: ["containerd"], docker: ["docker", "cri-dockerd"] },
+      },
+      runtime: c.units.runtime,
+      concurrency: c.concurrency,
+      stateDir,
+      backups: { dir: abs(c.backups.dir ?? join(stateDir, "backups")), keep: c.backups.keep },
+      timeouts: { agentCallMs: c.agents.callTimeoutMs, ...c.timeouts },
+      nodes: c.nodes,
+    };
+  });
+}
+
+/** Finds and loads the config: `--config`, then $KUBECYCLE_CONFIG. */
+export async function loadCoordinatorConfig(
+  explicit: string | undefined,
+  env: NodeJS.ProcessEnv,
+): Promise<Readonly<CompiledCoordinatorConfig>> {
+  const path = explicit ?? env.KUBECYCLE_CONFIG;
+  if (!path) {
+    throw new KubecycleError("CONFIG_INVALID", "no kubecycle config given", {
+      hint: "pass --config FILE or set KUBECYCLE_CONFIG (the lab prints one: `npm run lab -- env`)",
+    });
+  }
+  const full = resolve(path);
+  return compileCoordinatorConfig(await readYamlFile(full), { source: full, baseDir: dirname(full), env });
+}
