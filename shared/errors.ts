@@ -33,6 +33,32 @@ export const ERROR_CODES = {
   PKI_FAILED: { grpc: GrpcStatus.FAILED_PRECONDITION, user: true },
   /** A file already exists and would be overwritten. */
   ALREADY_EXISTS: { grpc: GrpcStatus.ALREADY_EXISTS, user: true },
+  /** An object changed under us (optimistic concurrency): someone else wrote it first. */
+  CONFLICT: { grpc: GrpcStatus.ABORTED, user: false },
+  /** The Kubernetes API answered with an error. */
+  KUBE_API_FAILED: { grpc: GrpcStatus.UNAVAILABLE, user: false },
+  /** The Kubernetes API did not answer. */
+  KUBE_API_UNREACHABLE: { grpc: GrpcStatus.UNAVAILABLE, user: false },
+  /** The node named does not exist in the cluster. */
+  NODE_NOT_FOUND: { grpc: GrpcStatus.NOT_FOUND, user: true },
+  /** Stopping this etcd member would leave etcd without quorum, or etcd is not healthy enough to risk it. */
+  QUORUM_AT_RISK: { grpc: GrpcStatus.FAILED_PRECONDITION, user: true },
+  /** The pods to evict do not fit on the remaining nodes. */
+  INSUFFICIENT_CAPACITY: { grpc: GrpcStatus.FAILED_PRECONDITION, user: true },
+  /** Another operation holds the cluster lock. */
+  LOCK_HELD: { grpc: GrpcStatus.FAILED_PRECONDITION, user: true },
+  /** A PodDisruptionBudget kept blocking an eviction until the drain timeout. */
+  DRAIN_BLOCKED_BY_PDB: { grpc: GrpcStatus.FAILED_PRECONDITION, user: true },
+  /** Evicted pods did not go, or their replacements did not run elsewhere, in time. */
+  DRAIN_FAILED: { grpc: GrpcStatus.DEADLINE_EXCEEDED, user: false },
+  /** A unit did not reach the state asked for. */
+  UNIT_FAILED: { grpc: GrpcStatus.FAILED_PRECONDITION, user: false },
+  /** etcd is not healthy (members down, no leader, indexes apart). */
+  ETCD_UNHEALTHY: { grpc: GrpcStatus.UNAVAILABLE, user: false },
+  /** A node did not reach the Ready state asked for in time. */
+  NODE_NOT_READY: { grpc: GrpcStatus.DEADLINE_EXCEEDED, user: false },
+  /** A snapshot's bytes do not match its checksum. */
+  SNAPSHOT_CORRUPT: { grpc: GrpcStatus.DATA_LOSS, user: false },
   /** Anything we did not expect: a bug. */
   INTERNAL: { grpc: GrpcStatus.INTERNAL, user: false },
 } as const satisfies Record<string, { grpc: GrpcStatus; user: boolean }>;

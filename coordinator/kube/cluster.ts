@@ -1,0 +1,238 @@
+import {
+  ApiException,
+  CoordinationV1Api,
+  CoreV1Api,
+  KubeConfig,
+  PolicyV1Api,
+  setHeaderOptions,
+  type V1Lease,
+  type V1Node,
+  type V1Pod,
+  type V1PodDisruptionBudget,
+} from "@kubernetes/client-node";
+import { KubecycleError } from "../../shared/index.js";
+
+/** What an eviction request came back with. */
+export type EvictionResult =
+  | { kind: "evicted" }
+  | { kind: "gone" }
+  /** HTTP 429: a PodDisruptionBudget forbids it now; retry later. */
+  | { kind: "blocked"; message: string };
+
+/**
+ * The part of the Kubernetes API kubecycle uses, behind a small interface so the procedures read without the
+ * transport. The shipped implementation is {@link KubeCluster} on @kubernetes/client-node.
+ */
+export interface ClusterApi {
+  /** The API server's URL, for messages. */
+  readonly server: string;
+  getNode(name: string): Promise<V1Node | undefined>;
+  listNodes(): Promise<V1Node[]>;
+  /** JSON merge patch of a node's spec.unschedulable and metadata.annotations (null removes one). */
+  patchNode(
+    name: string,
+    patch: { unschedulable?: boolean; annotations?: Record<string, string | null> },
+  ): Promise<V1Node>;
+  listPods(opts?: { node?: string }): Promise<V1Pod[]>;
+  evictPod(namespace: string, name: string): Promise<EvictionResult>;
+  listPdbs(): Promise<V1PodDisruptionBudget[]>;
+  getLease(namespace: string, name: string): Promise<V1Lease | undefined>;
+  createLease(lease: V1Lease): Promise<V1Lease>;
+  /** Replaces a lease; the body's resourceVersion makes it fail with CONFLICT when someone else changed it. */
+  replaceLease(lease: V1Lease): Promise<V1Lease>;
+  deleteLease(namespace: string, name: string, resourceVersion?: string): Promise<void>;
+  /** GET /readyz?verbose: the API server's own readiness. */
+  readyz(): Promise<{ ok: boolean; body: string }>;
+}
+
+/** Options to reach the API. */
+export interface KubeClusterOptions {
+  kubeconfig: string;
+  context?: string | undefined;
+}
+
+/** Loads a kubeconfig as kubectl does (file, context) and returns the API behind {@link ClusterApi}. */
+export function connectCluster(opts: KubeClusterOptions): KubeCluster {
+  const kc = new KubeConfig();
+  try {
+    kc.loadFromFile(opts.kubeconfig);
+  } catch (err) {
+    throw new KubecycleError(
+      "CONFIG_INVALID",
+      `cannot read kubeconfig ${opts.kubeconfig}: ${(err as Error).message}`,
+      { hint: "set kubeconfig in the kubecycle config, or KUBECONFIG" },
+      { cause: err },
+    );
+  }
+  if (opts.context) {
+    if (!kc.getContexts().some((c) => c.name === opts.context)) {
+      throw new KubecycleError("CONFIG_INVALID", `kubeconfig ${opts.kubeconfig} has no context "${opts.context}"`, {
+        hint: `use one of: ${kc
+          .getContexts()
+          .map((c) => c.name)
+          .join(", ")}`,
+      });
+    }
+    kc.setCurrentContext(opts.context);
+  }
+  return new KubeCluster(kc);
+}
+
+const MERGE_PATCH = setHeaderOptions("Content-Type", "application/merge-patch+json");
+
+/** {@link ClusterApi} on @kubernetes/client-node. Every failure becomes a KubecycleError naming what was asked. */
+export class KubeCluster implements ClusterApi {
+  readonly server: string;
+  readonly #kc: KubeConfig;
+  readonly #core: CoreV1Api;
+  readonly #policy: PolicyV1Api;
+  readonly #coordination: CoordinationV1Api;
+
+  constructor(kc: KubeConfig) {
+    this.#kc = kc;
+    this.server = kc.getCurrentCluster()?.server ?? "(no cluster in kubeconfig)";
+    this.#core = kc.makeApiClient(CoreV1Api);
+    this.#policy = kc.makeApiClient(PolicyV1Api);
+    this.#coordination = kc.makeApiClient(CoordinationV1Api);
+  }
+
+  async getNode(name: string): Promise<V1Node | undefined> {
+    return this.#orUndefined(`get node ${name}`, () => this.#core.readNode({ name }));
+  }
+
+  async listNodes(): Promise<V1Node[]> {
+    return (await this.#call("list nodes", () => this.#core.listNode())).items;
+  }
+
+  patchNode(
+    name: string,
+    patch: { unschedulable?: boolean; annotations?: Record<string, string | null> },
+  ): Promise<V1Node> {
+    const body: Record<string, unknown> = {};
+    if (patch.annotations) body.metadata = { annotations: patch.annotations };
+    if (patch.unschedulable !== undefined) body.spec = { unschedulable: patch.unschedulable };
+    return this.#call(`patch node ${name}`, () => this.#core.patchNode({ name, body }, MERGE_PATCH));
+  }
+
+  async listPods(opts: { node?: string } = {}): Promise<V1Pod[]> {
+    const fieldSelector = opts.node ? `spec.nodeName=${opts.node}` : undefined;
+    return (
+      await this.#call("list pods", () => this.#core.listPodForAllNamespaces(fieldSelector ? { fieldSelector } : {}))
+    ).items;
+  }
+
+  async evictPod(namespace: string, name: string): Promise<EvictionResult> {
+    try {
+      await this.#core.createNamespacedPodEviction({
+        name,
+        namespace,
+        body: { apiVersion: "policy/v1", kind: "Eviction", metadata: { name, namespace } },
+      });
+      return { kind: "evicted" };
+    } catch (err) {
+      if (err instanceof ApiException) {
+        if (err.code === 404) return { kind: "gone" };
+        if (err.code === 429) return { kind: "blocked", message: statusMessage(err) };
+      }
+      throw this.#error(`evict pod ${namespace}/${name}`, err);
+    }
+  }
+
+  async listPdbs(): Promise<V1PodDisruptionBudget[]> {
+    return (await this.#call("list PodDisruptionBudgets", () => this.#policy.listPodDisruptionBudgetForAllNamespaces()))
+      .items;
+  }
+
+  getLease(namespace: string, name: string): Promise<V1Lease | undefined> {
+    return this.#orUndefined(`get lease ${namespace}/${name}`, () =>
+      this.#coordination.readNamespacedLease({ name, namespace }),
+    );
+  }
+
+  createLease(lease: V1Lease): Promise<V1Lease> {
+    const namespace = lease.metadata?.namespace ?? "kube-system";
+    return this.#call(`create lease ${namespace}/${lease.metadata?.name}`, () =>
+      this.#coordination.createNamespacedLease({ namespace, body: lease }),
+    );
+  }
+
+  replaceLease(lease: V1Lease): Promise<V1Lease> {
+    const namespace = lease.metadata?.namespace ?? "kube-system";
+    const name = lease.metadata?.name ?? "";
+    return this.#call(`update lease ${namespace}/${name}`, () =>
+      this.#coordination.replaceNamespacedLease({ name, namespace, body: lease }),
+    );
+  }
+
+  async deleteLease(namespace: string, name: string, resourceVersion?: string): Promise<void> {
+    await this.#orUndefined(`delete lease ${namespace}/${name}`, () =>
+      this.#coordination.deleteNamespacedLease({
+        name,
+        namespace,
+        ...(resourceVersion ? { body: { preconditions: { resourceVersion } } } : {}),
+      }),
+    );
+  }
+
+  async readyz(): Promise<{ ok: boolean; body: string }> {
+    const url = new URL("/readyz?verbose", this.server);
+    const init = await this.#kc.applyToFetchOptions({});
+    try {
+      const res = await fetch(url, { ...(init as RequestInit), signal: AbortSignal.timeout(10_000) });
+      return { ok: res.status === 200, body: (await res.text()).slice(0, 4000) };
+    } catch (err) {
+      return { ok: false, body: (err as Error).message };
+    }
+  }
+
+  async #call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw this.#error(what, err);
+    }
+  }
+
+  async #orUndefined<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof ApiException && err.code === 404) return undefined;
+      throw this.#error(what, err);
+    }
+  }
+
+  #error(what: string, err: unknown): KubecycleError {
+    if (err instanceof ApiException) {
+      const code =
+        err.code === 409 ? "CONFLICT" : err.code === 403 || err.code === 401 ? "PERMISSION_DENIED" : "KUBE_API_FAILED";
+      return new KubecycleError(
+        code,
+        `${what}: HTTP ${err.code}: ${statusMessage(err)}`,
+        { httpStatus: err.code },
+        { cause: err },
+      );
+    }
+    return new KubecycleError(
+      "KUBE_API_UNREACHABLE",
+      `${what}: the API server at ${this.server} did not answer: ${(err as Error)?.message ?? String(err)}`,
+      { hint: "check the API server and the kubeconfig; `kubecycle status` shows what the agents see" },
+      { cause: err },
+    );
+  }
+}
+
+/** The message of a Kubernetes Status body, or the raw body. */
+function statusMessage(err: ApiException<unknown>): string {
+  const body = err.body;
+  if (typeof body === "string") {
+    try {
+      const parsed = JSON.parse(body) as { message?: string };
+      return parsed.message ?? body.slice(0, 500);
+    } catch {
+      return body.slice(0, 500);
+    }
+  }
+  if (body && typeof body === "object" && "message" in body) return String(body.message);
+  return err.message.slice(0, 500);
+}

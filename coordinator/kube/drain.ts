@@ -1,0 +1,164 @@
+import type { V1LabelSelector, V1Pod, V1PodDisruptionBudget } from "@kubernetes/client-node";
+import { setTimeout as sleep } from "node:timers/promises";
+import { KubecycleError } from "../../shared/index.js";
+import type { ClusterApi } from "./cluster.js";
+import { isEvictable } from "./nodes.js";
+
+/** Options of {@link drainNode}. */
+export interface DrainOptions {
+  /** How long evictions a PodDisruptionBudget refuses (HTTP 429) are retried. */
+  drainTimeoutMs: number;
+  /** After the evictions: how long the evicted pods may take to go and their replacements to run elsewhere. */
+  replacementTimeoutMs: number;
+  signal: AbortSignal;
+  progress: (message: string) => void;
+  /** Pause between eviction rounds. Default 3 s. */
+  retryMs?: number;
+  /** Pause between checks while waiting. Default 1 s. */
+  pollMs?: number;
+}
+
+/** What a drain did, for the journal. */
+export interface DrainEvidence {
+  evicted: string[];
+  /** DaemonSet and mirror pods, which a drain leaves alone. */
+  leftAlone: string[];
+  /** Eviction rounds that met a PodDisruptionBudget. */
+  blockedRounds: number;
+  /** Pods evicted that no controller will replace (bare pods). */
+  notReplaced: string[];
+  drainMs: number;
+}
+
+const key = (p: V1Pod) => `${p.metadata?.namespace ?? ""}/${p.metadata?.name ?? ""}`;
+const controllerOf = (p: V1Pod) =>
+  p.metadata?.ownerReferences?.find((o) => o.controller) ?? p.metadata?.ownerReferences?.[0];
+const isRunningReady = (p: V1Pod) =>
+  p.status?.phase === "Running" &&
+  p.metadata?.deletionTimestamp === undefined &&
+  (p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false);
+
+/**
+ * Drains a node through the Eviction API, as `kubectl drain --ignore-daemonsets --delete-emptydir-data` does:
+ * DaemonSet and mirror pods stay; an eviction a PodDisruptionBudget refuses (429) is retried until the drain
+ * timeout, naming the budgets; any other error ends the drain. Then it waits until the evicted pods are gone and,
+ * for each controller, as many of its pods run Ready on other nodes as ran Ready before — what the runbook checks
+ * by eye.
+ */
+export async function drainNode(api: ClusterApi, node: string, opts: DrainOptions): Promise<DrainEvidence> {
+  const t0 = Date.now();
+  const retryMs = opts.retryMs ?? 3000;
+  const pollMs = opts.pollMs ?? 1000;
+  const onNode = await api.listPods({ node });
+  const toEvict = onNode.filter(isEvictable);
+  const leftAlone = onNode.filter((p) => !isEvictable(p)).map(key);
+
+  // How many Ready pods each controller has now, anywhere: the number that must run elsewhere afterwards.
+  const all = await api.listPods();
+  const owners = new Map<string, number>();
+  for (const p of toEvict) {
+    const uid = controllerOf(p)?.uid;
+    if (uid) owners.set(uid, all.filter((q) => controllerOf(q)?.uid === uid && isRunningReady(q)).length);
+  }
+  const notReplaced = toEvict.filter((p) => !controllerOf(p)?.uid).map(key);
+
+  let pending = toEvict;
+  let blockedRounds = 0;
+  const evictDeadline = Date.now() + opts.drainTimeoutMs;
+  for (;;) {
+    const results = await Promise.all(
+      pending.map(async (p) => ({
+        pod: p,
+        r: await api.evictPod(p.metadata?.namespace ?? "", p.metadata?.name ?? ""),
+      })),
+    );
+    const blocked = results.filter((x) => x.r.kind === "blocked");
+    pending = blocked.map((x) => x.pod);
+    if (pending.length === 0) break;
+    blockedRounds++;
+    const pdbs = matchingPdbs(await api.listPdbs(), pending);
+    const names = pdbs.map((b) => `${b.metadata?.namespace}/${b.metadata?.name}`);
+    opts.progress(
+      `${pending.length} pod(s) blocked by PodDisruptionBudget ${names.join(", ") || "(unknown)"}; retrying`,
+    );
+    if (Date.now() + retryMs > evictDeadline) {
+      const first = blocked[0]?.r;
+      throw new KubecycleError(
+        "DRAIN_BLOCKED_BY_PDB",
+        `drain of ${node} timed out after ${Math.round(opts.drainTimeoutMs / 1000)} s: ${pending.map(key).join(", ")} ` +
+          `blocked by PodDisruptionBudget ${names.join(", ") || "(none found)"}` +
+          (first?.kind === "blocked" ? ` (${first.message})` : ""),
+        {
+          node,
+          pods: pending.map(key),
+          pdbs: names,
+          hint: `the node stays cordoned; wait for the budget to allow it or raise --drain-timeout, then run \`kubecycle node stop ${node}\` again, or \`kubecycle node start ${node}\` to undo`,
+        },
+      );
+    }
+    await sleep(retryMs, undefined, { signal: opts.signal });
+  }
+
+  const evictedUids = new Set(toEvict.map((p) => p.metadata?.uid));
+  const waitDeadline = Date.now() + opts.replacementTimeoutMs;
+  for (;;) {
+    const now = await api.listPods();
+    const lingering = now.filter((p) => evictedUids.has(p.metadata?.uid));
+    const short = [...owners].filter(
+      ([uid, need]) =>
+        now.filter((p) => controllerOf(p)?.uid === uid && isRunningReady(p) && p.spec?.nodeName !== node).length < need,
+    );
+    if (lingering.length === 0 && short.length === 0) break;
+    const msg = [
+      lingering.length ? `${lingering.length} evicted pod(s) still terminating` : "",
+      short.length ? `${short.length} controller(s) waiting for replacements to run elsewhere` : "",
+    ]
+      .filter(Boolean)
+      .join("; ");
+    opts.progress(msg);
+    if (Date.now() + pollMs > waitDeadline) {
+      throw new KubecycleError(
+        "DRAIN_FAILED",
+        `drain of ${node}: ${msg} after ${Math.round(opts.replacementTimeoutMs / 1000)} s`,
+        {
+          node,
+          lingering: lingering.map(key),
+          hint: "check that the other nodes are Ready and have room (`kubecycle status`)",
+        },
+      );
+    }
+    await sleep(pollMs, undefined, { signal: opts.signal });
+  }
+  return { evicted: toEvict.map(key), leftAlone, blockedRounds, notReplaced, drainMs: Date.now() - t0 };
+}
+
+/** The budgets in the pods' namespaces whose selector matches any of them. */
+export function matchingPdbs(pdbs: V1PodDisruptionBudget[], pods: V1Pod[]): V1PodDisruptionBudget[] {
+  return pdbs.filter((b) =>
+    pods.some(
+      (p) => p.metadata?.namespace === b.metadata?.namespace && selects(b.spec?.selector, p.metadata?.labels ?? {}),
+    ),
+  );
+}
+
+/** Label selector semantics (matchLabels and matchExpressions); an empty selector matches everything. */
+export function selects(selector: V1LabelSelector | undefined, labels: Record<string, string>): boolean {
+  if (!selector) return false;
+  for (const [k, v] of Object.entries(selector.matchLabels ?? {})) if (labels[k] !== v) return false;
+  for (const e of selector.matchExpressions ?? []) {
+    const has = Object.hasOwn(labels, e.key);
+    const value = labels[e.key];
+    const ok =
+      e.operator === "In"
+        ? has && (e.values ?? []).includes(value ?? "")
+        : e.operator === "NotIn"
+          ? !has || !(e.values ?? []).includes(value ?? "")
+          : e.operator === "Exists"
+            ? has
+            : e.operator === "DoesNotExist"
+              ? !has
+              : false;
+    if (!ok) return false;
+  }
+  return true;
+}

@@ -1,0 +1,4 @@
+export * from "./cluster.js";
+export * from "./nodes.js";
+export * from "./drain.js";
+export * from "./lock.js";
