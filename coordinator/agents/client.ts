@@ -1,6 +1,8 @@
 import { credentials, Metadata, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
+import { setTimeout as sleep } from "node:timers/promises";
 import {
   fromGrpcError,
+  type KubecycleError,
   loadAgentProto,
   type AgentClient,
   type EtcdMemberStatus__Output,
@@ -16,6 +18,17 @@ import {
   type TlsMaterial,
   type UnitsResult__Output,
 } from "../../shared/index.js";
+
+/** Every unary RPC of the agent is a read or carries an operation id, so all may be retried. */
+const IDEMPOTENT_RPCS: ReadonlySet<string> = new Set([
+  "Health",
+  "GetStatus",
+  "EtcdStatus",
+  "StopUnits",
+  "StartUnits",
+  "SetAutoStart",
+  "StopPodSandboxes",
+]);
 
 /** Where and how to reach one node's agent. */
 export interface AgentEndpoint {
@@ -147,20 +160,38 @@ export class AgentConnection {
     this.#client.close();
   }
 
-  #unary<Req, Res>(rpc: string, method: Unary<Req, Res>, req: Req, opts: CallOptions = {}): Promise<Res> {
-    const deadline = new Date(Date.now() + (opts.deadlineMs ?? 10_000));
+  /**
+   * One call with a deadline. Retries are decided here and only here: a call the agent makes idempotent (a read,
+   * or a change carrying an operation id) is retried while the node is unreachable and the deadline allows; an
+   * abort is never retried.
+   */
+  async #unary<Req, Res>(rpc: string, method: Unary<Req, Res>, req: Req, opts: CallOptions = {}): Promise<Res> {
+    const end = Date.now() + (opts.deadlineMs ?? 10_000);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#once(rpc, method, req, new Date(end), opts.signal);
+      } catch (err) {
+        const retry = IDEMPOTENT_RPCS.has(rpc) && (err as KubecycleError).code === "NODE_UNREACHABLE";
+        const pause = Math.min(2000, 200 * 2 ** attempt);
+        if (!retry || opts.signal?.aborted || Date.now() + pause >= end) throw err;
+        await sleep(pause, undefined, opts.signal ? { signal: opts.signal } : {}).catch(() => undefined);
+      }
+    }
+  }
+
+  #once<Req, Res>(rpc: string, method: Unary<Req, Res>, req: Req, deadline: Date, signal?: AbortSignal): Promise<Res> {
     return new Promise<Res>((resolve, reject) => {
-      if (opts.signal?.aborted) {
+      if (signal?.aborted) {
         reject(fromGrpcError({ code: 1, details: "cancelled before the call" }, { rpc, node: this.node }));
         return;
       }
       const call = method(req, new Metadata(), { deadline }, (err, res) => {
-        opts.signal?.removeEventListener("abort", onAbort);
+        signal?.removeEventListener("abort", onAbort);
         if (err) reject(fromGrpcError(err, { rpc, node: this.node }));
         else resolve(res as Res);
       });
       const onAbort = () => call.cancel();
-      opts.signal?.addEventListener("abort", onAbort, { once: true });
+      signal?.addEventListener("abort", onAbort, { once: true });
     });
   }
 }

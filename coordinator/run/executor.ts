@@ -17,7 +17,7 @@ export interface StepContext<A extends StepAction = StepAction> {
   /** Aborted at the step's deadline (DEADLINE_EXCEEDED) or when the operator interrupts (CANCELLED). */
   signal: AbortSignal;
   /** A line of progress for the live view and the journal ("3 pods left, web-2 blocked by PDB web"). */
-  progress(message: string): void;
+  progress: (message: string) => void;
   log: Logger;
 }
 
@@ -100,6 +100,7 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecutionResult
     const timer = setTimeout(() => deadline.abort(), step.timeoutMs);
     const signal = AbortSignal.any([deadline.signal, interrupt]);
     const progressWrites: Array<Promise<void>> = [];
+    let lastProgress = "";
     try {
       if (!runner) throw new KubecycleError("INTERNAL", `no runner for step kind ${step.action.kind}`);
       const ctx: StepContext = {
@@ -107,7 +108,10 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecutionResult
         step,
         agentOpId: `${journal.op}.${step.id.replaceAll("/", ".")}`,
         signal,
-        progress: (message) => progressWrites.push(record({ type: "step-progress", step: step.id, message })),
+        progress: (message) => {
+          lastProgress = message;
+          progressWrites.push(record({ type: "step-progress", step: step.id, message }));
+        },
         log: opts.log.child({ op: journal.op, step: step.id, ...(step.node ? { node: step.node } : {}) }),
       };
       // A runner that ignores its signal must still not hold the procedure past the deadline.
@@ -117,7 +121,7 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecutionResult
       return undefined;
     } catch (err) {
       await Promise.allSettled(progressWrites);
-      const error = asStepError(err, step, deadline.signal.aborted, interrupt.aborted);
+      const error = asStepError(err, step, deadline.signal.aborted, interrupt.aborted, lastProgress);
       await record({
         type: "step-failed",
         step: step.id,
@@ -140,7 +144,7 @@ function aborted(signal: AbortSignal): Promise<never> {
   });
 }
 
-function asStepError(err: unknown, step: Step, timedOut: boolean, interrupted: boolean): KubecycleError {
+function asStepError(err: unknown, step: Step, timedOut: boolean, interrupted: boolean, last: string): KubecycleError {
   const where: ErrorFields = { step: step.id, ...(step.node ? { node: step.node } : {}) };
   if (interrupted) {
     return new KubecycleError("CANCELLED", `${step.id}: interrupted by the operator`, where, { cause: err });
@@ -148,7 +152,7 @@ function asStepError(err: unknown, step: Step, timedOut: boolean, interrupted: b
   if (timedOut) {
     return new KubecycleError(
       "DEADLINE_EXCEEDED",
-      `${step.id}: did not finish within ${Math.round(step.timeoutMs / 1000)} s`,
+      `${step.id}: did not finish within ${Math.round(step.timeoutMs / 1000)} s${last ? ` (last: ${last})` : ""}`,
       { ...where, timeoutMs: step.timeoutMs },
       { cause: err },
     );

@@ -1,0 +1,38 @@
+import type { TlsMaterial } from "../../shared/index.js";
+import { AgentConnection } from "./client.js";
+
+/** Options of {@link AgentPool}. */
+export interface AgentPoolOptions {
+  tls: TlsMaterial;
+  port: number;
+}
+
+/** One mTLS connection per node, made on first use and reused by every step of an operation. */
+export class AgentPool {
+  readonly #opts: AgentPoolOptions;
+  readonly #conns = new Map<string, AgentConnection>();
+
+  constructor(opts: AgentPoolOptions) {
+    this.#opts = opts;
+  }
+
+  /** The connection to `node`'s agent at `address` (an IP or host name; the pool adds the port). */
+  get(node: string, address: string): AgentConnection {
+    const target =
+      address.includes(":") && !address.startsWith("[")
+        ? `[${address}]:${this.#opts.port}`
+        : `${address}:${this.#opts.port}`;
+    const key = `${node}@${target}`;
+    let conn = this.#conns.get(key);
+    if (!conn) {
+      conn = new AgentConnection({ node, address: target, tls: this.#opts.tls });
+      this.#conns.set(key, conn);
+    }
+    return conn;
+  }
+
+  closeAll(): void {
+    for (const c of this.#conns.values()) c.close();
+    this.#conns.clear();
+  }
+}
