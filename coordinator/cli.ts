@@ -12,6 +12,12 @@ export const COMMANDS: Readonly<Record<string, Loader>> = {
   "pki init": () => import("./commands/pki/init.js"),
   "pki agent": () => import("./commands/pki/agent.js"),
   "pki client": () => import("./commands/pki/client.js"),
+  status: () => import("./commands/status/status.js"),
+  "node stop": () => import("./commands/node/stop.js"),
+  "node start": () => import("./commands/node/start.js"),
+  "etcd snapshot": () => import("./commands/etcd/snapshot.js"),
+  "ops list": () => import("./commands/ops/list.js"),
+  "ops show": () => import("./commands/ops/show.js"),
 };
 
 /** Flags every command takes; command options must not reuse these names. */
@@ -42,12 +48,15 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     return 0;
   }
   if (!nouns().includes(noun)) throw unknownCommand(words);
-  if (verb === undefined) {
+  // A one-word command (`kubecycle status`): a second word is its first argument.
+  const single = COMMANDS[noun] !== undefined;
+  if (single && verb !== undefined) rest.unshift(verb);
+  if (verb === undefined && !single) {
     if (!help) throw new UsageError(`"${noun}" needs a verb: ${verbsOf(noun).join(", ")}`, noun);
     io.stdout.write(await listing(noun));
     return 0;
   }
-  const name = `${noun} ${verb}`;
+  const name = single ? noun : `${noun} ${verb}`;
   const load = COMMANDS[name];
   if (load === undefined) throw unknownCommand(words);
   const { command } = await load();

@@ -224,15 +224,17 @@ export class KubeCluster implements ClusterApi {
 
 /** The message of a Kubernetes Status body, or the raw body. */
 function statusMessage(err: ApiException<unknown>): string {
-  const body = err.body;
-  if (typeof body === "string") {
+  let body: unknown = err.body;
+  if (typeof err.body === "string") {
     try {
-      const parsed = JSON.parse(body) as { message?: string };
-      return parsed.message ?? body.slice(0, 500);
+      body = JSON.parse(err.body);
     } catch {
-      return body.slice(0, 500);
+      return err.body.slice(0, 500);
     }
   }
-  if (body && typeof body === "object" && "message" in body) return String(body.message);
-  return err.message.slice(0, 500);
+  const status = (body ?? {}) as { message?: string; details?: { causes?: Array<{ message?: string }> } };
+  // An eviction's 429 names the blocking budget only in its causes.
+  const causes = (status.details?.causes ?? []).map((c) => c.message).filter(Boolean);
+  const message = status.message ?? err.message;
+  return (causes.length ? `${message} (${causes.join("; ")})` : message).slice(0, 800);
 }

@@ -1,4 +1,4 @@
-import type { V1Lease } from "@kubernetes/client-node";
+import { V1MicroTime, type V1Lease } from "@kubernetes/client-node";
 import { mkdir, open, readFile, rm } from "node:fs/promises";
 import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
@@ -74,6 +74,8 @@ export class ClusterLock {
   #lease: V1Lease | undefined;
   #timer: NodeJS.Timeout | undefined;
   #lost: KubecycleError | undefined;
+  /** True between a successful acquire and release/park: only then does this lock touch the lease or the file. */
+  #held = false;
 
   constructor(api: ClusterApi, owner: LockOwner, opts: ClusterLockOptions) {
     this.#api = api;
@@ -99,6 +101,7 @@ export class ClusterLock {
     const brokeLocal = await this.#acquireLocal(opts.breakLock);
     try {
       const result = await this.#acquireLease(opts);
+      this.#held = true;
       this.#startRenewing();
       return brokeLocal && !result.broke ? { ...result, broke: brokeLocal } : result;
     } catch (err) {
@@ -164,6 +167,8 @@ export class ClusterLock {
 
   /** Stops renewing and marks the lock parked: the operation's follow-up (a node start) may adopt it. */
   async park(): Promise<void> {
+    if (!this.#held) return;
+    this.#held = false;
     this.#stopRenewing();
     if (this.#lease) this.#lease = await this.#api.replaceLease(this.#body(this.#lease, "parked"));
     await rm(this.#localPath, { force: true });
@@ -171,6 +176,8 @@ export class ClusterLock {
 
   /** Releases the lock (the Lease, if still ours, and the local lock file). Safe to call more than once. */
   async release(): Promise<void> {
+    if (!this.#held) return;
+    this.#held = false;
     this.#stopRenewing();
     try {
       if (this.#lease) {
@@ -186,7 +193,8 @@ export class ClusterLock {
   }
 
   #body(previous: V1Lease | undefined, state: "running" | "parked" = "running"): V1Lease {
-    const now = new Date();
+    // Lease times are MicroTime: a plain Date's millisecond format is rejected by the apiserver (HTTP 400).
+    const now = new V1MicroTime();
     let user = "";
     try {
       user = userInfo().username;

@@ -1,0 +1,69 @@
+import { defineCommand, singleArg } from "../../command.js";
+import { findNode } from "../../inventory.js";
+import { inventoryOf, openSession, runProcedure } from "../../operation.js";
+import { planNodeStop } from "../../plan/index.js";
+import { confirm } from "../../ui/confirm.js";
+import { PROCEDURE_HELP, PROCEDURE_OPTIONS, parseDuration } from "../common.js";
+
+/** Kinds of step after which a failed stop has changed the node, so the lock stays parked for its start. */
+const CHANGES = new Set(["cordon", "drain", "stop-units", "stop-pod-sandboxes"]);
+
+export const command = defineCommand({
+  summary: "Stop one node safely: preflight, lock, backup, cordon, drain, stop kubelet/pods/etcd/runtime, verify",
+  usage: `kubecycle node stop NODE [flags]
+
+  Stops NODE as the runbook's sections 1 and 2 do, every step verified: the agent answers and the node exists;
+  for an etcd member, at least 3 members, all healthy, quorum kept without it; the evicted pods fit elsewhere;
+  the cluster lock; an etcd snapshot (members); cordon; drain through the Eviction API; kubelet, the remaining
+  pod sandboxes, etcd and the container runtime stopped in order; the node NotReady and etcd healthy without it.
+  The lock stays parked until \`kubecycle node start NODE\`.
+
+      --skip-backup          no etcd snapshot before stopping an etcd member
+      --force                stop even if the evicted pods do not fit on the other nodes
+      --drain-timeout DUR    how long evictions blocked by a PodDisruptionBudget are retried (default 5m)
+${PROCEDURE_HELP}`,
+  options: {
+    ...PROCEDURE_OPTIONS,
+    "skip-backup": { type: "boolean", default: false },
+    force: { type: "boolean", default: false },
+    "drain-timeout": { type: "string" },
+  },
+  async run(ctx) {
+    const name = singleArg(ctx, "NODE");
+    const drainMs = parseDuration(ctx, "--drain-timeout", ctx.values["drain-timeout"]);
+    const session = await openSession(ctx, ctx.values.config);
+    try {
+      const inventory = await inventoryOf(session);
+      const node = findNode(inventory, name);
+      const { config } = session;
+      const plan = planNodeStop(node, config.units, {
+        skipBackup: ctx.values["skip-backup"],
+        force: ctx.values.force,
+        breakLock: ctx.values["break-lock"],
+        backupKeep: config.backups.keep,
+        timeouts: { ...config.timeouts, ...(drainMs ? { drainMs } : {}) },
+      });
+      return await runProcedure({
+        ctx,
+        session,
+        inventory,
+        plan,
+        dryRun: ctx.values["dry-run"],
+        confirm: () =>
+          confirm(
+            `Stop node ${name}${node.etcdMember ? " (an etcd member)" : ""}: drain it and stop its kubelet, pods${node.etcdMember ? ", etcd" : ""} and runtime?`,
+            {
+              yes: ctx.values.yes,
+              stdin: process.stdin,
+              stderr: process.stderr,
+            },
+          ),
+        // Once the node was touched, keep the lock for its start; before that, nothing changed: let it go.
+        lockAfter: (r) =>
+          r.result === "succeeded" || (r.failed && CHANGES.has(r.failed.step.action.kind)) ? "park" : "release",
+      });
+    } finally {
+      session.close();
+    }
+  },
+});

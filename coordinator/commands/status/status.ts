@@ -1,0 +1,130 @@
+import type { V1Node } from "@kubernetes/client-node";
+import type { NodeStatus__Output } from "../../../shared/index.js";
+import { defineCommand, noArgs } from "../../command.js";
+import { readyStatus } from "../../kube/index.js";
+import { inventoryOf, openSession } from "../../operation.js";
+import { renderOutput } from "../../ui/output.js";
+import { table } from "../../ui/table.js";
+import { CLUSTER_HELP, CLUSTER_OPTIONS } from "../common.js";
+
+interface Row {
+  node: string;
+  roles: string[];
+  address: string;
+  agent: "ok" | "unreachable";
+  agentError?: string;
+  units: Record<string, string>;
+  ready: string;
+  schedulable: boolean | null;
+  etcd: { healthy: boolean; leader: boolean; memberId: string; error?: string } | null;
+  bootedAt: string | null;
+  bootId: string | null;
+}
+
+export const command = defineCommand({
+  summary: "One row per node: agent, unit states, API Ready/schedulable, etcd health and leader, boot time",
+  usage: `kubecycle status [-o json|yaml]
+
+  Works when the API or some agents are down, and says so: without the API it uses the cached inventory.
+
+${CLUSTER_HELP}`,
+  options: { ...CLUSTER_OPTIONS },
+  async run(ctx) {
+    noArgs(ctx);
+    const session = await openSession(ctx, ctx.values.config);
+    try {
+      const inventory = await inventoryOf(session);
+      let apiNodes: V1Node[] | undefined;
+      let apiError = "";
+      try {
+        apiNodes = await session.api.listNodes();
+      } catch (err) {
+        apiError = (err as Error).message;
+      }
+      const { config } = session;
+      const rows: Row[] = await Promise.all(
+        inventory.nodes.map(async (n): Promise<Row> => {
+          const api = apiNodes?.find((a) => a.metadata?.name === n.name);
+          let status: NodeStatus__Output | undefined;
+          let agentError = "";
+          try {
+            status = await session.agents
+              .get(n.name, n.address)
+              .getStatus({ includeEtcd: n.etcdMember }, { deadlineMs: config.agents.callTimeoutMs });
+          } catch (err) {
+            agentError = (err as Error).message;
+          }
+          const unitName = (u: string) => (u.endsWith(".service") ? u.slice(0, -8) : u);
+          const etcd = status?.etcd;
+          return {
+            node: n.name,
+            roles: [
+              ...(n.controlPlane ? ["control-plane"] : []),
+              ...(n.etcdMember ? ["etcd"] : []),
+              ...(n.controlPlane ? [] : ["worker"]),
+            ],
+            address: n.address,
+            agent: status ? "ok" : "unreachable",
+            ...(agentError ? { agentError } : {}),
+            units: Object.fromEntries(
+              (status?.units ?? []).filter((u) => u.exists).map((u) => [unitName(u.name), u.activeState]),
+            ),
+            ready: api ? readyStatus(api) : apiNodes ? "absent" : "?",
+            schedulable: api ? !api.spec?.unschedulable : null,
+            etcd: etcd?.isMember
+              ? {
+                  healthy: etcd.healthy,
+                  leader: etcd.memberId !== "" && etcd.memberId === etcd.leaderId,
+                  memberId: etcd.memberId,
+                  ...(etcd.healthy ? {} : { error: etcd.healthError }),
+                }
+              : null,
+            bootedAt: status?.facts ? new Date(Number(status.facts.bootedUnixMs)).toISOString() : null,
+            bootId: status?.facts?.bootId ?? null,
+          };
+        }),
+      );
+      const data = {
+        cluster: config.cluster,
+        api: apiNodes
+          ? { server: session.api.server, reachable: true }
+          : { server: session.api.server, reachable: false, error: apiError },
+        inventory: { source: inventory.source, collectedAt: inventory.collectedAt },
+        nodes: rows,
+      };
+      ctx.stdout.write(
+        renderOutput(ctx.output, data, () => {
+          const unit = (r: Row, u: string) => r.units[u] ?? (r.agent === "ok" ? "-" : "?");
+          const body = table(
+            ["NODE", "ROLES", "AGENT", "KUBELET", "ETCD", "RUNTIME", "READY", "SCHEDULING", "ETCD HEALTH", "BOOTED"],
+            rows.map((r) => [
+              r.node,
+              r.roles.join(","),
+              r.agent,
+              unit(r, config.units.kubelet),
+              r.roles.includes("etcd") ? unit(r, config.units.etcd) : "-",
+              config.units.runtime[config.runtime].map((u) => unit(r, u)).join("/"),
+              r.ready,
+              r.schedulable === null ? "?" : r.schedulable ? "enabled" : "disabled",
+              r.etcd
+                ? `${r.etcd.healthy ? "healthy" : "UNHEALTHY"}${r.etcd.leader ? " (leader)" : ""}`
+                : r.roles.includes("etcd")
+                  ? "?"
+                  : "-",
+              r.bootedAt?.replace(/\.\d+Z$/, "Z") ?? "?",
+            ]),
+          );
+          const notes = [
+            ...(apiNodes ? [] : [`API at ${session.api.server} unreachable: ${apiError}`]),
+            ...(inventory.source === "cache" ? [`using the cached inventory from ${inventory.collectedAt}`] : []),
+            ...rows.filter((r) => r.agentError).map((r) => `${r.node}: ${r.agentError}`),
+          ];
+          return notes.length ? `${body}\n\n${notes.join("\n")}` : body;
+        }),
+      );
+      return 0;
+    } finally {
+      session.close();
+    }
+  },
+});

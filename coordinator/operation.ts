@@ -1,0 +1,152 @@
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { pino } from "pino";
+import { KubecycleError, createLogger, readTlsFiles, type Logger } from "../shared/index.js";
+import { AgentPool } from "./agents/index.js";
+import type { CommandContext } from "./command.js";
+import { loadCoordinatorConfig, type CompiledCoordinatorConfig } from "./config.js";
+import { loadInventory, type Inventory } from "./inventory.js";
+import { ClusterLock, connectCluster, type ClusterApi, type LockHolder } from "./kube/index.js";
+import { renderPlan, type Plan } from "./plan/index.js";
+import { executePlan, type ExecutionResult } from "./run/executor.js";
+import { Journal, newOperationId } from "./run/journal.js";
+import { makeRunners } from "./run/steps/index.js";
+import { createProgress, progressMode } from "./ui/progress.js";
+
+/** Everything a command needs to talk to one cluster. */
+export interface ClusterSession {
+  config: Readonly<CompiledCoordinatorConfig>;
+  log: Logger;
+  api: ClusterApi;
+  agents: AgentPool;
+  close(): void;
+}
+
+/** Loads the config, opens the log file in the state directory, and connects to the API and the agents. */
+export async function openSession(ctx: CommandContext, configPath: string | undefined): Promise<ClusterSession> {
+  const config = await loadCoordinatorConfig(configPath, ctx.env);
+  await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
+  // Logs go to a file, never to the operator's screen; the screen gets the progress view.
+  const log = createLogger({
+    name: "kubecycle",
+    level: "debug",
+    destination: pino.destination({ dest: join(config.stateDir, "kubecycle.log"), mkdir: true, sync: false }),
+  });
+  const tls = await readTlsFiles(config.agents.tls, "agents.tls");
+  const agents = new AgentPool({ tls, port: config.agents.port });
+  const api = connectCluster({ kubeconfig: config.kubeconfig, context: config.context });
+  return {
+    config,
+    log,
+    api,
+    agents,
+    close() {
+      agents.closeAll();
+      log.flush();
+    },
+  };
+}
+
+/** What to do with the cluster lock when the procedure ends. */
+export type LockAfter = (result: ExecutionResult) => "park" | "release" | "keep";
+
+/** Runs a procedure's plan: dry run, or journal + lock + executor + live progress, with cleanup that always runs. */
+export async function runProcedure(opts: {
+  ctx: CommandContext;
+  session: ClusterSession;
+  inventory: Inventory;
+  plan: Plan;
+  dryRun: boolean;
+  /** Called before anything changes (the confirmation); skipped in a dry run. */
+  confirm: () => Promise<void>;
+  lockAfter: LockAfter;
+  adoptLock?: (h: LockHolder) => boolean;
+}): Promise<number> {
+  const { ctx, session, plan } = opts;
+  if (opts.dryRun) {
+    ctx.stdout.write(ctx.output === "json" ? `${JSON.stringify(plan, null, 2)}\n` : renderPlan(plan));
+    return 0;
+  }
+  await opts.confirm();
+  const op = newOperationId(plan.procedure, plan.target);
+  const journal = await Journal.create(session.config.stateDir, op, plan);
+  const lock = new ClusterLock(
+    session.api,
+    { op, procedure: plan.procedure, target: plan.target },
+    { stateDir: session.config.stateDir },
+  );
+  const interrupt = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    session.log.warn({ signal, op }, "interrupted");
+    interrupt.abort();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  const view = createProgress(
+    progressMode(ctx.output, (ctx.stdout as { isTTY?: boolean }).isTTY === true),
+    ctx.stdout,
+    plan,
+  );
+  ctx.stderr.write(`operation ${op}\n`);
+  let result: ExecutionResult;
+  try {
+    result = await executePlan({
+      plan,
+      journal,
+      runners: makeRunners({
+        api: session.api,
+        agents: session.agents,
+        inventory: opts.inventory,
+        config: session.config,
+        lock,
+        log: session.log,
+        ...(opts.adoptLock ? { adoptLock: opts.adoptLock } : {}),
+      }),
+      concurrency: session.config.concurrency,
+      interrupt: interrupt.signal,
+      log: session.log,
+      onEvent: (e) => view.event(e),
+    });
+  } finally {
+    view.close();
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    await journal.close();
+  }
+  // Cleanup must not inherit the interrupt: it gets its own deadline.
+  const action = result.result === "interrupted" ? "release" : opts.lockAfter(result);
+  await withDeadline(
+    15_000,
+    action === "park" ? lock.park() : action === "release" ? lock.release() : Promise.resolve(),
+  ).catch((err: unknown) => session.log.error({ err, op }, "could not release the lock"));
+  if (result.result === "succeeded") {
+    ctx.stderr.write(`${plan.procedure} ${plan.target}: done (operation ${op})\n`);
+    return 0;
+  }
+  const cause = result.failed?.error;
+  throw new KubecycleError(
+    cause?.code ?? "CANCELLED",
+    `${plan.procedure} ${plan.target} ${result.result === "interrupted" ? "interrupted" : "failed"}` +
+      (result.failed ? ` at ${result.failed.step.id}: ${cause?.message}` : ""),
+    {
+      ...(cause?.fields ?? {}),
+      op,
+      hint: `${typeof cause?.fields.hint === "string" ? `${cause.fields.hint}; ` : ""}the journal: kubecycle ops show ${op}`,
+    },
+    { cause },
+  );
+}
+
+function withDeadline<T>(ms: number, work: Promise<T>): Promise<T> {
+  return Promise.race([
+    work,
+    new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error(`did not finish within ${ms} ms`)), ms).unref(),
+    ),
+  ]);
+}
+
+/** Loads the inventory for a command. */
+export function inventoryOf(session: ClusterSession): Promise<Inventory> {
+  return loadInventory(session);
+}
