@@ -28,14 +28,16 @@ export async function loadInventory(deps: {
   log: Logger;
 }): Promise<Inventory> {
   const { api, config } = deps;
+  const previous = await readInventoryCache(config.stateDir);
+  // The control-plane nodes we knew of are fallbacks when the kubeconfig's server is the one that is down.
+  if (previous) api.addFallbackHosts(previous.nodes.filter((n) => n.controlPlane).map((n) => n.address));
   let nodes;
   try {
     nodes = await api.listNodes();
   } catch (err) {
     const code = (err as KubecycleError).code;
     if (code !== "KUBE_API_UNREACHABLE" && code !== "KUBE_API_FAILED") throw err;
-    const cached = await readInventoryCache(config.stateDir);
-    if (!cached) {
+    if (!previous) {
       throw new KubecycleError(
         "KUBE_API_UNREACHABLE",
         `${(err as Error).message}; and no cached inventory in ${config.stateDir}`,
@@ -45,9 +47,8 @@ export async function loadInventory(deps: {
       );
     }
     deps.log.warn({ err }, "API down: using the cached inventory");
-    return { ...cached, source: "cache" };
+    return { ...previous, source: "cache" };
   }
-  const previous = await readInventoryCache(config.stateDir);
   const found: InventoryNode[] = await Promise.all(
     nodes.map(async (n) => {
       const name = n.metadata?.name ?? "";
@@ -63,6 +64,7 @@ export async function loadInventory(deps: {
     }),
   );
   found.sort((a, b) => a.name.localeCompare(b.name));
+  api.addFallbackHosts(found.filter((n) => n.controlPlane).map((n) => n.address));
   const inventory: Inventory = {
     cluster: config.cluster,
     collectedAt: new Date().toISOString(),

@@ -41,8 +41,13 @@ export interface ClusterApi {
   /** Replaces a lease; the body's resourceVersion makes it fail with CONFLICT when someone else changed it. */
   replaceLease(lease: V1Lease): Promise<V1Lease>;
   deleteLease(namespace: string, name: string, resourceVersion?: string): Promise<void>;
-  /** GET /readyz?verbose: the API server's own readiness. */
-  readyz(): Promise<{ ok: boolean; body: string }>;
+  /** GET /readyz?verbose: an API server's own readiness; `host` asks that host's apiserver (default: the current one). */
+  readyz(host?: string): Promise<{ ok: boolean; body: string }>;
+  /**
+   * Other API servers to fail over to when the current one stops answering, e.g. every control-plane node's
+   * address: stopping the master a kubeconfig points at must not blind the procedure stopping it.
+   */
+  addFallbackHosts(hosts: string[]): void;
 }
 
 /** Options to reach the API. */
@@ -82,18 +87,50 @@ const MERGE_PATCH = setHeaderOptions("Content-Type", "application/merge-patch+js
 
 /** {@link ClusterApi} on @kubernetes/client-node. Every failure becomes a KubecycleError naming what was asked. */
 export class KubeCluster implements ClusterApi {
-  readonly server: string;
-  readonly #kc: KubeConfig;
-  readonly #core: CoreV1Api;
-  readonly #policy: PolicyV1Api;
-  readonly #coordination: CoordinationV1Api;
+  #kc: KubeConfig;
+  #core: CoreV1Api;
+  #policy: PolicyV1Api;
+  #coordination: CoordinationV1Api;
+  /** Servers to try, the kubeconfig's first; the current one is servers[0]. */
+  #servers: string[];
 
   constructor(kc: KubeConfig) {
     this.#kc = kc;
-    this.server = kc.getCurrentCluster()?.server ?? "(no cluster in kubeconfig)";
+    this.#servers = [kc.getCurrentCluster()?.server ?? "(no cluster in kubeconfig)"];
     this.#core = kc.makeApiClient(CoreV1Api);
     this.#policy = kc.makeApiClient(PolicyV1Api);
     this.#coordination = kc.makeApiClient(CoordinationV1Api);
+  }
+
+  get server(): string {
+    return this.#servers[0] ?? "";
+  }
+
+  addFallbackHosts(hosts: string[]): void {
+    const current = new URL(this.server);
+    for (const host of hosts) {
+      const url = new URL(current.href);
+      url.hostname = host.includes(":") ? `[${host}]` : host;
+      const server = url.href.replace(/\/$/, "");
+      if (!this.#servers.includes(server)) this.#servers.push(server);
+    }
+  }
+
+  /** Moves to the next server: a copy of the kubeconfig whose current cluster points there. */
+  #rotate(): void {
+    this.#servers.push(this.#servers.shift() as string);
+    const next = new KubeConfig();
+    const cluster = this.#kc.getCurrentCluster();
+    next.loadFromOptions({
+      clusters: this.#kc.clusters.map((c) => (c.name === cluster?.name ? { ...c, server: this.server } : c)),
+      users: this.#kc.users,
+      contexts: this.#kc.contexts,
+      currentContext: this.#kc.currentContext,
+    });
+    this.#kc = next;
+    this.#core = next.makeApiClient(CoreV1Api);
+    this.#policy = next.makeApiClient(PolicyV1Api);
+    this.#coordination = next.makeApiClient(CoordinationV1Api);
   }
 
   async getNode(name: string): Promise<V1Node | undefined> {
@@ -123,18 +160,19 @@ export class KubeCluster implements ClusterApi {
 
   async evictPod(namespace: string, name: string): Promise<EvictionResult> {
     try {
-      await this.#core.createNamespacedPodEviction({
-        name,
-        namespace,
-        body: { apiVersion: "policy/v1", kind: "Eviction", metadata: { name, namespace } },
-      });
+      await this.#call(`evict pod ${namespace}/${name}`, () =>
+        this.#core.createNamespacedPodEviction({
+          name,
+          namespace,
+          body: { apiVersion: "policy/v1", kind: "Eviction", metadata: { name, namespace } },
+        }),
+      );
       return { kind: "evicted" };
     } catch (err) {
-      if (err instanceof ApiException) {
-        if (err.code === 404) return { kind: "gone" };
-        if (err.code === 429) return { kind: "blocked", message: statusMessage(err) };
-      }
-      throw this.#error(`evict pod ${namespace}/${name}`, err);
+      const status = err instanceof KubecycleError ? err.fields.httpStatus : undefined;
+      if (status === 404) return { kind: "gone" };
+      if (status === 429) return { kind: "blocked", message: (err as KubecycleError).message };
+      throw err;
     }
   }
 
@@ -174,8 +212,9 @@ export class KubeCluster implements ClusterApi {
     );
   }
 
-  async readyz(): Promise<{ ok: boolean; body: string }> {
+  async readyz(host?: string): Promise<{ ok: boolean; body: string }> {
     const url = new URL("/readyz?verbose", this.server);
+    if (host) url.hostname = host.includes(":") ? `[${host}]` : host;
     const init = await this.#kc.applyToFetchOptions({});
     try {
       const res = await fetch(url, { ...(init as RequestInit), signal: AbortSignal.timeout(10_000) });
@@ -185,20 +224,28 @@ export class KubeCluster implements ClusterApi {
     }
   }
 
+  /**
+   * Runs a request, failing over to the next server while the current one does not answer (a connection error,
+   * or 5xx from an apiserver that lost its etcd). Each server is tried once per request.
+   */
   async #call<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      throw this.#error(what, err);
+    for (let tried = 1; ; tried++) {
+      try {
+        return await fn();
+      } catch (err) {
+        const down = !(err instanceof ApiException) || err.code >= 500;
+        if (!down || tried >= this.#servers.length) throw this.#error(what, err);
+        this.#rotate();
+      }
     }
   }
 
   async #orUndefined<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
     try {
-      return await fn();
+      return await this.#call(what, fn);
     } catch (err) {
-      if (err instanceof ApiException && err.code === 404) return undefined;
-      throw this.#error(what, err);
+      if (err instanceof KubecycleError && err.fields.httpStatus === 404) return undefined;
+      throw err;
     }
   }
 

@@ -27,11 +27,11 @@ function healthz(host: string, port: number, signal: AbortSignal): Promise<strin
   });
 }
 
-/** check-control-plane: the apiserver's /readyz, then the scheduler's and controller-manager's /healthz. */
+/** check-control-plane: the node's own apiserver /readyz, then its scheduler's and controller-manager's /healthz. */
 export async function checkControlPlane(deps: StepDeps, ctx: StepContext): Promise<Evidence> {
   const node = stepNode(deps, ctx);
   for (;;) {
-    const readyz = await deps.api.readyz();
+    const readyz = await deps.api.readyz(node.address);
     const components = await Promise.all(
       COMPONENTS.map(async (c) => ({ ...c, answer: await healthz(node.address, c.port, ctx.signal) })),
     );
