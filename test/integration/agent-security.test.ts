@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AgentConnection, createCa, issueAgentCert, issueClientCert } from "../../coordinator/index.js";
 import { readTlsFiles, type TlsMaterial } from "../../shared/index.js";
-import { freePort, prepareAgent } from "../lab/agent.js";
+import { claimHostTargets, freePort, prepareAgent, releaseHostTargets } from "../lab/agent.js";
 import { bootSystemdNode, cleanupStaleNodes, type SystemdNode } from "../lab/systemd-node.js";
 import { TEST_UNITS, waitForAgent } from "./fixtures.js";
 
@@ -86,6 +86,7 @@ beforeAll(async () => {
     port,
     config: { log: { level: "debug" }, limits: { maxMessageBytes: 64 * 1024 } },
   });
+  await claimHostTargets(stateDir, binds);
   node = await bootSystemdNode({
     name: NODE,
     stateDir,
@@ -105,7 +106,10 @@ afterAll(async () => {
   operator?.close();
   viewer?.close();
   await node?.shutdown();
-  if (workDir) await rm(workDir, { recursive: true, force: true });
+  if (workDir) {
+    await releaseHostTargets(join(workDir, "node"));
+    await rm(workDir, { recursive: true, force: true });
+  }
 });
 
 describe("who may call", () => {

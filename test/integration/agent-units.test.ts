@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AgentConnection, createCa, issueAgentCert, issueClientCert } from "../../coordinator/index.js";
 import { readTlsFiles } from "../../shared/index.js";
-import { freePort, prepareAgent } from "../lab/agent.js";
+import { claimHostTargets, freePort, prepareAgent, releaseHostTargets } from "../lab/agent.js";
 import { bootSystemdNode, cleanupStaleNodes, type SystemdNode } from "../lab/systemd-node.js";
 import { TEST_UNITS, waitForAgent } from "./fixtures.js";
 
@@ -41,6 +41,7 @@ beforeAll(async () => {
       log: { level: "debug" },
     },
   });
+  await claimHostTargets(stateDir, binds);
   node = await bootSystemdNode({
     name: NODE,
     stateDir,
@@ -60,7 +61,10 @@ beforeAll(async () => {
 afterAll(async () => {
   agent?.close();
   await node?.shutdown();
-  if (workDir) await rm(workDir, { recursive: true, force: true });
+  if (workDir) {
+    await releaseHostTargets(join(workDir, "node"));
+    await rm(workDir, { recursive: true, force: true });
+  }
 });
 
 const ACTIVE_ENTER = "ActiveEnterTimestampMonotonic";

@@ -3,6 +3,7 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
+import { createBindTargets, removeCreatedPaths } from "./host-paths.js";
 import type { Bind } from "./systemd-node.js";
 
 /** The repository root; a node sees it read-only at {@link IN_NODE_REPO}. */
@@ -23,6 +24,19 @@ export interface AgentSetup {
   port: number;
   /** Agent config fields merged over the lab's defaults (units.allow, timeouts...). */
   config?: Record<string, unknown>;
+}
+
+/** The agent's shipped entry point, relative to the repo root: one bundled file that carries its node flags. */
+export const AGENT_ENTRY = "dist/bin/kubecycle-agent.mjs";
+
+/** The binds a node prepared by {@link prepareAgent} must be booted with (no side effects: usable at every boot). */
+export function agentBinds(stateDir: string): Bind[] {
+  return [
+    { source: REPO_ROOT, target: IN_NODE_REPO, readOnly: true },
+    { source: join(stateDir, "usr-local-bin"), target: "/usr/local/bin" },
+    { source: join(stateDir, "etc-kubecycle"), target: "/etc/kubecycle" },
+    { source: join(stateDir, "var-lib-kubecycle-agent"), target: "/var/lib/kubecycle-agent" },
+  ];
 }
 
 /**
@@ -52,16 +66,12 @@ export async function prepareAgent(setup: AgentSetup): Promise<{ binds: Bind[]; 
   await writeFile(join(etc, "agent.yaml"), stringify(config));
 
   const launcher = join(bin, "kubecycle-agent");
-  await writeFile(launcher, `#!/bin/sh\nexec /usr/bin/node ${IN_NODE_REPO}/dist/agent/main.js "$@"\n`);
+  // The agent runs as it ships: the executable bundle, with its node flags in its #! line.
+  await writeFile(launcher, `#!/bin/sh\nexec ${IN_NODE_REPO}/${AGENT_ENTRY} "$@"\n`);
   await chmod(launcher, 0o755);
 
   return {
-    binds: [
-      { source: REPO_ROOT, target: IN_NODE_REPO, readOnly: true },
-      { source: bin, target: "/usr/local/bin" },
-      { source: etc, target: "/etc/kubecycle" },
-      { source: varLib, target: "/var/lib/kubecycle-agent" },
-    ],
+    binds: agentBinds(setup.stateDir),
     unitFiles: { "kubecycle-agent.service": await readFile(AGENT_UNIT_FILE, "utf8") },
   };
 }
@@ -76,4 +86,20 @@ export async function freePort(): Promise<number> {
       srv.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port"))));
     });
   });
+}
+
+/**
+ * Creates the binds' targets that the host lacks (empty mount points on the shared root), recorded in the node's
+ * state directory, so that {@link releaseHostTargets} removes exactly those after the node is gone.
+ */
+export async function claimHostTargets(stateDir: string, binds: readonly Bind[]): Promise<void> {
+  await createBindTargets(
+    join(stateDir, "created-paths.json"),
+    binds.map((b) => ({ path: b.target, kind: "dir" as const })),
+  );
+}
+
+/** Removes the mount points {@link claimHostTargets} created (only empty ones not in use). */
+export async function releaseHostTargets(stateDir: string): Promise<void> {
+  await removeCreatedPaths(join(stateDir, "created-paths.json"));
 }

@@ -2,6 +2,7 @@
 // the openssl binary. kubecycle's own certificates come from the product's `kubecycle pki`; this is only for the
 // stand-ins the product talks to.
 import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -74,7 +75,7 @@ export async function issueLeaf(ca: CaFiles, certPath: string, keyPath: string, 
     const csr = join(tmp, "leaf.csr");
     await run("openssl", ["req", "-new", "-config", cnf, "-key", keyPath, "-subj", subj, "-out", csr]);
     // prettier-ignore
-    await run("openssl", ["x509", "-req", "-in", csr, "-CA", ca.cert, "-CAkey", ca.key, "-CAcreateserial", "-days", String(opts.days ?? 365), "-sha256", "-extfile", cnf, "-extensions", "ext", "-out", certPath]);
+    await run("openssl", ["x509", "-req", "-in", csr, "-CA", ca.cert, "-CAkey", ca.key, "-set_serial", `0x${randomBytes(16).toString("hex")}`, "-days", String(opts.days ?? 365), "-sha256", "-extfile", cnf, "-extensions", "ext", "-out", certPath]);
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }

@@ -1,0 +1,299 @@
+// `npm run lab -- COMMAND` and `npm run demo` (run through test/lab/run.mjs). The lab is a test fixture; this is its
+// operator interface for humans and for the README's demo.
+import { spawn } from "node:child_process";
+import { constants } from "node:os";
+import { parseArgs } from "node:util";
+import { checkPrerequisites, labDown, labUp, openLab, type Lab, type NodeReport } from "./lab.js";
+import { findNodePid1 } from "./host.js";
+import { planNodes } from "./layout.js";
+import { isClean, labTraces } from "./traces.js";
+
+const USAGE = `usage: npm run lab -- COMMAND
+
+  up [--masters N] [--workers N] [--no-kube] [--no-build]
+                                             bring the lab up (idempotent; cleans a crashed lab first);
+                                             builds the repo first if dist/ is stale, unless --no-build
+  down                                       remove everything the lab made on this machine
+  status [-o json]                           nodes, units, agents, etcd health
+  env                                        shell lines for the coordinator: eval "$(npm run -s lab -- env)"
+  exec NODE -- CMD [ARGS...]                 run a command inside a node
+  poweroff NODE...                           cut a node's power (its systemd and everything in it die at once)
+  boot NODE...                               power nodes on again (same persistent state, fresh /run and /tmp)
+  reboot NODE...                             poweroff, then boot
+  demo                                       up, show the lab, down
+`;
+
+class UsageError extends Error {}
+
+const out = (s = ""): void => void process.stdout.write(`${s}\n`);
+const err = (s: string): void => void process.stderr.write(`${s}\n`);
+const progress = (line: string): void => err(`lab: ${line}`);
+
+/** Entry point called by run.mjs; returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    return await dispatch(argv);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err(`error: ${e.message}\n\n${USAGE}`);
+      return 2;
+    }
+    err(`error: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+}
+
+async function dispatch(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case "up":
+      return up(rest);
+    case "down":
+      noArgs(rest);
+      await checkPrerequisites();
+      await labDown({ log: progress });
+      return verifyDown();
+    case "status":
+      return status(rest);
+    case "env": {
+      noArgs(rest);
+      const lab = await openLab();
+      for (const l of lab.envLines()) out(l);
+      return 0;
+    }
+    case "exec":
+      return exec(rest);
+    case "poweroff":
+    case "boot":
+    case "reboot":
+      return power(cmd, rest);
+    case "demo":
+      noArgs(rest);
+      return demo();
+    case undefined:
+    case "help":
+    case "--help":
+    case "-h":
+      out(USAGE);
+      return cmd === undefined ? 2 : 0;
+    default:
+      throw new UsageError(`unknown command ${JSON.stringify(cmd)}`);
+  }
+}
+
+function noArgs(rest: string[]): void {
+  if (rest.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])}`);
+}
+
+function count(raw: string | undefined, flag: string, def: number): number {
+  if (raw === undefined) return def;
+  if (!/^\d+$/.test(raw)) throw new UsageError(`${flag} expects a number, not ${JSON.stringify(raw)}`);
+  return Number(raw);
+}
+
+async function up(rest: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      masters: { type: "string" },
+      workers: { type: "string" },
+      kube: { type: "boolean" },
+      "no-kube": { type: "boolean" },
+      "no-build": { type: "boolean" },
+    },
+    strict: true,
+  });
+  const masters = count(values.masters, "--masters", 3);
+  const workers = count(values.workers, "--workers", 2);
+  try {
+    planNodes(masters, workers);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  let lab: Lab;
+  try {
+    lab = await labUp({
+      masters,
+      workers,
+      ...(values["no-kube"] ? { kube: false } : values.kube ? { kube: true } : {}),
+      ...(values["no-build"] ? { build: "skip" as const } : {}),
+      log: progress,
+    });
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new Error(
+      `${e instanceof Error ? e.message : String(e)}\n  what came up is left for inspection (.lab/nodes/*/console.log, ` +
+        "`npm run lab -- exec NODE -- journalctl`); `npm run lab -- down` removes it",
+    );
+  }
+  if (lab.timings) {
+    const t = lab.timings;
+    progress(
+      `timings: total ${t.totalMs} ms = prepare ${t.prepareMs} + boot ${t.bootMs} + agents ${t.agentsMs} + etcd ${t.etcdMs} + kube ${t.kubeMs}`,
+    );
+  }
+  printNodes((await lab.status()).nodes);
+  out();
+  out(`eval "$(npm run -s lab -- env)"   # ${lab.envLines().length} variables for the coordinator`);
+  return 0;
+}
+
+async function status(rest: string[]): Promise<number> {
+  const { values } = parseArgs({ args: rest, options: { output: { type: "string", short: "o" } }, strict: true });
+  const lab = await openLab();
+  const s = await lab.status();
+  if (values.output === "json") {
+    out(JSON.stringify(s, null, 2));
+  } else if (values.output === undefined) {
+    printNodes(s.nodes);
+    out();
+    printEtcd(s.etcd);
+  } else {
+    throw new UsageError(`-o expects json, not ${JSON.stringify(values.output)}`);
+  }
+  return s.nodes.every((n) => n.running && n.agent === "serving") ? 0 : 1;
+}
+
+async function exec(rest: string[]): Promise<number> {
+  const [node, sep, ...cmd] = rest;
+  if (node === undefined || sep !== "--" || cmd.length === 0) throw new UsageError("usage: exec NODE -- CMD [ARGS...]");
+  const lab = await openLab();
+  const p = await findNodePid1(lab.node(node).name);
+  if (!p) throw new Error(`node ${node} is powered off`);
+  // Interactive: the command gets this terminal.
+  const child = spawn("nsenter", ["-t", String(p.pid), "-m", "-u", "-i", "-p", "-n", "--", ...cmd], {
+    stdio: "inherit",
+    cwd: "/",
+  });
+  return new Promise((resolve, reject) => {
+    child.once("error", reject);
+    child.once("exit", (code, signal) => resolve(code ?? 128 + (signal ? constants.signals[signal] : 0)));
+  });
+}
+
+async function power(cmd: "poweroff" | "boot" | "reboot", names: string[]): Promise<number> {
+  if (names.length === 0) throw new UsageError(`usage: ${cmd} NODE...`);
+  const lab = await openLab({ log: progress });
+  for (const n of names) lab.node(n);
+  if (cmd === "poweroff") await lab.poweroff(...names);
+  else {
+    const ms = cmd === "boot" ? await lab.boot(...names) : await lab.reboot(...names);
+    for (const [n, t] of Object.entries(ms)) progress(`${n} booted in ${t} ms`);
+  }
+  return 0;
+}
+
+async function demo(): Promise<number> {
+  await checkPrerequisites();
+  out("== kubecycle lab demo: a 3-master, 2-worker cluster on this machine ==");
+  const lab = await labUp({ masters: 3, workers: 2, log: progress });
+  try {
+    const s = await lab.status();
+    out(
+      `\nThe lab came up in ${lab.timings ? `${(lab.timings.totalMs / 1000).toFixed(1)} s` : "(it was already up)"}.\n`,
+    );
+    out("Nodes (each a real systemd in its own namespaces), their units and kubecycle agents (mTLS):");
+    printNodes(s.nodes);
+    out("\netcd (etcdctl endpoint health --cluster, from a master's own /etc/etcd.env):");
+    printEtcd(s.etcd);
+    const members = await lab.etcdctl(["member", "list", "-w", "table"]);
+    out(members.stdout.trimEnd());
+    await showAgents(lab);
+    await showApi(lab);
+    out("\nThe coordinator's settings:");
+    for (const l of lab.envLines()) out(`  ${l}`);
+  } finally {
+    out("\n== tearing the lab down ==");
+    await lab.down();
+  }
+  const code = await verifyDown();
+  if (code === 0) out("done: nothing of the lab is left on this machine.");
+  return code;
+}
+
+/** Checks from the machine's own view that nothing of the lab is left; names what is. */
+async function verifyDown(): Promise<number> {
+  const traces = await labTraces();
+  if (isClean(traces)) {
+    progress("the lab is down");
+    return 0;
+  }
+  err(`error: the lab is down but these are left:\n${JSON.stringify(traces, null, 2)}`);
+  return 1;
+}
+
+async function showAgents(lab: Lab): Promise<void> {
+  out("\nWhat each agent reports (GetStatus over mTLS as the lab operator):");
+  for (const n of lab.nodes) {
+    const agent = await lab.agent(n.name);
+    try {
+      const st = await agent.getStatus({}, { deadlineMs: 5000 });
+      const units = st.units.filter((u) => u.exists).map((u) => `${u.name}=${u.activeState}`);
+      out(
+        `  ${n.name.padEnd(16)} boot ${st.facts?.bootId.slice(0, 8) ?? "?"}  ${units.join(" ") || "(no managed units)"}`,
+      );
+    } finally {
+      agent.close();
+    }
+  }
+}
+
+async function showApi(lab: Lab): Promise<void> {
+  if (!lab.state.kube) {
+    out("\nKubernetes API: the kube stand-ins are not part of this lab (test/lab/kube/ has not landed).");
+    return;
+  }
+  // Loaded only here: every other command starts faster without it.
+  const { KubeConfig, CoreV1Api } = await import("@kubernetes/client-node");
+  const kc = new KubeConfig();
+  kc.loadFromFile(lab.kubeconfigPath);
+  const api = kc.makeApiClient(CoreV1Api);
+  const nodes = await api.listNode();
+  out("\nKubernetes API (kubectl get nodes, through @kubernetes/client-node):");
+  for (const n of nodes.items) {
+    const ready = n.status?.conditions?.find((c) => c.type === "Ready")?.status === "True";
+    out(
+      `  ${(n.metadata?.name ?? "?").padEnd(16)} ${ready ? "Ready" : "NotReady"}${n.spec?.unschedulable ? ",SchedulingDisabled" : ""}`,
+    );
+  }
+}
+
+function printNodes(nodes: NodeReport[]): void {
+  const rows = [
+    ["NODE", "ROLE", "IP", "POWER", "SYSTEM", "AGENT", "ETCD", "KUBELET", "CONTAINERD", "BOOT ID"],
+    ...nodes.map((n) => [
+      n.name,
+      n.role,
+      n.ip,
+      n.running ? "on" : "off",
+      n.system ?? "-",
+      n.agent,
+      n.units.etcd ?? "-",
+      n.units.kubelet ?? "-",
+      n.units.containerd ?? "-",
+      n.bootId?.slice(0, 8) ?? "-",
+    ]),
+  ];
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
+  for (const r of rows)
+    out(
+      r
+        .map((c, i) => c.padEnd(widths[i] ?? 0))
+        .join("  ")
+        .trimEnd(),
+    );
+}
+
+function printEtcd(etcd: {
+  from?: string;
+  endpoints: Array<{ endpoint: string; health: boolean; error?: string }>;
+  error?: string;
+}): void {
+  if (etcd.error !== undefined) {
+    out(`etcd: ${etcd.error}`);
+    return;
+  }
+  const healthy = etcd.endpoints.filter((e) => e.health).length;
+  out(`etcd: ${healthy}/${etcd.endpoints.length} members healthy (asked ${etcd.from ?? "?"})`);
+  for (const e of etcd.endpoints) out(`  ${e.endpoint}  ${e.health ? "healthy" : `unhealthy: ${e.error ?? ""}`}`);
+}
