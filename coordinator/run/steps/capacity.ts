@@ -1,4 +1,4 @@
-import type { V1Pod } from "@kubernetes/client-node";
+import type { V1Pod, V1Taint, V1Toleration } from "@kubernetes/client-node";
 import { KubecycleError } from "../../../shared/index.js";
 import { isEvictable, isReady } from "../../kube/index.js";
 import type { StepAction } from "../../plan/index.js";
@@ -29,6 +29,24 @@ interface Need {
   pod: string;
   cpu: number;
   memory: number;
+  tolerations: V1Toleration[];
+}
+
+/** Whether a pod tolerates a taint (the scheduler's rule: Exists matches any value, an empty key any key). */
+function tolerates(tolerations: V1Toleration[], taint: V1Taint): boolean {
+  return tolerations.some(
+    (t) =>
+      (t.effect === undefined || t.effect === "" || t.effect === taint.effect) &&
+      (t.key === undefined || t.key === "" ? t.operator === "Exists" : t.key === taint.key) &&
+      (t.operator === "Exists" || (t.value ?? "") === (taint.value ?? "")),
+  );
+}
+
+/** A node the scheduler may put the pod on: every NoSchedule/NoExecute taint tolerated. */
+function admits(taints: V1Taint[], need: Need): boolean {
+  return taints
+    .filter((t) => t.effect === "NoSchedule" || t.effect === "NoExecute")
+    .every((t) => tolerates(need.tolerations, t));
 }
 
 function requests(p: V1Pod): { cpu: number; memory: number } {
@@ -43,7 +61,7 @@ function requests(p: V1Pod): { cpu: number; memory: number } {
 
 /**
  * check-capacity: the evictable pods' CPU and memory requests fit, pod by pod (largest first), into what the
- * remaining Ready, schedulable nodes have left. Refused otherwise, unless --force.
+ * remaining Ready, schedulable nodes whose taints they tolerate have left. Refused otherwise, unless --force.
  */
 export async function checkCapacity(
   deps: StepDeps,
@@ -54,7 +72,11 @@ export async function checkCapacity(
   const running = pods.filter((p) => p.status?.phase !== "Succeeded" && p.status?.phase !== "Failed");
   const needs: Need[] = running
     .filter((p) => p.spec?.nodeName === leaving && isEvictable(p))
-    .map((p) => ({ pod: `${p.metadata?.namespace}/${p.metadata?.name}`, ...requests(p) }))
+    .map((p) => ({
+      pod: `${p.metadata?.namespace}/${p.metadata?.name}`,
+      ...requests(p),
+      tolerations: p.spec?.tolerations ?? [],
+    }))
     .sort((a, b) => b.cpu - a.cpu || b.memory - a.memory);
   const free = nodes
     .filter((n) => n.metadata?.name !== leaving && isReady(n) && !n.spec?.unschedulable)
@@ -63,13 +85,14 @@ export async function checkCapacity(
       const used = running.filter((p) => p.spec?.nodeName === name).map(requests);
       return {
         name,
+        taints: n.spec?.taints ?? [],
         cpu: parseQuantity(n.status?.allocatable?.cpu) - used.reduce((s, r) => s + r.cpu, 0),
         memory: parseQuantity(n.status?.allocatable?.memory) - used.reduce((s, r) => s + r.memory, 0),
       };
     });
   const unplaced: string[] = [];
   for (const need of needs) {
-    const target = free.find((f) => f.cpu >= need.cpu && f.memory >= need.memory);
+    const target = free.find((f) => f.cpu >= need.cpu && f.memory >= need.memory && admits(f.taints, need));
     if (!target) unplaced.push(need.pod);
     else {
       target.cpu -= need.cpu;

@@ -1,0 +1,388 @@
+// The runbook's sections 1 and 2 as one command each, on the lab: `kubecycle node stop` and `node start` of a worker
+// and of a master, and the refusals. kubecycle runs as the operator runs it (the built CLI, as a process); every
+// outcome is checked through an independent channel: systemctl in the node, etcdctl, and the API through
+// @kubernetes/client-node.
+import {
+  CoordinationV1Api,
+  CoreV1Api,
+  KubeConfig,
+  PolicyV1Api,
+  V1MicroTime,
+  type V1Pod,
+} from "@kubernetes/client-node";
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { REPO_ROOT } from "../lab/agent.js";
+import { labUp, type Lab } from "../lab/lab.js";
+
+const CLI = join(REPO_ROOT, "dist/coordinator/main.js");
+const W1 = "kclab-worker-1";
+const W2 = "kclab-worker-2";
+const M2 = "kclab-master-2";
+const M3 = "kclab-master-3";
+
+let lab: Lab;
+let core: CoreV1Api;
+let policy: PolicyV1Api;
+let coordination: CoordinationV1Api;
+
+interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built kubecycle CLI against the lab, as an operator would; `onStart` gets the child (for signals). */
+function kubecycle(args: string[], onStart?: (child: ReturnType<typeof spawn>) => void): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { ...process.env, KUBECYCLE_CONFIG: lab.kubecycleConfigPath },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    onStart?.(child);
+  });
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > end)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ""}`,
+      );
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+async function nodeReady(name: string): Promise<string> {
+  const n = await core.readNode({ name });
+  return n.status?.conditions?.find((c) => c.type === "Ready")?.status ?? "Unknown";
+}
+
+async function unschedulable(name: string): Promise<boolean> {
+  return (await core.readNode({ name })).spec?.unschedulable === true;
+}
+
+async function activeState(node: string, unit: string): Promise<string> {
+  return (await lab.node(node).systemctl("show", "-p", "ActiveState", "--value", unit)).stdout.trim();
+}
+
+const isReadyPod = (p: V1Pod) =>
+  p.status?.phase === "Running" &&
+  !p.metadata?.deletionTimestamp &&
+  (p.status.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false);
+
+async function podsOn(node: string): Promise<V1Pod[]> {
+  return (await core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${node}` })).items;
+}
+
+const evictable = (p: V1Pod) =>
+  !p.metadata?.annotations?.["kubernetes.io/config.mirror"] &&
+  !p.metadata?.ownerReferences?.some((o) => o.kind === "DaemonSet" || o.kind === "Node");
+
+/** Samples the Ready pods of an app until stopped; the minimum seen proves a PDB was never violated. */
+function watchReady(app: string): { stop(): Promise<number> } {
+  let min = Number.POSITIVE_INFINITY;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      try {
+        const pods = (await core.listPodForAllNamespaces({ labelSelector: `app=${app}` })).items;
+        min = Math.min(min, pods.filter(isReadyPod).length);
+      } catch {
+        // A blink of the API during a master's stop is not a PDB violation.
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return min;
+    },
+  };
+}
+
+async function lockLease(): Promise<string | undefined> {
+  try {
+    return (await coordination.readNamespacedLease({ name: "kubecycle-lock", namespace: "kube-system" })).spec
+      ?.holderIdentity;
+  } catch {
+    return undefined;
+  }
+}
+
+function opOf(result: CliResult): string {
+  const m = /operation (\S+)/.exec(result.stderr);
+  if (!m?.[1]) throw new Error(`no operation id in: ${result.stderr}`);
+  return m[1];
+}
+
+beforeAll(async () => {
+  lab = await labUp({ masters: 3, workers: 2, build: "skip" });
+  const kc = new KubeConfig();
+  kc.loadFromFile(lab.kubeconfigPath);
+  core = kc.makeApiClient(CoreV1Api);
+  policy = kc.makeApiClient(PolicyV1Api);
+  coordination = kc.makeApiClient(CoordinationV1Api);
+  await waitFor(
+    "5 Ready nodes",
+    async () =>
+      (await core.listNode()).items.filter((n) =>
+        n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"),
+      ).length === 5
+        ? true
+        : undefined,
+    60_000,
+  );
+}, 180_000);
+
+afterAll(async () => {
+  await lab?.down();
+}, 120_000);
+
+describe("kubecycle node stop/start on the lab", () => {
+  it("prints the plan with --dry-run and changes nothing", async () => {
+    const r = await kubecycle(["node", "stop", W1, "--dry-run"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`Plan: node stop ${W1}`);
+    expect(r.stdout).toMatch(
+      /Cordon[\s\S]*Drain[\s\S]*Stop kubelet[\s\S]*Stop the remaining pod sandboxes[\s\S]*Stop the container runtime/,
+    );
+    expect(await unschedulable(W1)).toBe(false);
+    expect(await lockLease()).toBeUndefined();
+  });
+
+  it("refuses a node that does not exist, changing nothing", async () => {
+    const r = await kubecycle(["node", "stop", "kclab-nope", "--yes"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("kclab-nope is not in cluster");
+    expect(r.stderr).toContain("hint:");
+    expect(await lockLease()).toBeUndefined();
+  });
+
+  it("cycles a worker: drained within its PDBs, units stopped, NotReady; then back Ready and schedulable", async () => {
+    const web = watchReady("web");
+    const before = (await podsOn(W1)).filter(evictable).map((p) => p.metadata?.name);
+    expect(before.length).toBeGreaterThan(0);
+    const stop = await kubecycle(["node", "stop", W1, "--yes"]);
+    const minWeb = await web.stop();
+    expect(stop.code, stop.stderr).toBe(0);
+    for (const unit of ["kubelet", "containerd"]) expect(await activeState(W1, unit)).toBe("inactive");
+    expect(await nodeReady(W1)).not.toBe("True");
+    expect(await unschedulable(W1)).toBe(true);
+    const left = (await podsOn(W1)).filter((p) => evictable(p) && !p.metadata?.deletionTimestamp);
+    expect(left.map((p) => p.metadata?.name)).toEqual([]);
+    const pdb = await policy.readNamespacedPodDisruptionBudget({ name: "web-pdb", namespace: "default" });
+    expect(minWeb).toBeGreaterThanOrEqual(Number(pdb.spec?.minAvailable ?? 0));
+    // The lock is parked for this node's start.
+    expect(await lockLease()).toBe(opOf(stop));
+
+    const start = await kubecycle(["node", "start", W1, "--yes"]);
+    expect(start.code, start.stderr).toBe(0);
+    for (const unit of ["kubelet", "containerd"]) expect(await activeState(W1, unit)).toBe("active");
+    expect(await nodeReady(W1)).toBe("True");
+    expect(await unschedulable(W1)).toBe(false);
+    expect(await lockLease()).toBeUndefined();
+  }, 300_000);
+
+  it("cycles a master: snapshot, etcd keeps quorum and a leader, the API serves; then 3 healthy members again", async () => {
+    await lab.etcdctl(["put", "/kubecycle-e2e/before-stop", "kept"]);
+    const stop = await kubecycle(["node", "stop", M2, "--yes"]);
+    expect(stop.code, stop.stderr).toBe(0);
+    for (const unit of ["kubelet", "etcd", "containerd"]) expect(await activeState(M2, unit)).toBe("inactive");
+    // The API still serves, through the other masters.
+    expect((await core.listNode()).items.length).toBe(5);
+    expect(await nodeReady(M2)).not.toBe("True");
+    const health = await lab.etcdctl(["endpoint", "health", "--cluster", "-w", "json"], { node: "kclab-master-1" });
+    const endpoints = JSON.parse(health.stdout || "[]") as Array<{ health: boolean }>;
+    expect(endpoints.filter((e) => e.health)).toHaveLength(2);
+    const status = await lab.etcdctl(["endpoint", "status", "-w", "json"], { node: "kclab-master-1" });
+    expect(status.stdout).toMatch(/"leader":\s*\d+/);
+    // The backup: a whole snapshot whose sha256 matches its .sha256 file, and etcdctl reads it.
+    const backups = join(lab.paths.coordinatorState, "backups");
+    const snaps = (await readdir(backups)).filter((f) => f.endsWith(".db"));
+    expect(snaps.length).toBeGreaterThan(0);
+    const latest = join(backups, snaps.sort().at(-1) ?? "");
+    const sum = createHash("sha256")
+      .update(await readFile(latest))
+      .digest("hex");
+    expect(await readFile(`${latest}.sha256`, "utf8")).toContain(sum);
+    expect((await readdir(backups)).some((f) => f.endsWith(".part"))).toBe(false);
+
+    const start = await kubecycle(["node", "start", M2, "--yes"]);
+    expect(start.code, start.stderr).toBe(0);
+    const after = await lab.etcdctl(["endpoint", "health", "--cluster", "-w", "json"]);
+    expect((JSON.parse(after.stdout || "[]") as Array<{ health: boolean }>).filter((e) => e.health)).toHaveLength(3);
+    expect((await lab.etcdctl(["get", "/kubecycle-e2e/before-stop", "--print-value-only"])).stdout.trim()).toBe("kept");
+    expect(await nodeReady(M2)).toBe("True");
+    expect(await unschedulable(M2)).toBe(false);
+  }, 300_000);
+
+  it("refuses to stop a master while another etcd member is down (quorum guard), changing nothing", async () => {
+    await lab.node(M3).systemctl("stop", "etcd");
+    try {
+      const r = await kubecycle(["node", "stop", M2, "--yes"]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain("refusing to stop etcd member");
+      expect(r.stderr).toContain(M3);
+      expect(r.stderr).toContain("hint:");
+      expect(await unschedulable(M2)).toBe(false);
+      expect(await activeState(M2, "etcd")).toBe("active");
+      expect(await lockLease()).toBeUndefined();
+    } finally {
+      await lab.node(M3).systemctl("start", "etcd");
+      await lab.waitEtcdHealthy();
+    }
+  }, 120_000);
+
+  it("refuses a worker whose pods cannot fit elsewhere (capacity), changing nothing", async () => {
+    const others = (await core.listNode()).items.map((n) => n.metadata?.name ?? "").filter((n) => n !== W1);
+    for (const name of others)
+      await core.patchNode({ name, body: [{ op: "replace", path: "/spec/unschedulable", value: true }] });
+    try {
+      const r = await kubecycle(["node", "stop", W1, "--yes"]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain("do not fit on the remaining");
+      expect(r.stderr).toContain("--force");
+      expect(await unschedulable(W1)).toBe(false);
+      expect(await activeState(W1, "kubelet")).toBe("active");
+    } finally {
+      for (const name of others)
+        await core.patchNode({ name, body: [{ op: "replace", path: "/spec/unschedulable", value: false }] });
+    }
+  }, 120_000);
+
+  it("refuses a second operation while another holds the lock, naming the holder", async () => {
+    await coordination.createNamespacedLease({
+      namespace: "kube-system",
+      body: {
+        metadata: {
+          name: "kubecycle-lock",
+          namespace: "kube-system",
+          annotations: {
+            "kubecycle.io/procedure": "node stop",
+            "kubecycle.io/target": "elsewhere",
+            "kubecycle.io/user": "bob",
+            "kubecycle.io/host": "admin-2",
+          },
+        },
+        spec: {
+          holderIdentity: "20261126T000000-node-stop-elsewhere-abcd",
+          leaseDurationSeconds: 300,
+          renewTime: new V1MicroTime(),
+        },
+      },
+    });
+    try {
+      const r = await kubecycle(["node", "stop", W1, "--yes"]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain("another operation holds the cluster lock");
+      expect(r.stderr).toContain("bob@admin-2");
+      expect(await unschedulable(W1)).toBe(false);
+    } finally {
+      await coordination.deleteNamespacedLease({ name: "kubecycle-lock", namespace: "kube-system" });
+    }
+  }, 60_000);
+
+  it("keeps an administrator's cordon through a stop and start", async () => {
+    await core.patchNode({ name: W2, body: [{ op: "replace", path: "/spec/unschedulable", value: true }] });
+    const stop = await kubecycle(["node", "stop", W2, "--yes"]);
+    expect(stop.code, stop.stderr).toBe(0);
+    const start = await kubecycle(["node", "start", W2, "--yes"]);
+    expect(start.code, start.stderr).toBe(0);
+    expect(await nodeReady(W2)).toBe("True");
+    expect(await unschedulable(W2)).toBe(true);
+    await core.patchNode({ name: W2, body: [{ op: "replace", path: "/spec/unschedulable", value: false }] });
+  }, 300_000);
+
+  it("times out a drain a PDB blocks, naming it, and leaves the node for node start to restore", async () => {
+    const pdb = await policy.readNamespacedPodDisruptionBudget({ name: "web-pdb", namespace: "default" });
+    const was = pdb.spec?.minAvailable;
+    await policy.patchNamespacedPodDisruptionBudget({
+      name: "web-pdb",
+      namespace: "default",
+      body: [{ op: "replace", path: "/spec/minAvailable", value: 100 }],
+    });
+    try {
+      const r = await kubecycle(["node", "stop", W1, "--yes", "--drain-timeout", "8s"]);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain("web-pdb");
+      expect(r.stderr).toContain("timed out");
+      expect(await unschedulable(W1)).toBe(true);
+      expect(await activeState(W1, "kubelet")).toBe("active");
+    } finally {
+      await policy.patchNamespacedPodDisruptionBudget({
+        name: "web-pdb",
+        namespace: "default",
+        body: [{ op: "replace", path: "/spec/minAvailable", value: was }],
+      });
+    }
+    const start = await kubecycle(["node", "start", W1, "--yes"]);
+    expect(start.code, start.stderr).toBe(0);
+    expect(await unschedulable(W1)).toBe(false);
+    expect(await lockLease()).toBeUndefined();
+  }, 180_000);
+
+  it("on SIGINT during a stop records exactly where it stopped and releases the lock", async () => {
+    await policy.patchNamespacedPodDisruptionBudget({
+      name: "web-pdb",
+      namespace: "default",
+      body: [{ op: "replace", path: "/spec/minAvailable", value: 100 }],
+    });
+    let r: CliResult;
+    try {
+      r = await kubecycle(["node", "stop", W1, "--yes", "--drain-timeout", "120s"], (child) => {
+        let sent = false;
+        child.stdout?.on("data", (d: Buffer) => {
+          // Interrupt once the drain is retrying against the PDB.
+          if (!sent && d.toString().includes("blocked by PodDisruptionBudget")) {
+            sent = true;
+            child.kill("SIGINT");
+          }
+        });
+      });
+    } finally {
+      await policy.patchNamespacedPodDisruptionBudget({
+        name: "web-pdb",
+        namespace: "default",
+        body: [{ op: "replace", path: "/spec/minAvailable", value: 3 }],
+      });
+    }
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("interrupted");
+    const op = opOf(r);
+    const show = await kubecycle(["ops", "show", op, "-o", "json"]);
+    const journal = JSON.parse(show.stdout) as {
+      result: string;
+      steps: Array<{ step: string; status: string; error?: { code: string } }>;
+    };
+    expect(journal.result).toBe("interrupted");
+    const byId = Object.fromEntries(journal.steps.map((s) => [s.step, s]));
+    expect(byId[`cordon/cordon/${W1}`]?.status).toBe("succeeded");
+    expect(byId[`drain/drain/${W1}`]).toMatchObject({ status: "failed", error: { code: "CANCELLED" } });
+    expect(byId[`stop-kubelet/stop-units/${W1}`]?.status).toBe("pending");
+    expect(await lockLease()).toBeUndefined();
+    expect(await activeState(W1, "kubelet")).toBe("active");
+    const start = await kubecycle(["node", "start", W1, "--yes"]);
+    expect(start.code, start.stderr).toBe(0);
+    expect(await unschedulable(W1)).toBe(false);
+  }, 240_000);
+});
