@@ -233,7 +233,8 @@ export async function cgroupPids(name: string): Promise<number[]> {
   return [...pids];
 }
 
-async function subtree(dir: string): Promise<string[]> {
+/** A cgroup directory and every directory below it. */
+export async function subtree(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true }).catch(() => undefined);
   if (!entries) return [];
   const out = [dir];
@@ -275,7 +276,8 @@ export async function isMountPoint(path: string): Promise<boolean> {
   return (await mountPoints()).includes(path);
 }
 
-async function firstChild(pid: number): Promise<number | undefined> {
+/** The first child of a process (nsenter's command, a booting node's init). */
+export async function firstChild(pid: number): Promise<number | undefined> {
   const text = await readFile(`/proc/${pid}/task/${pid}/children`, "utf8").catch(() => "");
   const first = text.trim().split(/\s+/)[0];
   return first ? Number(first) : undefined;

@@ -4,7 +4,6 @@
 // cgroup set-up is done by systemd-node-init.sh, which then execs systemd; see the traps it documents.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { constants as fsc } from "node:fs";
 import {
   access,
   mkdir,
@@ -18,9 +17,20 @@ import {
   symlink,
   writeFile,
 } from "node:fs/promises";
-import { constants as osc } from "node:os";
 import { isAbsolute, join, posix, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import {
+  PATH_ENV,
+  cgroupHierarchies,
+  cgroupPids,
+  exists,
+  firstChild,
+  killQuietly,
+  pidNamespaceAlive,
+  run,
+  sleep,
+  subtree,
+} from "./host.js";
 
 /** A host path made visible inside the node before systemd starts. */
 export interface Bind {
@@ -103,11 +113,8 @@ export interface SystemdNode {
 export const BOOT_TARGET = "kubecycle-lab.target";
 
 const INIT_SCRIPT = fileURLToPath(new URL("./systemd-node-init.sh", import.meta.url));
-const CGROUP_ROOT = "/sys/fs/cgroup";
 const NODE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const UNIT_NAME = /^[A-Za-z0-9:_.\\@-]+\.(service|socket|target|timer|path|mount|slice|scope)$/;
-const PATH_ENV = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-const DEFAULT_EXEC_TIMEOUT_MS = 30_000;
 const TEARDOWN_TIMEOUT_MS = 10_000;
 const POLL_MS = 10;
 
@@ -232,7 +239,7 @@ export async function cleanupStaleNodes(namePrefix: string): Promise<void> {
   // An empty or odd prefix would match the host's own cgroups (e.g. /sys/fs/cgroup/memory/process_api).
   if (!NODE_NAME.test(namePrefix)) throw new Error(`prefix ${JSON.stringify(namePrefix)} must match ${NODE_NAME}`);
   const names = new Set<string>();
-  for (const h of await hierarchies()) {
+  for (const h of await cgroupHierarchies()) {
     for (const e of await readdir(h, { withFileTypes: true })) {
       if (e.isDirectory() && e.name.startsWith(namePrefix) && NODE_NAME.test(e.name)) names.add(e.name);
     }
@@ -338,65 +345,6 @@ function makeNode(init: NodeInit): SystemdNode & { setBootMs(ms: number): void }
   };
 }
 
-/** Runs a host command with an argv array, collecting output; kills its whole process group on timeout. */
-function run(cmd: string, args: string[], o: ExecOptions): Promise<ExecResult> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(cmd, args, {
-      cwd: "/",
-      env: { PATH: PATH_ENV, LANG: "C.UTF-8", ...o.env },
-      stdio: ["pipe", "pipe", "pipe"],
-      // Own process group, so a timeout also reaches what nsenter forked inside the node.
-      detached: true,
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    child.stdin.on("error", () => undefined); // EPIPE if the command does not read its input
-    child.stdin.end(o.input ?? "");
-    const timeoutMs = o.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
-    let timedOut = false;
-    let lastResort: NodeJS.Timeout | undefined;
-    const killGroup = (): void => {
-      if (child.pid === undefined) return;
-      try {
-        process.kill(-child.pid, "SIGKILL");
-      } catch {
-        // group already empty
-      }
-    };
-    const timer = setTimeout(() => {
-      timedOut = true;
-      if (child.pid === undefined) return;
-      // Kill what nsenter forked, not nsenter: a process orphaned by nsenter is reparented to the host's init, and
-      // the node's PID 1 would later wait for that init to reap it before the namespace can die.
-      void firstChild(child.pid).then((kid) => (kid === undefined ? killGroup() : killQuietly(kid)));
-      lastResort = setTimeout(killGroup, 1000);
-    }, timeoutMs);
-    child.once("error", (err) => {
-      clearTimeout(timer);
-      clearTimeout(lastResort);
-      reject(err);
-    });
-    child.once("close", (code, signal) => {
-      clearTimeout(timer);
-      clearTimeout(lastResort);
-      if (timedOut) {
-        // Whatever the command left in its process group; nsenter has reaped its child, the node reaps the rest.
-        killGroup();
-        reject(
-          new Error(
-            `${[cmd, ...args].join(" ")}: timed out after ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`,
-          ),
-        );
-        return;
-      }
-      const signo = signal ? osc.signals[signal] : 0;
-      resolvePromise({ code: code ?? 128 + signo, stdout, stderr });
-    });
-  });
-}
-
 async function prepareStateDir(stateDir: string, name: string, opts: BootOptions): Promise<void> {
   const etcUnits = join(stateDir, "etc/systemd/system");
   await mkdir(etcUnits, { recursive: true });
@@ -474,14 +422,14 @@ async function removeNode(name: string, deadline: number): Promise<void> {
     const pids = await cgroupPids(name);
     if (pids.length === 0) break;
     if (Date.now() > deadline) throw new Error(`node ${name}: pids ${pids.join(" ")} survive SIGKILL`);
-    pids.forEach(killQuietly);
+    pids.forEach((pid) => killQuietly(pid));
     await sleep(POLL_MS);
   }
   await removeCgroups(name, deadline);
 }
 
 async function removeCgroups(name: string, deadline: number): Promise<void> {
-  for (const h of await hierarchies()) {
+  for (const h of await cgroupHierarchies()) {
     const dirs = await subtree(join(h, name));
     // Deepest first: a cgroup with children cannot be removed.
     dirs.sort((a, b) => b.length - a.length);
@@ -502,44 +450,6 @@ async function removeCgroups(name: string, deadline: number): Promise<void> {
   }
 }
 
-async function cgroupPids(name: string): Promise<number[]> {
-  const pids = new Set<number>();
-  for (const h of await hierarchies()) {
-    for (const d of await subtree(join(h, name))) {
-      const text = await readFile(join(d, "cgroup.procs"), "utf8").catch(() => "");
-      for (const p of text.split("\n")) if (p) pids.add(Number(p));
-    }
-  }
-  return [...pids];
-}
-
-/** The cgroup hierarchies mounted on the host (v1 controllers, name=systemd, and unified). */
-async function hierarchies(): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(CGROUP_ROOT, { withFileTypes: true })) {
-    if (e.isDirectory() && (await exists(join(CGROUP_ROOT, e.name, "cgroup.procs"))))
-      out.push(join(CGROUP_ROOT, e.name));
-  }
-  return out;
-}
-
-async function subtree(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => undefined);
-  if (!entries) return [];
-  const out = [dir];
-  for (const e of entries) if (e.isDirectory()) out.push(...(await subtree(join(dir, e.name))));
-  return out;
-}
-
-/** Whether any process still lives in the given PID namespace. */
-async function pidNamespaceAlive(ns: string): Promise<boolean> {
-  for (const p of await readdir("/proc")) {
-    if (!/^\d+$/.test(p)) continue;
-    if ((await readlink(`/proc/${p}/ns/pid`).catch(() => undefined)) === ns) return true;
-  }
-  return false;
-}
-
 /** The mount point (as the node sees it) holding path, from the node's mountinfo; symlinks are not followed. */
 async function mountPointOf(pid: number, path: string): Promise<string> {
   const info = await readFile(`/proc/${pid}/mountinfo`, "utf8");
@@ -549,31 +459,6 @@ async function mountPointOf(pid: number, path: string): Promise<string> {
     if (mp && (path === mp || path.startsWith(mp.endsWith("/") ? mp : `${mp}/`)) && mp.length > best.length) best = mp;
   }
   return best;
-}
-
-async function firstChild(pid: number): Promise<number | undefined> {
-  const text = await readFile(`/proc/${pid}/task/${pid}/children`, "utf8").catch(() => "");
-  const first = text.trim().split(/\s+/)[0];
-  return first ? Number(first) : undefined;
-}
-
-function killQuietly(pid: number): void {
-  try {
-    process.kill(pid, "SIGKILL");
-  } catch {
-    // already gone
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  return access(path, fsc.F_OK).then(
-    () => true,
-    () => false,
-  );
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 function unit(description: string, unitLines: string[], rest = ""): string {
