@@ -10,6 +10,7 @@ import {
   type V1Pod,
   type V1PodDisruptionBudget,
 } from "@kubernetes/client-node";
+import https from "node:https";
 import { KubecycleError } from "../../shared/index.js";
 
 /** What an eviction request came back with. */
@@ -215,13 +216,20 @@ export class KubeCluster implements ClusterApi {
   async readyz(host?: string): Promise<{ ok: boolean; body: string }> {
     const url = new URL("/readyz?verbose", this.server);
     if (host) url.hostname = host.includes(":") ? `[${host}]` : host;
-    const init = await this.#kc.applyToFetchOptions({});
-    try {
-      const res = await fetch(url, { ...(init as RequestInit), signal: AbortSignal.timeout(10_000) });
-      return { ok: res.status === 200, body: (await res.text()).slice(0, 4000) };
-    } catch (err) {
-      return { ok: false, body: (err as Error).message };
-    }
+    // The kubeconfig's CA and client certificate go on the request itself (global fetch would drop them).
+    const opts: https.RequestOptions = { method: "GET", timeout: 10_000 };
+    await this.#kc.applyToHTTPSOptions(opts);
+    return new Promise((resolve) => {
+      const req = https.request(url, opts, (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => (body += c));
+        res.on("end", () => resolve({ ok: res.statusCode === 200, body: body.slice(0, 4000) }));
+      });
+      req.on("timeout", () => req.destroy(new Error("timed out")));
+      req.on("error", (err) => resolve({ ok: false, body: err.message }));
+      req.end();
+    });
   }
 
   /**
