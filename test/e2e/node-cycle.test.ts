@@ -16,6 +16,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../lab/agent.js";
+import { run } from "../lab/host.js";
 import { labUp, type Lab } from "../lab/lab.js";
 
 const CLI = join(REPO_ROOT, "dist/coordinator/main.js");
@@ -129,6 +130,14 @@ async function lockLease(): Promise<string | undefined> {
   }
 }
 
+/** A worker that runs a Ready web pod now (pods do not move back after a cycle, so this changes as tests run). */
+async function workerRunningWeb(): Promise<string> {
+  const pods = (await core.listPodForAllNamespaces({ labelSelector: "app=web" })).items.filter(isReadyPod);
+  const worker = [W1, W2].find((w) => pods.some((p) => p.spec?.nodeName === w));
+  if (!worker) throw new Error("no worker runs a Ready web pod");
+  return worker;
+}
+
 function opOf(result: CliResult): string {
   const m = /operation (\S+)/.exec(result.stderr);
   if (!m?.[1]) throw new Error(`no operation id in: ${result.stderr}`);
@@ -168,6 +177,42 @@ describe("kubecycle node stop/start on the lab", () => {
     );
     expect(await unschedulable(W1)).toBe(false);
     expect(await lockLease()).toBeUndefined();
+  });
+
+  it("shows every node with its agent, units, readiness and etcd health (status)", async () => {
+    const r = await kubecycle(["status", "-o", "json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const st = JSON.parse(r.stdout) as {
+      api: { reachable: boolean };
+      nodes: Array<{
+        node: string;
+        agent: string;
+        ready: string;
+        units: Record<string, string>;
+        etcd: { healthy: boolean; leader: boolean } | null;
+      }>;
+    };
+    expect(st.api.reachable).toBe(true);
+    expect(st.nodes.map((n) => n.node).sort()).toEqual(lab.nodes.map((n) => n.name).sort());
+    for (const n of st.nodes) {
+      expect(n).toMatchObject({ agent: "ok", ready: "True", units: { kubelet: "active", containerd: "active" } });
+    }
+    const members = st.nodes.filter((n) => n.etcd);
+    expect(members).toHaveLength(3);
+    expect(members.every((m) => m.etcd?.healthy)).toBe(true);
+    expect(members.filter((m) => m.etcd?.leader)).toHaveLength(1);
+    const table = await kubecycle(["status"]);
+    expect(table.stdout).toMatch(/NODE\s+ROLES\s+AGENT/);
+  });
+
+  it("takes a verified etcd snapshot and prints its keys and revision (etcd snapshot)", async () => {
+    const r = await kubecycle(["etcd", "snapshot", "--out", join(lab.paths.coordinatorState, "manual")]);
+    expect(r.code, r.stderr).toBe(0);
+    const m = /(\d+) keys at revision (\d+)/.exec(r.stdout);
+    expect(Number(m?.[1])).toBeGreaterThan(10);
+    const file = /snapshot (\S+\.db)/.exec(r.stdout)?.[1] ?? "";
+    const st = await run("etcdctl", ["snapshot", "status", file, "-w", "json"], { env: { ETCDCTL_API: "3" } });
+    expect(JSON.parse(st.stdout)).toMatchObject({ totalKey: Number(m?.[1]), revision: Number(m?.[2]) });
   });
 
   it("refuses a node that does not exist, changing nothing", async () => {
@@ -226,6 +271,9 @@ describe("kubecycle node stop/start on the lab", () => {
       .digest("hex");
     expect(await readFile(`${latest}.sha256`, "utf8")).toContain(sum);
     expect((await readdir(backups)).some((f) => f.endsWith(".part"))).toBe(false);
+    const st = await run("etcdctl", ["snapshot", "status", latest, "-w", "json"], { env: { ETCDCTL_API: "3" } });
+    expect(st.code, st.stderr).toBe(0);
+    expect((JSON.parse(st.stdout) as { revision: number; totalKey: number }).totalKey).toBeGreaterThan(10);
 
     const start = await kubecycle(["node", "start", M2, "--yes"]);
     expect(start.code, start.stderr).toBe(0);
@@ -254,19 +302,20 @@ describe("kubecycle node stop/start on the lab", () => {
   }, 120_000);
 
   it("refuses a worker whose pods cannot fit elsewhere (capacity), changing nothing", async () => {
-    const others = (await core.listNode()).items.map((n) => n.metadata?.name ?? "").filter((n) => n !== W1);
+    const node = await workerRunningWeb();
+    const others = (await core.listNode()).items.map((n) => n.metadata?.name ?? "").filter((n) => n !== node);
     for (const name of others)
-      await core.patchNode({ name, body: [{ op: "replace", path: "/spec/unschedulable", value: true }] });
+      await core.patchNode({ name, body: [{ op: "add", path: "/spec/unschedulable", value: true }] });
     try {
-      const r = await kubecycle(["node", "stop", W1, "--yes"]);
+      const r = await kubecycle(["node", "stop", node, "--yes"]);
       expect(r.code).toBe(2);
       expect(r.stderr).toContain("do not fit on the remaining");
       expect(r.stderr).toContain("--force");
-      expect(await unschedulable(W1)).toBe(false);
-      expect(await activeState(W1, "kubelet")).toBe("active");
+      expect(await unschedulable(node)).toBe(false);
+      expect(await activeState(node, "kubelet")).toBe("active");
     } finally {
       for (const name of others)
-        await core.patchNode({ name, body: [{ op: "replace", path: "/spec/unschedulable", value: false }] });
+        await core.patchNode({ name, body: [{ op: "add", path: "/spec/unschedulable", value: false }] });
     }
   }, 120_000);
 
@@ -303,17 +352,18 @@ describe("kubecycle node stop/start on the lab", () => {
   }, 60_000);
 
   it("keeps an administrator's cordon through a stop and start", async () => {
-    await core.patchNode({ name: W2, body: [{ op: "replace", path: "/spec/unschedulable", value: true }] });
+    await core.patchNode({ name: W2, body: [{ op: "add", path: "/spec/unschedulable", value: true }] });
     const stop = await kubecycle(["node", "stop", W2, "--yes"]);
     expect(stop.code, stop.stderr).toBe(0);
     const start = await kubecycle(["node", "start", W2, "--yes"]);
     expect(start.code, start.stderr).toBe(0);
     expect(await nodeReady(W2)).toBe("True");
     expect(await unschedulable(W2)).toBe(true);
-    await core.patchNode({ name: W2, body: [{ op: "replace", path: "/spec/unschedulable", value: false }] });
+    await core.patchNode({ name: W2, body: [{ op: "add", path: "/spec/unschedulable", value: false }] });
   }, 300_000);
 
   it("times out a drain a PDB blocks, naming it, and leaves the node for node start to restore", async () => {
+    const node = await workerRunningWeb();
     const pdb = await policy.readNamespacedPodDisruptionBudget({ name: "web-pdb", namespace: "default" });
     const was = pdb.spec?.minAvailable;
     await policy.patchNamespacedPodDisruptionBudget({
@@ -322,12 +372,12 @@ describe("kubecycle node stop/start on the lab", () => {
       body: [{ op: "replace", path: "/spec/minAvailable", value: 100 }],
     });
     try {
-      const r = await kubecycle(["node", "stop", W1, "--yes", "--drain-timeout", "8s"]);
-      expect(r.code).not.toBe(0);
+      const r = await kubecycle(["node", "stop", node, "--yes", "--drain-timeout", "8s"]);
+      expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toContain("web-pdb");
       expect(r.stderr).toContain("timed out");
-      expect(await unschedulable(W1)).toBe(true);
-      expect(await activeState(W1, "kubelet")).toBe("active");
+      expect(await unschedulable(node)).toBe(true);
+      expect(await activeState(node, "kubelet")).toBe("active");
     } finally {
       await policy.patchNamespacedPodDisruptionBudget({
         name: "web-pdb",
@@ -335,13 +385,14 @@ describe("kubecycle node stop/start on the lab", () => {
         body: [{ op: "replace", path: "/spec/minAvailable", value: was }],
       });
     }
-    const start = await kubecycle(["node", "start", W1, "--yes"]);
+    const start = await kubecycle(["node", "start", node, "--yes"]);
     expect(start.code, start.stderr).toBe(0);
-    expect(await unschedulable(W1)).toBe(false);
+    expect(await unschedulable(node)).toBe(false);
     expect(await lockLease()).toBeUndefined();
   }, 180_000);
 
   it("on SIGINT during a stop records exactly where it stopped and releases the lock", async () => {
+    const node = await workerRunningWeb();
     await policy.patchNamespacedPodDisruptionBudget({
       name: "web-pdb",
       namespace: "default",
@@ -349,7 +400,7 @@ describe("kubecycle node stop/start on the lab", () => {
     });
     let r: CliResult;
     try {
-      r = await kubecycle(["node", "stop", W1, "--yes", "--drain-timeout", "120s"], (child) => {
+      r = await kubecycle(["node", "stop", node, "--yes", "--drain-timeout", "120s"], (child) => {
         let sent = false;
         child.stdout?.on("data", (d: Buffer) => {
           // Interrupt once the drain is retrying against the PDB.
@@ -376,13 +427,13 @@ describe("kubecycle node stop/start on the lab", () => {
     };
     expect(journal.result).toBe("interrupted");
     const byId = Object.fromEntries(journal.steps.map((s) => [s.step, s]));
-    expect(byId[`cordon/cordon/${W1}`]?.status).toBe("succeeded");
-    expect(byId[`drain/drain/${W1}`]).toMatchObject({ status: "failed", error: { code: "CANCELLED" } });
-    expect(byId[`stop-kubelet/stop-units/${W1}`]?.status).toBe("pending");
+    expect(byId[`cordon/cordon/${node}`]?.status).toBe("succeeded");
+    expect(byId[`drain/drain/${node}`]).toMatchObject({ status: "failed", error: { code: "CANCELLED" } });
+    expect(byId[`stop-kubelet/stop-units/${node}`]?.status).toBe("pending");
     expect(await lockLease()).toBeUndefined();
-    expect(await activeState(W1, "kubelet")).toBe("active");
-    const start = await kubecycle(["node", "start", W1, "--yes"]);
+    expect(await activeState(node, "kubelet")).toBe("active");
+    const start = await kubecycle(["node", "start", node, "--yes"]);
     expect(start.code, start.stderr).toBe(0);
-    expect(await unschedulable(W1)).toBe(false);
+    expect(await unschedulable(node)).toBe(false);
   }, 240_000);
 });
