@@ -205,6 +205,33 @@ describe("kubecycle node stop/start on the lab", () => {
     expect(table.stdout).toMatch(/NODE\s+ROLES\s+AGENT/);
   });
 
+  it("still reports, and says so, when an agent or the API is down (status)", async () => {
+    await lab.poweroff(W2);
+    try {
+      const down = JSON.parse((await kubecycle(["status", "-o", "json"])).stdout) as {
+        nodes: Array<{ node: string; agent: string }>;
+      };
+      expect(down.nodes.find((n) => n.node === W2)?.agent).toBe("unreachable");
+      expect(down.nodes.filter((n) => n.agent === "ok")).toHaveLength(4);
+    } finally {
+      await lab.boot(W2);
+    }
+    await waitFor("worker-2 Ready again", async () => ((await nodeReady(W2)) === "True" ? true : undefined), 60_000);
+    // Without etcd quorum the API fails; status falls back to the cached inventory and says so.
+    await Promise.all([M2, M3].map((m) => lab.node(m).systemctl("stop", "etcd")));
+    try {
+      const r = await kubecycle(["status"]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain("unreachable");
+      expect(r.stdout).toContain("using the cached inventory");
+      for (const n of lab.nodes) expect(r.stdout).toContain(n.name);
+    } finally {
+      await Promise.all([M2, M3].map((m) => lab.node(m).systemctl("start", "--no-block", "etcd")));
+      await lab.waitEtcdHealthy();
+    }
+    await waitFor("the API back", async () => ((await core.listNode()).items.length === 5 ? true : undefined), 60_000);
+  }, 180_000);
+
   it("takes a verified etcd snapshot and prints its keys and revision (etcd snapshot)", async () => {
     const r = await kubecycle(["etcd", "snapshot", "--out", join(lab.paths.coordinatorState, "manual")]);
     expect(r.code, r.stderr).toBe(0);

@@ -35,11 +35,14 @@ ${CLUSTER_HELP}`,
     try {
       const inventory = await inventoryOf(session);
       let apiNodes: V1Node[] | undefined;
-      let apiError = "";
-      try {
-        apiNodes = await session.api.listNodes();
-      } catch (err) {
-        apiError = (err as Error).message;
+      let apiError = inventory.source === "cache" ? "the API did not answer; see the log" : "";
+      // The inventory came from the cache only because the API is down: don't wait for it a second time.
+      if (inventory.source === "api") {
+        try {
+          apiNodes = await session.api.listNodes();
+        } catch (err) {
+          apiError = (err as Error).message;
+        }
       }
       const { config } = session;
       const rows: Row[] = await Promise.all(
