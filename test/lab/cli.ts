@@ -4,6 +4,8 @@ import { spawn } from "node:child_process";
 import { constants } from "node:os";
 import { parseArgs } from "node:util";
 import { checkPrerequisites, labDown, labUp, openLab, type Lab, type NodeReport } from "./lab.js";
+import { join } from "node:path";
+import { REPO_ROOT } from "./agent.js";
 import { findNodePid1 } from "./host.js";
 import { planNodes } from "./layout.js";
 import { isClean, labTraces } from "./traces.js";
@@ -202,6 +204,7 @@ async function demo(): Promise<number> {
     await showApi(lab);
     out("\nThe coordinator's settings:");
     for (const l of lab.envLines()) out(`  ${l}`);
+    if (lab.state.kube) await showCoordinator(lab);
   } finally {
     out("\n== tearing the lab down ==");
     await lab.down();
@@ -209,6 +212,29 @@ async function demo(): Promise<number> {
   const code = await verifyDown();
   if (code === 0) out("done: nothing of the lab is left on this machine.");
   return code;
+}
+
+/** The coordinator at work: status, then a worker stopped and started again with every step verified. */
+async function showCoordinator(lab: Lab): Promise<void> {
+  const worker = lab.workers[0]?.name;
+  if (!worker) return;
+  for (const args of [["status"], ["node", "stop", worker, "--yes"], ["node", "start", worker, "--yes"], ["status"]]) {
+    out(`\n$ kubecycle ${args.join(" ")}`);
+    const code = await kubecycle(lab, args);
+    if (code !== 0) throw new Error(`kubecycle ${args.join(" ")} exited ${code}`);
+  }
+}
+
+/** Runs the built kubecycle CLI against the lab, its output straight to this terminal. */
+function kubecycle(lab: Lab, args: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(REPO_ROOT, "dist/coordinator/main.js"), ...args], {
+      env: { ...process.env, KUBECYCLE_CONFIG: lab.kubecycleConfigPath },
+      stdio: ["ignore", "inherit", "inherit"],
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve(code ?? 1));
+  });
 }
 
 /** Checks from the machine's own view that nothing of the lab is left; names what is. */
