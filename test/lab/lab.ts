@@ -958,7 +958,9 @@ export async function ensureBuilt(
   );
   if (build === "skip" && built !== undefined) return;
   // What the nodes run: the agent bundle is built from agent/, shared/ and proto/ (and the locked dependencies).
-  const newest = await newestSource(["agent", "coordinator", "shared", "proto", "package-lock.json"].map((d) => join(REPO_ROOT, d)));
+  const newest = await newestSource(
+    ["agent", "coordinator", "shared", "proto", "package-lock.json"].map((d) => join(REPO_ROOT, d)),
+  );
   if (built !== undefined && built >= newest.mtimeMs) return;
   const why = built === undefined ? `${AGENT_ENTRY} is missing` : `${newest.path} is newer than the build`;
   if (build === "check") throw new Error(`${why}: run \`npm run build\` first`);
