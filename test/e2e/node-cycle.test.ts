@@ -378,6 +378,43 @@ describe("kubecycle node stop/start on the lab", () => {
     }
   }, 60_000);
 
+  it("breaks a stale lock only when asked (--break-lock)", async () => {
+    const stale = new V1MicroTime(Date.now() - 10 * 60_000);
+    await coordination.createNamespacedLease({
+      namespace: "kube-system",
+      body: {
+        metadata: {
+          name: "kubecycle-lock",
+          namespace: "kube-system",
+          annotations: {
+            "kubecycle.io/procedure": "node stop",
+            "kubecycle.io/target": "gone",
+            "kubecycle.io/state": "running",
+          },
+        },
+        spec: { holderIdentity: "20261126T000000-node-stop-gone-dead", leaseDurationSeconds: 30, renewTime: stale },
+      },
+    });
+    try {
+      const refused = await kubecycle(["node", "start", W1, "--yes"]);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain("looks stale");
+      expect(refused.stderr).toContain("--break-lock");
+      expect(await lockLease()).toBe("20261126T000000-node-stop-gone-dead");
+      const broken = await kubecycle(["node", "start", W1, "--yes", "--break-lock"]);
+      expect(broken.code, broken.stderr).toBe(0);
+      const journal = JSON.parse((await kubecycle(["ops", "show", opOf(broken), "-o", "json"])).stdout) as {
+        steps: Array<{ step: string; evidence?: { broke?: string } }>;
+      };
+      expect(journal.steps.find((x) => x.step === "lock/acquire-lock")?.evidence?.broke).toContain("gone-dead");
+      expect(await lockLease()).toBeUndefined();
+    } finally {
+      await coordination
+        .deleteNamespacedLease({ name: "kubecycle-lock", namespace: "kube-system" })
+        .catch(() => undefined);
+    }
+  }, 120_000);
+
   it("keeps an administrator's cordon through a stop and start", async () => {
     await core.patchNode({ name: W2, body: [{ op: "add", path: "/spec/unschedulable", value: true }] });
     const stop = await kubecycle(["node", "stop", W2, "--yes"]);
