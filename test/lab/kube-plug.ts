@@ -3,22 +3,10 @@
 // when switched off.
 import { fileURLToPath } from "node:url";
 import { exists } from "./host.js";
+import type { KubeNodeSpec } from "./kube/index.js";
 
-/** What the kube stand-ins need to know about one node. */
-export interface KubeNodeSpec {
-  name: string;
-  role: "master" | "worker";
-  ip: string;
-  masters: Array<{ name: string; ip: string }>;
-  /** Paths as seen inside the node. */
-  etcd: { endpoints: string[]; caFile: string; certFile: string; keyFile: string };
-  /** In-node directory holding what createKubePki made. */
-  kubePkiDir: string;
-  /** In-node directory where bundleKube() output lives (read-only). */
-  binDir: string;
-  nodeGraceSeconds?: number;
-  capacity?: { cpu: string; memory: string };
-}
+/** What the kube stand-ins need to know about one node (their own type). */
+export type { KubeNodeSpec } from "./kube/index.js";
 
 /** The API of test/lab/kube/index.ts. */
 export interface KubeModule {

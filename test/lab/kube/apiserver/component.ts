@@ -3,9 +3,12 @@
 // see the current leader, as on a real cluster), and the HTTPS health endpoint (:10257 / :10259) that answers
 // "ok" while etcd answers a quorum read.
 import { createServer as createHttpsServer } from "node:https";
+import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Election } from "../lib/election.js";
+import { parseDuration } from "../lib/flags.js";
 import { Etcd, type EtcdOptions } from "../lib/etcd.js";
 import { errMsg, type Log } from "../lib/log.js";
 import { nowMicroTime, type LeaseObj } from "../lib/types.js";
@@ -127,5 +130,53 @@ export async function runElected(opts: ElectedOptions): Promise<{ stop: () => Pr
       server?.close();
       etcd.close();
     },
+  };
+}
+
+/** The flags the controller-manager and the scheduler share, as the real components spell them. */
+type ElectedFlags = Partial<
+  Record<
+    | "bind-address"
+    | "secure-port"
+    | "tls-cert-file"
+    | "tls-private-key-file"
+    | "etcd-servers"
+    | "etcd-cafile"
+    | "etcd-certfile"
+    | "etcd-keyfile"
+    | "leader-elect-lease-duration"
+    | "identity",
+    string
+  >
+>;
+
+/** ElectedOptions from the component's command line. */
+export function electedOptionsFromFlags(
+  name: ElectedOptions["name"],
+  flags: ElectedFlags,
+  rest: Pick<ElectedOptions, "periodMs" | "log" | "round">,
+): ElectedOptions {
+  const port = Number(flags["secure-port"]);
+  return {
+    name,
+    identity: `${flags.identity ?? hostname()}_${randomUUID()}`,
+    etcd: {
+      endpoints: (flags["etcd-servers"] ?? "").split(",").filter(Boolean),
+      ...(flags["etcd-cafile"] ? { caFile: flags["etcd-cafile"] } : {}),
+      ...(flags["etcd-certfile"] ? { certFile: flags["etcd-certfile"] } : {}),
+      ...(flags["etcd-keyfile"] ? { keyFile: flags["etcd-keyfile"] } : {}),
+    },
+    leaseSeconds: Math.max(2, Math.round(parseDuration(flags["leader-elect-lease-duration"] ?? "3s") / 1000)),
+    ...(port > 0 && flags["tls-cert-file"] && flags["tls-private-key-file"]
+      ? {
+          health: {
+            host: flags["bind-address"] ?? "0.0.0.0",
+            port,
+            certFile: flags["tls-cert-file"],
+            keyFile: flags["tls-private-key-file"],
+          },
+        }
+      : {}),
+    ...rest,
   };
 }

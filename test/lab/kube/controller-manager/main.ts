@@ -2,11 +2,9 @@
 // Deployment status and disruption controllers, active only while this process leads the etcd election; health on
 // :10257. Differs from the real one in talking to etcd directly instead of through the apiserver, so a master
 // whose apiserver is down can still lead; everything it writes goes through the same registry rules.
-import { hostname } from "node:os";
-import { randomUUID } from "node:crypto";
 import { parseDuration, parseFlags, required } from "../lib/flags.js";
 import { createLog } from "../lib/log.js";
-import { runElected } from "../apiserver/component.js";
+import { electedOptionsFromFlags, runElected } from "../apiserver/component.js";
 import { reconcile, type ControllerContext } from "./controllers.js";
 
 const log = createLog("kube-controller-manager");
@@ -40,31 +38,14 @@ const ctx: Omit<ControllerContext, "store"> = {
   podGcMs: Math.max(10_000, graceMs * 2),
   orphansSeen: new Map(),
 };
-const port = Number(flags["secure-port"]);
-const c = await runElected({
-  name: "kube-controller-manager",
-  identity: `${flags.identity ?? hostname()}_${randomUUID()}`,
-  etcd: {
-    endpoints: required(flags, "etcd-servers").split(","),
-    ...(flags["etcd-cafile"] ? { caFile: flags["etcd-cafile"] } : {}),
-    ...(flags["etcd-certfile"] ? { certFile: flags["etcd-certfile"] } : {}),
-    ...(flags["etcd-keyfile"] ? { keyFile: flags["etcd-keyfile"] } : {}),
-  },
-  leaseSeconds: Math.max(2, Math.round(parseDuration(flags["leader-elect-lease-duration"] ?? "3s") / 1000)),
-  periodMs: 500,
-  ...(port > 0 && flags["tls-cert-file"] && flags["tls-private-key-file"]
-    ? {
-        health: {
-          host: flags["bind-address"] ?? "0.0.0.0",
-          port,
-          certFile: flags["tls-cert-file"],
-          keyFile: flags["tls-private-key-file"],
-        },
-      }
-    : {}),
-  log,
-  round: (store) => reconcile({ ...ctx, store }),
-});
+required(flags, "etcd-servers");
+const c = await runElected(
+  electedOptionsFromFlags("kube-controller-manager", flags, {
+    periodMs: 500,
+    log,
+    round: (store) => reconcile({ ...ctx, store }),
+  }),
+);
 log.info("started", { graceMs });
 const stop = (): void => {
   void c.stop().then(() => process.exit(0));
