@@ -70,12 +70,20 @@ export async function runProcedure(opts: {
   await opts.confirm();
   const op = newOperationId(plan.procedure, plan.target);
   const journal = await Journal.create(session.config.stateDir, op, plan);
+  const interrupt = new AbortController();
   const lock = new ClusterLock(
     session.api,
     { op, procedure: plan.procedure, target: plan.target },
-    { stateDir: session.config.stateDir },
+    {
+      stateDir: session.config.stateDir,
+      // Someone took the lock from under us: stop starting steps, as on Ctrl-C.
+      onLost: (err) => {
+        session.log.error({ err, op }, "lost the cluster lock");
+        ctx.stderr.write(`error: ${err.message}; stopping\n`);
+        interrupt.abort();
+      },
+    },
   );
-  const interrupt = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     session.log.warn({ signal, op }, "interrupted");
     interrupt.abort();

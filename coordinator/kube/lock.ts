@@ -37,6 +37,8 @@ export interface ClusterLockOptions {
   leaseSeconds?: number;
   /** How often a running holder renews. Default 10 s. */
   renewMs?: number;
+  /** Called once if someone else takes the lease while we hold it: the operation must stop. */
+  onLost?: (err: KubecycleError) => void;
 }
 
 export function describeHolder(h: LockHolder): string {
@@ -73,7 +75,7 @@ export class ClusterLock {
   readonly #localPath: string;
   #lease: V1Lease | undefined;
   #timer: NodeJS.Timeout | undefined;
-  #lost: KubecycleError | undefined;
+  readonly #onLost: ((err: KubecycleError) => void) | undefined;
   /** True between a successful acquire and release/park: only then does this lock touch the lease or the file. */
   #held = false;
 
@@ -83,11 +85,7 @@ export class ClusterLock {
     this.#leaseSeconds = opts.leaseSeconds ?? 30;
     this.#renewMs = opts.renewMs ?? 10_000;
     this.#localPath = join(opts.stateDir, "lock");
-  }
-
-  /** Set when renewing failed because someone else took the lease. */
-  get lost(): KubecycleError | undefined {
-    return this.#lost;
+    this.#onLost = opts.onLost;
   }
 
   /**
@@ -236,8 +234,9 @@ export class ClusterLock {
         },
         (err: unknown) => {
           if ((err as KubecycleError).code === "CONFLICT") {
-            this.#lost = new KubecycleError("LOCK_HELD", "the cluster lock was taken by someone else while running");
+            // release() still removes our local lock file and deletes the lease only if it is still ours.
             this.#stopRenewing();
+            this.#onLost?.(new KubecycleError("LOCK_HELD", "the cluster lock was taken by someone else while running"));
           }
           // Other failures (the API blinking during a stop) are retried at the next tick.
         },
