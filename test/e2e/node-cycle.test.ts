@@ -130,6 +130,23 @@ async function lockLease(): Promise<string | undefined> {
   }
 }
 
+/** Every node Ready, without the taints the node-lifecycle controller puts on NotReady or unreachable nodes. */
+async function settled(): Promise<void> {
+  await waitFor(
+    "every node Ready and untainted",
+    async () => {
+      const nodes = (await core.listNode()).items;
+      const ok = nodes.every(
+        (n) =>
+          n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") &&
+          !(n.spec?.taints ?? []).some((t) => t.key.startsWith("node.kubernetes.io/")),
+      );
+      return nodes.length === 5 && ok ? true : undefined;
+    },
+    90_000,
+  );
+}
+
 /** A worker that runs a Ready web pod now (pods do not move back after a cycle, so this changes as tests run). */
 async function workerRunningWeb(): Promise<string> {
   const pods = (await core.listPodForAllNamespaces({ labelSelector: "app=web" })).items.filter(isReadyPod);
@@ -216,7 +233,16 @@ describe("kubecycle node stop/start on the lab", () => {
     } finally {
       await lab.boot(W2);
     }
-    await waitFor("worker-2 Ready again", async () => ((await nodeReady(W2)) === "True" ? true : undefined), 60_000);
+    // Ready, and the node-lifecycle controller has lifted its not-ready/unreachable taints.
+    await waitFor(
+      "worker-2 Ready and untainted again",
+      async () => {
+        const n = await core.readNode({ name: W2 });
+        const ready = n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
+        return ready && (n.spec?.taints ?? []).length === 0 ? true : undefined;
+      },
+      60_000,
+    );
     // Without etcd quorum the API fails; status falls back to the cached inventory and says so.
     await Promise.all([M2, M3].map((m) => lab.node(m).systemctl("stop", "etcd")));
     try {
@@ -229,7 +255,7 @@ describe("kubecycle node stop/start on the lab", () => {
       await Promise.all([M2, M3].map((m) => lab.node(m).systemctl("start", "--no-block", "etcd")));
       await lab.waitEtcdHealthy();
     }
-    await waitFor("the API back", async () => ((await core.listNode()).items.length === 5 ? true : undefined), 60_000);
+    await settled();
   }, 180_000);
 
   it("takes a verified etcd snapshot and prints its keys and revision (etcd snapshot)", async () => {
@@ -251,6 +277,7 @@ describe("kubecycle node stop/start on the lab", () => {
   });
 
   it("cycles a worker: drained within its PDBs, units stopped, NotReady; then back Ready and schedulable", async () => {
+    await settled();
     const web = watchReady("web");
     const before = (await podsOn(W1)).filter(evictable).map((p) => p.metadata?.name);
     expect(before.length).toBeGreaterThan(0);

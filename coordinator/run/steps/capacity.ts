@@ -99,11 +99,13 @@ export async function checkCapacity(
       target.memory -= need.memory;
     }
   }
-  const evidence = { pods: needs.length, targets: free.map((f) => f.name), unplaced };
+  // Nodes that would take at least one of these pods, for the evidence and the message.
+  const targets = free.filter((f) => needs.some((n) => admits(f.taints, n))).map((f) => f.name);
+  const evidence = { pods: needs.length, targets, unplaced };
   if (unplaced.length > 0 && !force) {
     throw new KubecycleError(
       "INSUFFICIENT_CAPACITY",
-      `the pods on ${leaving} do not fit on the remaining Ready, schedulable nodes (${free.map((f) => f.name).join(", ") || "none"}): ${unplaced.join(", ")} would stay Pending`,
+      `the pods on ${leaving} do not fit on the remaining Ready, schedulable nodes whose taints they tolerate (${targets.join(", ") || "none"}): ${unplaced.join(", ")} would stay Pending`,
       {
         node: leaving,
         unplaced,
