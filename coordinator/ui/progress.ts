@@ -67,7 +67,7 @@ export function createProgress(mode: ProgressMode, out: Writer & { columns?: num
             out.write(`${time()}    ${who}: ${e.message}\n`);
             break;
           case "step-succeeded":
-            out.write(`${time()}    ${who} ok ${short(e.evidence)}\n`);
+            out.write(`${time()}    ${who} ok${short(e.evidence) ? ` ${short(e.evidence)}` : ""}\n`);
             break;
           case "step-failed":
             out.write(`${time()}    ${who} FAILED: ${e.message}\n`);
