@@ -155,6 +155,30 @@ async function workerRunningWeb(): Promise<string> {
   return worker;
 }
 
+/** Another holder's cluster lock, as a Lease kubecycle would have written. */
+async function foreignLock(holder: string, annotations: Record<string, string>, renewTime: V1MicroTime): Promise<void> {
+  await coordination.createNamespacedLease({
+    namespace: "kube-system",
+    body: {
+      metadata: {
+        name: "kubecycle-lock",
+        namespace: "kube-system",
+        annotations: Object.fromEntries(Object.entries(annotations).map(([k, v]) => [`kubecycle.io/${k}`, v])),
+      },
+      spec: { holderIdentity: holder, leaseDurationSeconds: 30, renewTime },
+    },
+  });
+}
+
+/** Sets web-pdb's minAvailable (100 blocks every eviction of a web pod). */
+async function setWebMinAvailable(value: number | string | undefined): Promise<void> {
+  await policy.patchNamespacedPodDisruptionBudget({
+    name: "web-pdb",
+    namespace: "default",
+    body: [{ op: "replace", path: "/spec/minAvailable", value }],
+  });
+}
+
 function opOf(result: CliResult): string {
   const m = /operation (\S+)/.exec(result.stderr);
   if (!m?.[1]) throw new Error(`no operation id in: ${result.stderr}`);
@@ -374,26 +398,11 @@ describe("kubecycle node stop/start on the lab", () => {
   }, 120_000);
 
   it("refuses a second operation while another holds the lock, naming the holder", async () => {
-    await coordination.createNamespacedLease({
-      namespace: "kube-system",
-      body: {
-        metadata: {
-          name: "kubecycle-lock",
-          namespace: "kube-system",
-          annotations: {
-            "kubecycle.io/procedure": "node stop",
-            "kubecycle.io/target": "elsewhere",
-            "kubecycle.io/user": "bob",
-            "kubecycle.io/host": "admin-2",
-          },
-        },
-        spec: {
-          holderIdentity: "20261126T000000-node-stop-elsewhere-abcd",
-          leaseDurationSeconds: 300,
-          renewTime: new V1MicroTime(),
-        },
-      },
-    });
+    await foreignLock(
+      "20261126T000000-node-stop-elsewhere-abcd",
+      { procedure: "node stop", target: "elsewhere", user: "bob", host: "admin-2" },
+      new V1MicroTime(),
+    );
     try {
       const r = await kubecycle(["node", "stop", W1, "--yes"]);
       expect(r.code).toBe(2);
@@ -407,21 +416,11 @@ describe("kubecycle node stop/start on the lab", () => {
 
   it("breaks a stale lock only when asked (--break-lock)", async () => {
     const stale = new V1MicroTime(Date.now() - 10 * 60_000);
-    await coordination.createNamespacedLease({
-      namespace: "kube-system",
-      body: {
-        metadata: {
-          name: "kubecycle-lock",
-          namespace: "kube-system",
-          annotations: {
-            "kubecycle.io/procedure": "node stop",
-            "kubecycle.io/target": "gone",
-            "kubecycle.io/state": "running",
-          },
-        },
-        spec: { holderIdentity: "20261126T000000-node-stop-gone-dead", leaseDurationSeconds: 30, renewTime: stale },
-      },
-    });
+    await foreignLock(
+      "20261126T000000-node-stop-gone-dead",
+      { procedure: "node stop", target: "gone", state: "running" },
+      stale,
+    );
     try {
       const refused = await kubecycle(["node", "start", W1, "--yes"]);
       expect(refused.code).toBe(2);
@@ -457,11 +456,7 @@ describe("kubecycle node stop/start on the lab", () => {
     const node = await workerRunningWeb();
     const pdb = await policy.readNamespacedPodDisruptionBudget({ name: "web-pdb", namespace: "default" });
     const was = pdb.spec?.minAvailable;
-    await policy.patchNamespacedPodDisruptionBudget({
-      name: "web-pdb",
-      namespace: "default",
-      body: [{ op: "replace", path: "/spec/minAvailable", value: 100 }],
-    });
+    await setWebMinAvailable(100);
     try {
       const r = await kubecycle(["node", "stop", node, "--yes", "--drain-timeout", "8s"]);
       expect(r.code, r.stderr).toBe(2);
@@ -470,11 +465,7 @@ describe("kubecycle node stop/start on the lab", () => {
       expect(await unschedulable(node)).toBe(true);
       expect(await activeState(node, "kubelet")).toBe("active");
     } finally {
-      await policy.patchNamespacedPodDisruptionBudget({
-        name: "web-pdb",
-        namespace: "default",
-        body: [{ op: "replace", path: "/spec/minAvailable", value: was }],
-      });
+      await setWebMinAvailable(was);
     }
     const start = await kubecycle(["node", "start", node, "--yes"]);
     expect(start.code, start.stderr).toBe(0);
@@ -484,11 +475,7 @@ describe("kubecycle node stop/start on the lab", () => {
 
   it("on SIGINT during a stop records exactly where it stopped and releases the lock", async () => {
     const node = await workerRunningWeb();
-    await policy.patchNamespacedPodDisruptionBudget({
-      name: "web-pdb",
-      namespace: "default",
-      body: [{ op: "replace", path: "/spec/minAvailable", value: 100 }],
-    });
+    await setWebMinAvailable(100);
     let r: CliResult;
     try {
       r = await kubecycle(["node", "stop", node, "--yes", "--drain-timeout", "120s"], (child) => {
@@ -502,11 +489,7 @@ describe("kubecycle node stop/start on the lab", () => {
         });
       });
     } finally {
-      await policy.patchNamespacedPodDisruptionBudget({
-        name: "web-pdb",
-        namespace: "default",
-        body: [{ op: "replace", path: "/spec/minAvailable", value: 3 }],
-      });
+      await setWebMinAvailable(3);
     }
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain("interrupted");
