@@ -86,7 +86,7 @@ beforeAll(async () => {
     port,
     config: { log: { level: "debug" }, limits: { maxMessageBytes: 64 * 1024 } },
   });
-  await claimHostTargets(stateDir, binds);
+  await claimHostTargets(binds);
   node = await bootSystemdNode({
     name: NODE,
     stateDir,
@@ -107,7 +107,7 @@ afterAll(async () => {
   viewer?.close();
   await node?.shutdown();
   if (workDir) {
-    await releaseHostTargets(join(workDir, "node"));
+    await releaseHostTargets();
     await rm(workDir, { recursive: true, force: true });
   }
 });

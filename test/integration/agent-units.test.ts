@@ -41,7 +41,7 @@ beforeAll(async () => {
       log: { level: "debug" },
     },
   });
-  await claimHostTargets(stateDir, binds);
+  await claimHostTargets(binds);
   node = await bootSystemdNode({
     name: NODE,
     stateDir,
@@ -62,7 +62,7 @@ afterAll(async () => {
   agent?.close();
   await node?.shutdown();
   if (workDir) {
-    await releaseHostTargets(join(workDir, "node"));
+    await releaseHostTargets();
     await rm(workDir, { recursive: true, force: true });
   }
 });

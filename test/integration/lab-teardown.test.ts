@@ -1,6 +1,8 @@
-// The lab after a crash: `up` cleans what a killed run left half-booted, and `down` from another process removes a
-// running lab it never saw, working from what is on the machine. Checked with /proc, iproute2 and the file system.
-import { readFile } from "node:fs/promises";
+// The lab after a crash: `up` cleans what a killed run left half-booted, and `down` from another process and another
+// checkout removes a running lab it never saw, working from what is on the machine. Checked with /proc, iproute2 and
+// the file system.
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../lab/agent.js";
@@ -14,8 +16,11 @@ const TIMEOUT_MS = 180_000;
 const NOTHING = { netns: [], links: [], cgroups: [], processes: [], mounts: [] };
 const STALE = ["kclab-master-1", "kclab-master-2", "kclab-master-3", "kclab-worker-1", "kclab-worker-2"];
 let hostPathsBefore: Record<string, string>;
+/** The state directory of "another checkout" of the repo (as a CI clone next to this one would have). */
+let otherCheckoutState: string;
 
 beforeAll(async () => {
+  otherCheckoutState = await mkdtemp(join(tmpdir(), "kc-other-checkout-"));
   // The killed run below must not be killed in the middle of a build.
   await ensureBuilt();
   await labDown();
@@ -24,13 +29,14 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await labDown();
+  await rm(otherCheckoutState, { recursive: true, force: true });
 }, TIMEOUT_MS);
 
 describe("after a crash", () => {
   let stale: ProcessRef[];
   let lab: Lab;
 
-  it("up cleans a lab whose holder was SIGKILLed half-way through booting it, and comes up", async () => {
+  it("up from another checkout cleans a lab whose holder was SIGKILLed half-way through booting it, and comes up", async () => {
     const child = spawnLabCli(["up", "--masters", "3", "--workers", "2", "--no-kube", "--no-build"]);
     const exited = new Promise<void>((r) => child.once("exit", () => r()));
     // Kill it once some nodes run and before it is done.
@@ -50,8 +56,8 @@ describe("after a crash", () => {
     expect(stale.filter((p) => / systemd: /.test(p.what)).length).toBeGreaterThanOrEqual(2);
     expect((await labTraces()).netns).toEqual(STALE);
 
-    // Another shape, so nothing of the killed run can be reused by accident.
-    lab = await labUp({ masters: 1, workers: 1, kube: false, build: "skip" });
+    // Another shape and another state directory, so nothing of the killed run can be reused by accident.
+    lab = await labUp({ masters: 1, workers: 1, kube: false, build: "skip", stateDir: otherCheckoutState });
 
     expect(await stillAlive(stale)).toEqual([]);
     expect(await labNetns()).toEqual(["kclab-master-1", "kclab-worker-1"]);
@@ -65,7 +71,7 @@ describe("after a crash", () => {
     await lab.waitAgents();
   });
 
-  it("down from another process removes a running lab it did not start, leaving the machine as it was", async () => {
+  it("down from this checkout removes a running lab it did not start, leaving the machine as it was", async () => {
     const processes = await labProcesses();
     expect(processes.filter((p) => / systemd: /.test(p.what))).toHaveLength(2);
     expect(await hostPathKinds()).not.toEqual(hostPathsBefore);

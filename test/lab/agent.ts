@@ -3,7 +3,7 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
-import { createBindTargets, removeCreatedPaths } from "./host-paths.js";
+import { createBindTargets, createdPathsRecord, removeCreatedPaths } from "./host-paths.js";
 import type { Bind } from "./systemd-node.js";
 
 /** The repository root; a node sees it read-only at {@link IN_NODE_REPO}. */
@@ -89,17 +89,19 @@ export async function freePort(): Promise<number> {
 }
 
 /**
- * Creates the binds' targets that the host lacks (empty mount points on the shared root), recorded in the node's
- * state directory, so that {@link releaseHostTargets} removes exactly those after the node is gone.
+ * Creates the binds' targets that the host lacks (empty mount points on the shared root), recorded machine-wide, so
+ * that {@link releaseHostTargets} removes exactly those after the node is gone. What an earlier test run that crashed
+ * left is removed first.
  */
-export async function claimHostTargets(stateDir: string, binds: readonly Bind[]): Promise<void> {
+export async function claimHostTargets(binds: readonly Bind[]): Promise<void> {
+  await releaseHostTargets();
   await createBindTargets(
-    join(stateDir, "created-paths.json"),
+    createdPathsRecord("agent-test"),
     binds.map((b) => ({ path: b.target, kind: "dir" as const })),
   );
 }
 
 /** Removes the mount points {@link claimHostTargets} created (only empty ones not in use). */
-export async function releaseHostTargets(stateDir: string): Promise<void> {
-  await removeCreatedPaths(join(stateDir, "created-paths.json"));
+export async function releaseHostTargets(): Promise<void> {
+  await removeCreatedPaths(createdPathsRecord("agent-test"));
 }

@@ -1,7 +1,9 @@
 // Paths the lab creates on the host's own file system. A bind target missing on the shared root must exist before a
 // node can mount over it, which leaves an empty directory or file on the host; /run/netns is made (and bind-mounted
 // on itself) by the first `ip netns add`. Each is recorded before it is created, so that teardown, even after a
-// crash, removes exactly what the lab made and nothing the machine had before.
+// crash, removes exactly what the lab made and nothing the machine had before. The records live in one fixed place
+// on the machine, not in a checkout's state directory: a lab left by another clone of the repo (a CI run, a deleted
+// worktree) must be cleaned by whichever checkout runs next.
 import { lstat, mkdir, readdir, readFile, readlink, rmdir, symlink, unlink, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { exists, isMountPoint, run, writeFileAtomic } from "./host.js";
@@ -14,6 +16,14 @@ export interface CreatedPath {
 }
 
 export const NETNS_RUN_DIR = "/run/netns";
+
+/** Who created host paths: the lab, or a test booting a lone agent node. Each has its own record. */
+export type HostPathOwner = "lab" | "agent-test";
+
+/** The machine-wide record of the host paths `owner` created (in /var/lib: it must outlive a reboot, as /etc does). */
+export function createdPathsRecord(owner: HostPathOwner): string {
+  return `/var/lib/kubecycle-${owner}.created-paths.json`;
+}
 
 /** Creates every missing target (and missing parents) as an empty dir or file, recording them first. */
 export async function createBindTargets(

@@ -39,6 +39,7 @@ import {
 import {
   NETNS_RUN_DIR,
   createBindTargets,
+  createdPathsRecord,
   createHostSymlink,
   recordNetnsRunDir,
   removeCreatedPaths,
@@ -579,9 +580,10 @@ export async function labUp(opts: LabOptions = {}): Promise<Lab> {
   const lab = new Lab(paths, state, handleOpts);
 
   // Host paths first (recorded before they are made), then everything independent at once.
-  await createBindTargets(paths.createdPaths, hostBindTargets(paths, plan, kube));
-  await createHostSymlink(paths.createdPaths, ETCD_ENV_FILE, relative("/etc", ETCD_ENV_REAL));
-  await recordNetnsRunDir(paths.createdPaths);
+  const record = createdPathsRecord("lab");
+  await createBindTargets(record, hostBindTargets(paths, plan, kube));
+  await createHostSymlink(record, ETCD_ENV_FILE, relative("/etc", ETCD_ENV_REAL));
+  await recordNetnsRunDir(record);
   const kubeMod = kube ? await loadKube() : undefined;
   const masterList = plan.filter((n) => n.role === "master").map((n) => ({ name: n.name, ip: n.ip }));
   log(`preparing ${plan.length} nodes (${masters} masters, ${workers} workers${kube ? ", kube stand-ins" : ""})`);
@@ -678,7 +680,11 @@ export async function labDown(opts: Pick<LabOptions, "stateDir" | "log"> = {}): 
   await destroyAllNetworks();
   // A process that was being started into a node while it was killed may have recreated a cgroup.
   await cleanupStaleNodes(LAB_PREFIX);
-  const kept = await removeCreatedPaths(paths.createdPaths);
+  // The host paths of a test's lone agent node that a crash left behind go as well.
+  const kept = [
+    ...(await removeCreatedPaths(createdPathsRecord("lab"))),
+    ...(await removeCreatedPaths(createdPathsRecord("agent-test"))),
+  ];
   if (kept.length > 0) log(`left in place (in use or not empty): ${kept.join(", ")}`);
   await removeStateDir(paths);
 }
@@ -917,7 +923,6 @@ async function removeStateDir(paths: LabPaths): Promise<void> {
     paths.inventory,
     paths.kubecycleConfig,
     paths.kubeconfig,
-    paths.createdPaths,
     paths.state,
   ];
   for (const p of owned) await rm(p, { recursive: true, force: true });

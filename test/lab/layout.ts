@@ -76,8 +76,6 @@ export function labPaths(stateDir: string = DEFAULT_STATE_DIR) {
     root,
     /** The lab's own record: shape, progress, nodes (lab.json). */
     state: join(root, "lab.json"),
-    /** Host paths the lab created as bind targets, to remove at teardown (written before they are created). */
-    createdPaths: join(root, "created-paths.json"),
     /** What tests and the coordinator read: nodes, addresses, roles, etcd members, file locations. */
     inventory: join(root, "inventory.json"),
     /** The coordinator's config for this lab. */
