@@ -245,6 +245,7 @@ describe("a lab of 3 masters and 2 workers", () => {
     const degraded = await lab.etcdHealth("kclab-master-1");
     expect(degraded.endpoints.map((e) => e.health).sort()).toEqual([false, true, true]);
 
+    const poweredOnMs = Date.now();
     const bootMs = await lab.boot(m2.name);
     expect(bootMs[m2.name]).toBeGreaterThan(0);
     // Read from the rebooted member itself (ETCDCTL_ENDPOINTS is its own 127.0.0.1), then the whole cluster.
@@ -256,6 +257,10 @@ describe("a lab of 3 masters and 2 workers", () => {
     const bootAfter = (await agentStatus(m2.name)).facts?.bootId;
     expect(bootAfter).toMatch(/^[0-9a-f-]{36}$/);
     expect(bootAfter).not.toBe(bootBefore);
+    // The node's own clock since boot: the agent reports when this node booted, not when the host did.
+    const bootedUnixMs = Number((await agentStatus(m2.name)).facts?.bootedUnixMs);
+    expect(bootedUnixMs).toBeGreaterThanOrEqual(poweredOnMs - 2000);
+    expect(bootedUnixMs).toBeLessThanOrEqual(Date.now());
   });
 
   it("refuses to boot a lone etcd member of a stopped cluster, and boots the masters together", async () => {

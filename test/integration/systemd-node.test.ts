@@ -36,6 +36,7 @@ ExecStart=/bin/sh -c 'echo "failing: cannot read /etc/failing.conf" >&2; exit 3'
 `,
 };
 
+const fileStartedMs = Date.now();
 let workDir: string;
 const booted: SystemdNode[] = [];
 let cgroupRootBefore: string[];
@@ -129,11 +130,17 @@ describe("a booted node", () => {
     expect(units).not.toMatch(/getty|udev|logind|networkd|timesyncd|tmpfiles|remount|sysctl|dbus|postgresql|e2scrub/);
   });
 
-  it("is PID 1 of its own PID namespace, with its own hostname", async () => {
+  it("is PID 1 of its own PID namespace, with its own hostname and its own uptime", async () => {
     expect((await node.exec(["cat", "/proc/1/comm"])).stdout.trim()).toBe("systemd");
     expect((await node.exec(["hostname"])).stdout.trim()).toBe(name);
     expect(hostname()).not.toBe(name);
     expect(await readlink(`/proc/${node.pid}/ns/pid`)).not.toBe(await readlink("/proc/self/ns/pid"));
+    // Booted moments ago in its own time namespace; the host has been up since before this test file started.
+    const uptime = (text: string) => Number(text.split(" ")[0]);
+    const nodeUp = uptime((await node.exec(["cat", "/proc/uptime"])).stdout);
+    const hostUp = uptime(await readFile("/proc/uptime", "utf8"));
+    expect(nodeUp).toBeLessThan((Date.now() - fileStartedMs) / 1000 + 1);
+    expect(hostUp - nodeUp).toBeGreaterThan(10);
   });
 
   it("runs units in its own cgroup subtree, leaving the host's /sys/fs/cgroup alone", async () => {

@@ -144,6 +144,9 @@ export async function bootSystemdNode(opts: BootOptions): Promise<SystemdNode> {
 
   const consoleLog = join(stateDir, "console.log");
   const log = await open(consoleLog, "a");
+  // Its own time namespace, its clocks since boot set back to about zero: the node's uptime and boot time are its
+  // own (what kubecycle status shows), not the host's.
+  const sinceHostBoot = `-${Math.floor(Number((await readFile("/proc/uptime", "utf8")).split(" ")[0]))}`;
   const argv = [
     ...(opts.netns !== undefined ? ["nsenter", `--net=/var/run/netns/${opts.netns}`] : []),
     "unshare",
@@ -153,6 +156,11 @@ export async function bootSystemdNode(opts: BootOptions): Promise<SystemdNode> {
     "--uts",
     "--ipc",
     "--mount-proc",
+    "--time",
+    "--boottime",
+    sinceHostBoot,
+    "--monotonic",
+    sinceHostBoot,
     "/bin/sh",
     INIT_SCRIPT,
     name,
@@ -265,7 +273,7 @@ function makeNode(init: NodeInit): SystemdNode & { setBootMs(ms: number): void }
 
   const exec = async (argv: string[], o: ExecOptions = {}): Promise<ExecResult> => {
     if (argv.length === 0) throw new Error("exec: empty argv");
-    const ns = ["-t", String(pid), "-m", "-u", "-i", "-p", ...(netns !== undefined ? ["-n"] : [])];
+    const ns = ["-t", String(pid), "-m", "-u", "-i", "-p", "-T", ...(netns !== undefined ? ["-n"] : [])];
     return run("nsenter", [...ns, "--", ...argv], o);
   };
   const systemctl = (...args: string[]): Promise<ExecResult> => exec(["systemctl", ...args]);
