@@ -46,6 +46,13 @@ function isEntryPoint(): boolean {
 }
 
 if (isEntryPoint()) {
+  // A terminal that went away (EIO) or a closed pipe (EPIPE) must not crash an operation half-way: it stops cleanly
+  // on the SIGHUP that comes with it, and its journal and log file say what happened.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (err: NodeJS.ErrnoException) => {
+      if (err.code !== "EIO" && err.code !== "EPIPE") throw err;
+    });
+  }
   // exitCode, not exit(): stdout may be a pipe that has not drained yet.
   process.exitCode = await main(process.argv.slice(2), {
     stdout: process.stdout,

@@ -88,8 +88,10 @@ export async function runProcedure(opts: {
     session.log.warn({ signal, op }, "interrupted");
     interrupt.abort();
   };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  // SIGHUP: the operator's terminal went away (an ssh session dropped). Stopping cleanly at a step boundary, with the
+  // lock released and the journal saying where, beats dying half-way through a step or running on unwatched.
+  const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+  for (const s of signals) process.on(s, onSignal);
   const view = createProgress(
     progressMode(ctx.output, (ctx.stdout as { isTTY?: boolean }).isTTY === true),
     ctx.stdout,
@@ -117,8 +119,7 @@ export async function runProcedure(opts: {
     });
   } finally {
     view.close();
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    for (const s of signals) process.off(s, onSignal);
     await journal.close();
   }
   // Cleanup must not inherit the interrupt: it gets its own deadline.

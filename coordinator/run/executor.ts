@@ -40,7 +40,7 @@ export interface ExecuteOptions {
   runners: StepRunners;
   /** Steps of one phase run at most this many at a time. */
   concurrency: number;
-  /** Aborted on SIGINT/SIGTERM: no new step starts, running ones are told to stop. */
+  /** Aborted on SIGINT/SIGTERM/SIGHUP: no new step starts, running ones are told to stop. */
   interrupt: AbortSignal;
   log: Logger;
   /** Step ids already done (from the journal of an earlier run), skipped on resume. */

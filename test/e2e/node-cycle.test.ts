@@ -53,6 +53,48 @@ function kubecycle(args: string[], onStart?: (child: ReturnType<typeof spawn>) =
   });
 }
 
+/**
+ * Runs the built kubecycle CLI on a terminal: a pty from script(1), 120 columns wide. `react` sees the screen so far
+ * (escape sequences included) on every output, and may type an answer or hang the terminal up. Returns everything the
+ * terminal showed and the exit code.
+ */
+function kubecycleOnTerminal(
+  args: string[],
+  react: (screen: string, terminal: { type(text: string): void; hangUp(): void }) => void,
+): Promise<{ code: number; screen: string }> {
+  const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+  const command = `stty cols 120 rows 50 && exec ${[process.execPath, CLI, ...args].map(quote).join(" ")}`;
+  return new Promise((resolve, reject) => {
+    const child = spawn("script", ["-qefc", command, "/dev/null"], {
+      env: { ...process.env, KUBECYCLE_CONFIG: lab.kubecycleConfigPath },
+      stdio: ["pipe", "pipe", "inherit"],
+    });
+    let screen = "";
+    // Killing script closes the pty's master side: the kernel sends SIGHUP to kubecycle, as when an ssh session drops.
+    const terminal = { type: (text: string) => child.stdin.write(text), hangUp: () => child.kill("SIGKILL") };
+    child.stdout.on("data", (d: Buffer) => {
+      screen += d.toString();
+      react(screen, terminal);
+    });
+    child.on("error", reject);
+    child.on("close", (code) => {
+      child.stdin.end();
+      resolve({ code: code ?? -1, screen });
+    });
+  });
+}
+
+/** A `react` for {@link kubecycleOnTerminal} that answers the confirmation prompt once. */
+function answer(text: string): Parameters<typeof kubecycleOnTerminal>[1] {
+  let answered = false;
+  return (screen, terminal) => {
+    if (!answered && screen.includes("[y/N]")) {
+      answered = true;
+      terminal.type(`${text}\n`);
+    }
+  };
+}
+
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
@@ -147,12 +189,16 @@ async function settled(): Promise<void> {
   );
 }
 
-/** A worker that runs a Ready web pod now (pods do not move back after a cycle, so this changes as tests run). */
+/** A worker that runs a Ready web pod (pods do not move back after a cycle, so this changes as tests run). */
 async function workerRunningWeb(): Promise<string> {
-  const pods = (await core.listPodForAllNamespaces({ labelSelector: "app=web" })).items.filter(isReadyPod);
-  const worker = [W1, W2].find((w) => pods.some((p) => p.spec?.nodeName === w));
-  if (!worker) throw new Error("no worker runs a Ready web pod");
-  return worker;
+  return waitFor(
+    "a worker running a Ready web pod",
+    async () => {
+      const pods = (await core.listPodForAllNamespaces({ labelSelector: "app=web" })).items.filter(isReadyPod);
+      return [W1, W2].find((w) => pods.some((p) => p.spec?.nodeName === w));
+    },
+    60_000,
+  );
 }
 
 /** Another holder's cluster lock, as a Lease kubecycle would have written. */
@@ -506,6 +552,83 @@ describe("kubecycle node stop/start on the lab", () => {
     expect(byId[`stop-kubelet/stop-units/${node}`]?.status).toBe("pending");
     expect(await lockLease()).toBeUndefined();
     expect(await activeState(node, "kubelet")).toBe("active");
+    const start = await kubecycle(["node", "start", node, "--yes"]);
+    expect(start.code, start.stderr).toBe(0);
+    expect(await unschedulable(node)).toBe(false);
+  }, 240_000);
+
+  it("on a terminal asks first, changes nothing on no, and on yes shows the phases live until each is done", async () => {
+    await settled();
+    const node = W2;
+    const no = await kubecycleOnTerminal(["node", "stop", node], answer("n"));
+    expect(no.code, no.screen).toBe(1);
+    expect(no.screen).toContain(`Stop node ${node}`);
+    expect(no.screen).toContain("not confirmed; nothing was changed");
+    expect(await unschedulable(node)).toBe(false);
+    expect(await activeState(node, "kubelet")).toBe("active");
+    expect(await lockLease()).toBeUndefined();
+
+    const plan = JSON.parse((await kubecycle(["node", "stop", node, "--dry-run", "-o", "json"])).stdout) as {
+      phases: Array<{ title: string }>;
+    };
+    const yes = await kubecycleOnTerminal(["node", "stop", node], answer("y"));
+    expect(yes.code, yes.screen).toBe(0);
+    // A live view redraws in place (log-update erases the previous frame's lines), with a spinner while a step runs,
+    // and ends with every phase ticked off.
+    expect(yes.screen).toContain("\u001b[2K");
+    expect(yes.screen).toMatch(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] /);
+    const lastFrame = yes.screen.slice(yes.screen.lastIndexOf(`node stop ${node}\r\n`));
+    for (const phase of plan.phases) expect(lastFrame).toContain(`✓ ${phase.title}`);
+    expect(yes.screen).toContain(`node stop ${node}: done`);
+    for (const unit of ["kubelet", "containerd"]) expect(await activeState(node, unit)).toBe("inactive");
+
+    const start = await kubecycle(["node", "start", node, "--yes"]);
+    expect(start.code, start.stderr).toBe(0);
+    expect(await nodeReady(node)).toBe("True");
+  }, 240_000);
+
+  it("when its terminal goes away (an ssh session drops) stops as on Ctrl-C: the journal says where, the lock is released", async () => {
+    const node = await workerRunningWeb();
+    await setWebMinAvailable(100);
+    let hungUp = false;
+    try {
+      await kubecycleOnTerminal(["node", "stop", node, "--yes", "--drain-timeout", "120s"], (screen, terminal) => {
+        if (!hungUp && screen.includes("blocked by PodDisruptionBudget")) {
+          hungUp = true;
+          terminal.hangUp();
+        }
+      });
+      expect(hungUp).toBe(true);
+      const op = await waitFor(
+        "the hung-up operation to finish",
+        async () => {
+          const ops = JSON.parse((await kubecycle(["ops", "list", "-o", "json"])).stdout) as Array<{
+            op: string;
+            procedure: string;
+            result: string;
+          }>;
+          const last = ops.find((o) => o.procedure === "node stop");
+          return last && last.result !== "running" ? last : undefined;
+        },
+        30_000,
+      );
+      expect(op.result).toBe("interrupted");
+      const journal = JSON.parse((await kubecycle(["ops", "show", op.op, "-o", "json"])).stdout) as {
+        steps: Array<{ step: string; status: string; error?: { code: string } }>;
+      };
+      const byId = Object.fromEntries(journal.steps.map((s) => [s.step, s]));
+      expect(byId[`drain/drain/${node}`]).toMatchObject({ status: "failed", error: { code: "CANCELLED" } });
+      expect(byId[`stop-kubelet/stop-units/${node}`]?.status).toBe("pending");
+      await waitFor(
+        "the lock to be released",
+        async () => ((await lockLease()) === undefined ? true : undefined),
+        20_000,
+      );
+      await expect(readFile(join(lab.paths.coordinatorState, "lock"))).rejects.toThrow(/ENOENT/);
+      expect(await activeState(node, "kubelet")).toBe("active");
+    } finally {
+      await setWebMinAvailable(3);
+    }
     const start = await kubecycle(["node", "start", node, "--yes"]);
     expect(start.code, start.stderr).toBe(0);
     expect(await unschedulable(node)).toBe(false);
