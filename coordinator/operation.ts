@@ -47,8 +47,8 @@ export async function openSession(ctx: CommandContext, configPath: string | unde
   };
 }
 
-/** What to do with the cluster lock when the procedure ends. */
-export type LockAfter = (result: ExecutionResult) => "park" | "release" | "keep";
+/** What to do with the cluster lock when the procedure ends; `lock.adopted`: it was taken over from a parked holder. */
+export type LockAfter = (result: ExecutionResult, lock: { readonly adopted: boolean }) => "park" | "release" | "keep";
 
 /** Runs a procedure's plan: dry run, or journal + lock + executor + live progress, with cleanup that always runs. */
 export async function runProcedure(opts: {
@@ -123,7 +123,7 @@ export async function runProcedure(opts: {
     await journal.close();
   }
   // Cleanup must not inherit the interrupt: it gets its own deadline.
-  const action = result.result === "interrupted" ? "release" : opts.lockAfter(result);
+  const action = result.result === "interrupted" ? "release" : opts.lockAfter(result, lock);
   await withDeadline(
     15_000,
     action === "park" ? lock.park() : action === "release" ? lock.release() : Promise.resolve(),

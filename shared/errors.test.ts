@@ -76,7 +76,22 @@ describe("fromGrpcError", () => {
     const err = fromGrpcError({ code: grpc, details: "boom", metadata: new Metadata() }, { rpc: "Health", node: "w1" });
     expect(err.code).toBe(code);
     expect(err.fields).toMatchObject({ rpc: "Health", node: "w1", grpcCode: grpc });
-    expect(err.message).toContain("w1: Health: boom");
+    expect(err.message).toContain("w1: Health: ");
+    expect(err.message).toContain("boom");
+  });
+
+  it.each([
+    [
+      "No connection established. Last error: Error: connect ECONNREFUSED 198.18.7.21:9443. Resolution note: ",
+      "connect ECONNREFUSED 198.18.7.21:9443",
+    ],
+    ["No connection established. Last error: null. Resolution note: ", "null"],
+    ["Connection dropped", "Connection dropped"],
+    ["", "no connection"],
+  ])("says an unreachable agent is unreachable, with the transport's cause (%j) and what to check", (details, why) => {
+    const err = fromGrpcError({ code: status.UNAVAILABLE, details }, { rpc: "StopUnits", node: "w1" });
+    expect(err.message).toBe(`w1: StopUnits: the agent is unreachable (${why})`);
+    expect(err.fields.hint).toContain("systemctl status kubecycle-agent");
   });
 
   it("survives garbage in the fields trailer", () => {

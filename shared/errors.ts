@@ -161,10 +161,32 @@ export function fromGrpcError(err: unknown, ctx: { rpc: string; node: string }):
               : code === GrpcStatus.INVALID_ARGUMENT || code === GrpcStatus.RESOURCE_EXHAUSTED
                 ? "INVALID_REQUEST"
                 : "INTERNAL";
+  if (mapped === "NODE_UNREACHABLE") {
+    return new KubecycleError(
+      mapped,
+      `${ctx.node}: ${ctx.rpc}: the agent is unreachable (${transportReason(details)})`,
+      {
+        ...where,
+        grpcCode: code,
+        hint: `check that kubecycle-agent runs on ${ctx.node} (systemctl status kubecycle-agent) and that its port is open from here`,
+      },
+      { cause: err },
+    );
+  }
   return new KubecycleError(
     mapped,
     `${ctx.node}: ${ctx.rpc}: ${details}`,
     { ...where, grpcCode: code },
     { cause: err },
   );
+}
+
+/**
+ * The cause in grpc-js's transport message, e.g. "connect ECONNREFUSED 198.18.7.21:9443" out of "No connection
+ * established. Last error: Error: connect ECONNREFUSED 198.18.7.21:9443. Resolution note: ".
+ */
+function transportReason(details: string): string {
+  const text = details.replace(/\s*Resolution note:.*$/s, "").trim();
+  const last = /Last error: (?:Error: )?(.+?)\.?$/s.exec(text);
+  return (last?.[1] ?? text.replace(/\.$/, "")) || "no connection";
 }

@@ -78,6 +78,7 @@ export class ClusterLock {
   readonly #onLost: ((err: KubecycleError) => void) | undefined;
   /** True between a successful acquire and release/park: only then does this lock touch the lease or the file. */
   #held = false;
+  #adopted = false;
 
   constructor(api: ClusterApi, owner: LockOwner, opts: ClusterLockOptions) {
     this.#api = api;
@@ -86,6 +87,11 @@ export class ClusterLock {
     this.#renewMs = opts.renewMs ?? 10_000;
     this.#localPath = join(opts.stateDir, "lock");
     this.#onLost = opts.onLost;
+  }
+
+  /** True once this operation took the lock over from a parked holder (its node's earlier stop or start). */
+  get adopted(): boolean {
+    return this.#adopted;
   }
 
   /**
@@ -100,6 +106,7 @@ export class ClusterLock {
     try {
       const result = await this.#acquireLease(opts);
       this.#held = true;
+      this.#adopted = result.tookOver !== undefined;
       this.#startRenewing();
       return brokeLocal && !result.broke ? { ...result, broke: brokeLocal } : result;
     } catch (err) {
@@ -143,7 +150,7 @@ export class ClusterLock {
           holder: h.op,
           hint:
             h.state === "parked"
-              ? `finish it first (e.g. \`kubecycle node start ${h.target}\`), or pass --break-lock if you know it is abandoned`
+              ? `finish it first (\`kubecycle node start ${h.target}\`, or its \`node stop\` again), or pass --break-lock if you know it is abandoned`
               : "if that operation is dead, pass --break-lock to take the lock",
         },
       );

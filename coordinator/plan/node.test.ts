@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { planNodeStart, planNodeStop, type NodeTimeouts } from "./node.js";
+import { changedNodeBy, planNodeStart, planNodeStop, type NodeTimeouts } from "./node.js";
 import { renderPlan } from "./render.js";
 import type { InventoryNode, Plan, UnitNames } from "./types.js";
 
@@ -192,6 +192,36 @@ describe("planNodeStart", () => {
       ignoreMissing: ["cri-dockerd"],
       noBlock: false,
     });
+  });
+});
+
+describe("changedNodeBy", () => {
+  it("is false for a stop that ended in preflight, lock or backup, true from the cordon on", () => {
+    const p = planNodeStop(master, units, stopOpts);
+    const byPhase = Object.fromEntries(p.phases.map((ph) => [ph.name, ph.steps.map((s) => changedNodeBy(p, s.id))]));
+    expect(byPhase).toEqual({
+      preflight: [false, false, false, false],
+      lock: [false],
+      backup: [false],
+      cordon: [true],
+      drain: [true],
+      "stop-kubelet": [true],
+      "stop-pods": [true],
+      "stop-etcd": [true],
+      "stop-runtime": [true],
+      verify: [true, true],
+    });
+  });
+
+  it("is true for a start from its first unit on", () => {
+    const p = planNodeStart(worker, units, startOpts);
+    const first = p.phases.find((ph) => ph.steps.some((s) => s.action.kind === "start-units"))?.steps[0];
+    expect(changedNodeBy(p, p.phases[0]?.steps[0]?.id ?? "")).toBe(false);
+    expect(changedNodeBy(p, first?.id ?? "")).toBe(true);
+  });
+
+  it("refuses a step that is not in the plan", () => {
+    expect(() => changedNodeBy(planNodeStop(worker, units, stopOpts), "nope/nope")).toThrow(/not in the plan/);
   });
 });
 

@@ -12,9 +12,10 @@ import {
 } from "@kubernetes/client-node";
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { readdir, readFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { REPO_ROOT } from "../lab/agent.js";
 import { run } from "../lab/host.js";
 import { labUp, type Lab } from "../lab/lab.js";
@@ -632,5 +633,66 @@ describe("kubecycle node stop/start on the lab", () => {
     const start = await kubecycle(["node", "start", node, "--yes"]);
     expect(start.code, start.stderr).toBe(0);
     expect(await unschedulable(node)).toBe(false);
+  }, 240_000);
+
+  it("fails cleanly, naming the node, when its agent drops off half-way; once fixed, a re-run finishes", async () => {
+    const node = await workerRunningWeb();
+    // Units settle within seconds here: waiting out the default 2 minutes for an agent that is gone proves nothing more.
+    const config = join(lab.paths.coordinatorState, "short-unit-timeout.yaml");
+    const base = parseYaml(await readFile(lab.kubecycleConfigPath, "utf8")) as Record<string, unknown>;
+    await writeFile(config, stringifyYaml({ ...base, timeouts: { unitSettleMs: 8000 } }));
+    await setWebMinAvailable(100);
+    let r: CliResult;
+    try {
+      r = await kubecycle(["node", "stop", node, "--yes", "--config", config], (child) => {
+        let dropped = false;
+        child.stdout?.on("data", (d: Buffer) => {
+          // While the drain waits on the PDB: the agent goes away, then the PDB lets the drain finish.
+          if (!dropped && d.toString().includes("blocked by PodDisruptionBudget")) {
+            dropped = true;
+            void lab
+              .node(node)
+              .systemctl("stop", "kubecycle-agent")
+              .then(() => setWebMinAvailable(3));
+          }
+        });
+      });
+    } finally {
+      await setWebMinAvailable(3);
+    }
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain(
+      `failed at stop-kubelet/stop-units/${node}: ${node}: StopUnits: the agent is unreachable (connect ECONNREFUSED`,
+    );
+    expect(r.stderr).toContain(`check that kubecycle-agent runs on ${node}`);
+    const journal = JSON.parse((await kubecycle(["ops", "show", opOf(r), "-o", "json"])).stdout) as {
+      result: string;
+      steps: Array<{ step: string; status: string; error?: { code: string } }>;
+    };
+    expect(journal.result).toBe("failed");
+    const byId = Object.fromEntries(journal.steps.map((s) => [s.step, s]));
+    expect(byId[`drain/drain/${node}`]?.status).toBe("succeeded");
+    expect(byId[`stop-kubelet/stop-units/${node}`]).toMatchObject({
+      status: "failed",
+      error: { code: "NODE_UNREACHABLE" },
+    });
+    expect(byId[`stop-runtime/stop-units/${node}`]?.status).toBe("pending");
+    // Nothing past the failure happened: kubelet still runs (systemctl in the node), the node stays cordoned and the
+    // lock stays parked for its start.
+    expect(await activeState(node, "kubelet")).toBe("active");
+    expect(await unschedulable(node)).toBe(true);
+    expect(await lockLease()).toBe(opOf(r));
+
+    // The cause fixed, the same stop is run again: it takes over its own parked lock and finishes.
+    await lab.node(node).systemctl("start", "kubecycle-agent");
+    await lab.waitAgents([node]);
+    const again = await kubecycle(["node", "stop", node, "--yes"]);
+    expect(again.code, again.stderr).toBe(0);
+    for (const unit of ["kubelet", "containerd"]) expect(await activeState(node, unit)).toBe("inactive");
+    expect(await lockLease()).toBe(opOf(again));
+    const start = await kubecycle(["node", "start", node, "--yes"]);
+    expect(start.code, start.stderr).toBe(0);
+    expect(await unschedulable(node)).toBe(false);
+    expect(await lockLease()).toBeUndefined();
   }, 240_000);
 });

@@ -2,7 +2,7 @@ import { defineCommand, singleArg } from "../../command.js";
 import { findNode } from "../../inventory.js";
 import { inventoryOf, openSession, runProcedure } from "../../operation.js";
 import { planNodeStart } from "../../plan/index.js";
-import { PROCEDURE_HELP, PROCEDURE_OPTIONS } from "../common.js";
+import { PROCEDURE_HELP, PROCEDURE_OPTIONS, parkedForNode } from "../common.js";
 
 export const command = defineCommand({
   summary: "Start one node: runtime, etcd, kubelet, each verified; Ready; etcd and control-plane health; uncordon",
@@ -35,7 +35,7 @@ ${PROCEDURE_HELP}`,
         confirm: () => Promise.resolve(),
         // A failed start keeps the lock parked so that a retry of this start can take it over.
         lockAfter: (r) => (r.result === "succeeded" ? "release" : "park"),
-        adoptLock: (h) => (h.procedure === "node stop" || h.procedure === "node start") && h.target === name,
+        adoptLock: parkedForNode(name),
       });
     } finally {
       session.close();

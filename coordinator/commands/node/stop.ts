@@ -1,12 +1,9 @@
 import { defineCommand, singleArg } from "../../command.js";
 import { findNode } from "../../inventory.js";
 import { inventoryOf, openSession, runProcedure } from "../../operation.js";
-import { planNodeStop } from "../../plan/index.js";
+import { changedNodeBy, planNodeStop } from "../../plan/index.js";
 import { confirm } from "../../ui/confirm.js";
-import { PROCEDURE_HELP, PROCEDURE_OPTIONS, parseDuration } from "../common.js";
-
-/** Kinds of step after which a failed stop has changed the node, so the lock stays parked for its start. */
-const CHANGES = new Set(["cordon", "drain", "stop-units", "stop-pod-sandboxes"]);
+import { PROCEDURE_HELP, PROCEDURE_OPTIONS, parkedForNode, parseDuration } from "../common.js";
 
 export const command = defineCommand({
   summary: "Stop one node safely: preflight, lock, backup, cordon, drain, stop kubelet/pods/etcd/runtime, verify",
@@ -16,7 +13,7 @@ export const command = defineCommand({
   for an etcd member, at least 3 members, all healthy, quorum kept without it; the evicted pods fit elsewhere;
   the cluster lock; an etcd snapshot (members); cordon; drain through the Eviction API; kubelet, the remaining
   pod sandboxes, etcd and the container runtime stopped in order; the node NotReady and etcd healthy without it.
-  The lock stays parked until \`kubecycle node start NODE\`.
+  The lock stays parked until \`kubecycle node start NODE\` (or a re-run of this stop) takes it over.
 
       --skip-backup          no etcd snapshot before stopping an etcd member
       --force                stop even if the evicted pods do not fit on the other nodes
@@ -58,9 +55,13 @@ ${PROCEDURE_HELP}`,
               stderr: process.stderr,
             },
           ),
-        // Once the node was touched, keep the lock for its start; before that, nothing changed: let it go.
-        lockAfter: (r) =>
-          r.result === "succeeded" || (r.failed && CHANGES.has(r.failed.step.action.kind)) ? "park" : "release",
+        // Once the node was touched (now, or by the stop or start whose parked lock this took over), keep the lock
+        // for its start; before that, nothing changed: let it go.
+        lockAfter: (r, lock) =>
+          r.result === "succeeded" || lock.adopted || (r.failed && changedNodeBy(plan, r.failed.step.id))
+            ? "park"
+            : "release",
+        adoptLock: parkedForNode(name),
       });
     } finally {
       session.close();
