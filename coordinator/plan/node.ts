@@ -52,6 +52,9 @@ function runtimeUnits(node: InventoryNode, units: UnitNames): { units: string[];
   return { units: list, optional: list.slice(1) };
 }
 
+/** A step before its phase gives it an id; node null: not on a node; undefined: the procedure's node. */
+type StepDraft = Omit<Step, "id" | "node"> & { node?: string | null };
+
 class PlanBuilder {
   readonly #phases: Phase[] = [];
   readonly #node: string;
@@ -60,7 +63,7 @@ class PlanBuilder {
     this.#node = node;
   }
 
-  phase(name: string, title: string, steps: Array<Omit<Step, "id" | "node"> & { node?: string | null }>): this {
+  phase(name: string, title: string, steps: StepDraft[]): this {
     if (steps.length === 0) return this;
     this.#phases.push({
       name,
@@ -78,8 +81,26 @@ class PlanBuilder {
   }
 }
 
-function step(action: StepAction, timeoutMs: number, check: string, node?: string | null) {
+function step(action: StepAction, timeoutMs: number, check: string, node?: string | null): StepDraft {
   return { action, timeoutMs, check, ...(node === undefined ? {} : { node }) };
+}
+
+/** Every node procedure first checks that the node's agent answers and that the API knows the node. */
+function nodeChecks(t: NodeTimeouts): StepDraft[] {
+  return [
+    step({ kind: "check-agent" }, t.agentCallMs, "the node's agent answers over mTLS and reports its units"),
+    step({ kind: "check-node-exists" }, t.agentCallMs, "the node exists in the Kubernetes API"),
+  ];
+}
+
+/** The cluster lock, taking over one this node's own stop or start parked. */
+function lockStep(breakLock: boolean, t: NodeTimeouts): StepDraft {
+  return step(
+    { kind: "acquire-lock", breakLock },
+    t.lockMs,
+    "the kube-system Lease and the local lock are ours (or taken over from this node's own parked stop or start)",
+    null,
+  );
 }
 
 /**
@@ -92,8 +113,7 @@ export function planNodeStop(node: InventoryNode, units: UnitNames, opts: NodeSt
   const rt = runtimeUnits(node, units);
   const b = new PlanBuilder(node.name);
   b.phase("preflight", "Preflight checks", [
-    step({ kind: "check-agent" }, t.agentCallMs, "the node's agent answers over mTLS and reports its units"),
-    step({ kind: "check-node-exists" }, t.agentCallMs, "the node exists in the Kubernetes API"),
+    ...nodeChecks(t),
     ...(node.etcdMember
       ? [
           step(
@@ -110,14 +130,7 @@ export function planNodeStop(node: InventoryNode, units: UnitNames, opts: NodeSt
       "the evictable pods' CPU and memory requests fit on the remaining Ready, schedulable nodes",
     ),
   ]);
-  b.phase("lock", "Take the cluster operation lock", [
-    step(
-      { kind: "acquire-lock", breakLock: opts.breakLock },
-      t.lockMs,
-      "the kube-system Lease and the local lock are ours",
-      null,
-    ),
-  ]);
+  b.phase("lock", "Take the cluster operation lock", [lockStep(opts.breakLock, t)]);
   if (node.etcdMember && !opts.skipBackup) {
     b.phase("backup", "Back up etcd", [
       step(
@@ -185,18 +198,8 @@ export function planNodeStart(node: InventoryNode, units: UnitNames, opts: NodeS
   const t = opts.timeouts;
   const rt = runtimeUnits(node, units);
   const b = new PlanBuilder(node.name);
-  b.phase("preflight", "Preflight checks", [
-    step({ kind: "check-agent" }, t.agentCallMs, "the node's agent answers over mTLS and reports its units"),
-    step({ kind: "check-node-exists" }, t.agentCallMs, "the node exists in the Kubernetes API"),
-  ]);
-  b.phase("lock", "Take the cluster operation lock", [
-    step(
-      { kind: "acquire-lock", breakLock: opts.breakLock },
-      t.lockMs,
-      "the kube-system Lease and the local lock are ours (taking over this node's own stop)",
-      null,
-    ),
-  ]);
+  b.phase("preflight", "Preflight checks", nodeChecks(t));
+  b.phase("lock", "Take the cluster operation lock", [lockStep(opts.breakLock, t)]);
   b.phase("start-runtime", "Start the container runtime", [
     step(
       { kind: "start-units", units: rt.units, ignoreMissing: rt.optional, noBlock: false },
