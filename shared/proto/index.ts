@@ -44,7 +44,7 @@ const AGENT_PROTO = "proto/kubecycle/v1/agent.proto";
 
 /**
  * Where the .proto contract lives: the nearest proto/ above this module, which is the package root whether the
- * code runs from source, from dist/ or from the agent's single-file bundle in dist/bin/.
+ * code runs from source, from dist/ or from a single-file bundle in dist/bin/.
  */
 export function agentProtoPath(): string {
   for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {

@@ -20,7 +20,7 @@ import { REPO_ROOT } from "../lab/agent.js";
 import { run } from "../lab/host.js";
 import { labUp, type Lab } from "../lab/lab.js";
 
-const CLI = join(REPO_ROOT, "dist/coordinator/main.js");
+const CLI = join(REPO_ROOT, "dist/bin/kubecycle.mjs");
 const W1 = "kclab-worker-1";
 const W2 = "kclab-worker-2";
 const M2 = "kclab-master-2";

@@ -228,7 +228,7 @@ async function showCoordinator(lab: Lab): Promise<void> {
 /** Runs the built kubecycle CLI against the lab, its output straight to this terminal. */
 function kubecycle(lab: Lab, args: string[]): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, "dist/coordinator/main.js"), ...args], {
+    const child = spawn(process.execPath, [join(REPO_ROOT, "dist/bin/kubecycle.mjs"), ...args], {
       env: { ...process.env, KUBECYCLE_CONFIG: lab.kubecycleConfigPath },
       stdio: ["ignore", "inherit", "inherit"],
     });

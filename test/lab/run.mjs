@@ -1,5 +1,5 @@
 // Runs a TypeScript entry point of the lab (a test fixture, never shipped) without a TypeScript runtime: bundles it
-// with esbuild, as scripts/bundle-agent.mjs bundles the agent, and calls its exported main(argv).
+// with esbuild, as scripts/bundle.mjs bundles the shipped programs, and calls its exported main(argv).
 //
 // usage: node test/lab/run.mjs ENTRY.ts [ARGS...]     (npm run lab / npm run demo)
 //

@@ -1,5 +1,5 @@
 // Bundles the stand-ins into single ESM files that plain `node` runs inside the lab nodes (no tsx, no node_modules
-// there): esbuild compiles and bundles each entry, like scripts/bundle-agent.mjs does for the agent.
+// there): esbuild compiles and bundles each entry, like scripts/bundle.mjs does for the shipped programs.
 import { chmod } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
