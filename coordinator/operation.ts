@@ -34,7 +34,12 @@ export async function openSession(ctx: CommandContext, configPath: string | unde
   });
   const tls = await readTlsFiles(config.agents.tls, "agents.tls");
   const agents = new AgentPool({ tls, port: config.agents.port });
-  const api = connectCluster({ kubeconfig: config.kubeconfig, context: config.context });
+  const api = connectCluster({
+    kubeconfig: config.kubeconfig,
+    context: config.context,
+    onFailover: ({ from, to, what, err }) =>
+      log.warn({ from, to, what, err: (err as Error).message }, "API server does not answer; failing over"),
+  });
   return {
     config,
     log,

@@ -55,7 +55,12 @@ export interface ClusterApi {
 export interface KubeClusterOptions {
   kubeconfig: string;
   context?: string | undefined;
+  /** Told each time a request fails over to the next API server, for the log. */
+  onFailover?: FailoverListener;
 }
+
+/** `from` did not answer `what` (with `err`); requests now go to `to`. */
+export type FailoverListener = (e: { from: string; to: string; what: string; err: unknown }) => void;
 
 /** Loads a kubeconfig as kubectl does (file, context) and returns the API behind {@link ClusterApi}. */
 export function connectCluster(opts: KubeClusterOptions): KubeCluster {
@@ -81,7 +86,7 @@ export function connectCluster(opts: KubeClusterOptions): KubeCluster {
     }
     kc.setCurrentContext(opts.context);
   }
-  return new KubeCluster(kc);
+  return new KubeCluster(kc, opts.onFailover);
 }
 
 const MERGE_PATCH = setHeaderOptions("Content-Type", "application/merge-patch+json");
@@ -94,9 +99,11 @@ export class KubeCluster implements ClusterApi {
   #coordination: CoordinationV1Api;
   /** Servers to try, the kubeconfig's first; the current one is servers[0]. */
   #servers: string[];
+  readonly #onFailover: FailoverListener | undefined;
 
-  constructor(kc: KubeConfig) {
+  constructor(kc: KubeConfig, onFailover?: FailoverListener) {
     this.#kc = kc;
+    this.#onFailover = onFailover;
     this.#servers = [kc.getCurrentCluster()?.server ?? "(no cluster in kubeconfig)"];
     this.#core = kc.makeApiClient(CoreV1Api);
     this.#policy = kc.makeApiClient(PolicyV1Api);
@@ -243,7 +250,9 @@ export class KubeCluster implements ClusterApi {
       } catch (err) {
         const down = !(err instanceof ApiException) || err.code >= 500;
         if (!down || tried >= this.#servers.length) throw this.#error(what, err);
+        const from = this.server;
         this.#rotate();
+        this.#onFailover?.({ from, to: this.server, what, err });
       }
     }
   }

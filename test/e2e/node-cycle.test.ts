@@ -409,6 +409,39 @@ describe("kubecycle node stop/start on the lab", () => {
     expect(await unschedulable(M2)).toBe(false);
   }, 300_000);
 
+  it("cycles the master the kubeconfig points at, carrying on through the other masters' API servers", async () => {
+    const M1 = "kclab-master-1";
+    const kubeconfig = await readFile(lab.kubeconfigPath, "utf8");
+    expect(kubeconfig).toContain(`server: https://${lab.node(M1).ip}:6443`);
+    // The test's own view while master-1's apiserver is gone: master-3's.
+    const kc3 = new KubeConfig();
+    kc3.loadFromString(kubeconfig.replace(`https://${lab.node(M1).ip}:6443`, `https://${lab.node(M3).ip}:6443`));
+    const core3 = kc3.makeApiClient(CoreV1Api);
+    const logFile = join(lab.paths.coordinatorState, "kubecycle.log");
+    const logBefore = (await readFile(logFile, "utf8").catch(() => "")).length;
+
+    const stop = await kubecycle(["node", "stop", M1, "--yes"]);
+    expect(stop.code, stop.stderr).toBe(0);
+    for (const unit of ["kubelet", "etcd", "containerd"]) expect(await activeState(M1, unit)).toBe("inactive");
+    // The kubeconfig's own server is down; the cluster answers through the others.
+    await expect(core.listNode()).rejects.toThrow();
+    const m1 = await core3.readNode({ name: M1 });
+    expect(m1.status?.conditions?.find((c) => c.type === "Ready")?.status).not.toBe("True");
+    expect(m1.spec?.unschedulable).toBe(true);
+    const health = await lab.etcdctl(["endpoint", "health", "--cluster", "-w", "json"], { node: M3 });
+    expect((JSON.parse(health.stdout || "[]") as Array<{ health: boolean }>).filter((e) => e.health)).toHaveLength(2);
+    const log = (await readFile(logFile, "utf8")).slice(logBefore);
+    expect(log).toContain("failing over");
+
+    const start = await kubecycle(["node", "start", M1, "--yes"]);
+    expect(start.code, start.stderr).toBe(0);
+    for (const unit of ["kubelet", "etcd", "containerd"]) expect(await activeState(M1, unit)).toBe("active");
+    const after = await lab.etcdctl(["endpoint", "health", "--cluster", "-w", "json"]);
+    expect((JSON.parse(after.stdout || "[]") as Array<{ health: boolean }>).filter((e) => e.health)).toHaveLength(3);
+    expect(await nodeReady(M1)).toBe("True");
+    expect(await unschedulable(M1)).toBe(false);
+  }, 300_000);
+
   it("refuses to stop a master while another etcd member is down (quorum guard), changing nothing", async () => {
     await lab.node(M3).systemctl("stop", "etcd");
     try {
