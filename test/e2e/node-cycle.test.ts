@@ -291,6 +291,8 @@ describe("kubecycle node stop/start on the lab", () => {
     expect(members.filter((m) => m.etcd?.leader)).toHaveLength(1);
     const table = await kubecycle(["status"]);
     expect(table.stdout).toMatch(/NODE\s+ROLES\s+AGENT/);
+    const yaml = parseYaml((await kubecycle(["status", "-o", "yaml"])).stdout) as typeof st;
+    expect(yaml.nodes.map((n) => [n.node, n.agent, n.ready])).toEqual(st.nodes.map((n) => [n.node, n.agent, n.ready]));
   });
 
   it("still reports, and says so, when an agent or the API is down (status)", async () => {
