@@ -3,6 +3,7 @@ import { mkdir, open, readFile, rm } from "node:fs/promises";
 import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
 import { KubecycleError } from "../../shared/index.js";
+import { kubecycleProcess } from "../liveness.js";
 import type { ClusterApi } from "./cluster.js";
 
 export const LOCK_NAMESPACE = "kube-system";
@@ -130,8 +131,10 @@ export class ClusterLock {
       }
     }
     const h = holderOf(existing);
+    // A running holder on this host whose process is gone is dead now, not only once its lease runs out.
+    const gone = h.state === "running" && kubecycleProcess(h.host, h.pid) === "gone";
     const stale =
-      h.state === "parked" || !h.renewedAt || Date.now() - h.renewedAt.getTime() > this.#leaseSeconds * 1000;
+      h.state === "parked" || gone || !h.renewedAt || Date.now() - h.renewedAt.getTime() > this.#leaseSeconds * 1000;
     let result: { tookOver?: string; broke?: string } = {};
     if (h.op === this.#owner.op) {
       result = {};
@@ -145,7 +148,13 @@ export class ClusterLock {
     } else if (!opts.breakLock) {
       throw new KubecycleError(
         "LOCK_HELD",
-        `the cluster lock is held by ${describeHolder(h)}${h.state === "parked" ? "" : " and looks stale"}`,
+        `the cluster lock is held by ${describeHolder(h)}${
+          h.state === "parked"
+            ? ""
+            : gone
+              ? `, and its process is gone (pid ${h.pid} on this host)`
+              : " and looks stale"
+        }`,
         {
           holder: h.op,
           hint:
@@ -275,30 +284,27 @@ export class ClusterLock {
     } catch {
       // An unreadable lock file is treated as stale.
     }
-    const alive = other.host === hostname() && typeof other.pid === "number" && processAlive(other.pid);
+    const state = kubecycleProcess(other.host, other.pid);
     const who = `operation ${other.op ?? "?"} (pid ${other.pid ?? "?"} on ${other.host ?? "?"})`;
-    if (alive) {
+    if (state === "alive") {
       throw new KubecycleError("LOCK_HELD", `another kubecycle on this host is running ${who}`, {
         holder: other.op,
         hint: "wait for it to finish",
       });
     }
     if (!breakLock) {
-      throw new KubecycleError("LOCK_HELD", `a stale local lock of ${who} exists at ${this.#localPath}`, {
-        holder: other.op,
-        hint: "if that process is gone, pass --break-lock",
-      });
+      throw new KubecycleError(
+        "LOCK_HELD",
+        state === "gone"
+          ? `the local lock at ${this.#localPath} was left by ${who}, whose process is gone`
+          : `a local lock of ${who} exists at ${this.#localPath}`,
+        {
+          holder: other.op,
+          hint: state === "gone" ? "pass --break-lock to take it" : "if that process is gone, pass --break-lock",
+        },
+      );
     }
     await rm(this.#localPath, { force: true });
     return this.#acquireLocal(false).then(() => `local lock of ${who}`);
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }

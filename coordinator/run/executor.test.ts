@@ -1,4 +1,5 @@
-import { mkdtemp, readFile } from "node:fs/promises";
+import { spawnSync } from "node:child_process";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -210,6 +211,27 @@ describe("journal", () => {
     expect(summary.steps[0]?.status).toBe("running");
     const lines = (await readFile(join(stateDir, "operations", op, "journal.jsonl"), "utf8")).split("\n");
     expect(JSON.parse(lines[0] ?? "")).toMatchObject({ type: "operation-started", op, procedure: "test run" });
+  });
+
+  it("reports an unfinished operation whose kubecycle process is gone as abandoned, naming the pid", async () => {
+    const p = plan([{ name: "one", title: "One", steps: [step("one/a", "a")] }]);
+    const { stateDir, op, journal } = await setup(p);
+    await journal.append({ type: "step-started", step: "one/a", phase: "one", node: "a" });
+    await journal.close();
+    // The journal as a kubecycle process that has exited since would have left it: its pid, this host.
+    const gone = spawnSync(process.execPath, ["-e", ""]).pid;
+    const file = join(stateDir, "operations", op, "journal.jsonl");
+    const lines = (await readFile(file, "utf8")).trim().split("\n");
+    const started = { ...JSON.parse(lines[0] ?? ""), pid: gone };
+    await writeFile(file, [JSON.stringify(started), ...lines.slice(1)].join("\n") + "\n");
+    const summary = await readOperation(stateDir, op);
+    expect(summary.result).toBe("abandoned");
+    expect(summary.reason).toBe(`its kubecycle process (pid ${gone}) is gone`);
+    expect(summary.steps[0]?.status).toBe("running");
+
+    // On another host this one cannot tell: it stays running.
+    await writeFile(file, [JSON.stringify({ ...started, host: "admin-2" }), ...lines.slice(1)].join("\n") + "\n");
+    expect((await readOperation(stateDir, op)).result).toBe("running");
   });
 
   it("refuses an operation id that is not one", async () => {

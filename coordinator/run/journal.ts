@@ -3,6 +3,7 @@ import { mkdir, open, readdir, readFile, rename, type FileHandle } from "node:fs
 import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
 import { KubecycleError } from "../../shared/index.js";
+import { kubecycleProcess } from "../liveness.js";
 import type { Plan } from "../plan/index.js";
 
 /** One line of an operation's journal. Appended and fsynced before the executor moves on. */
@@ -138,8 +139,11 @@ export interface OperationSummary {
   host: string;
   startedAt: string;
   finishedAt?: string;
-  /** "running" when no finish record exists: the coordinator is still at it, or it was killed. */
-  result: "succeeded" | "failed" | "interrupted" | "running";
+  /**
+   * Without a finish record: "running" while the kubecycle process that writes it is alive (or on another host, where
+   * this one cannot tell), "abandoned" once that process is gone (killed, or its machine went down).
+   */
+  result: "succeeded" | "failed" | "interrupted" | "running" | "abandoned";
   reason?: string;
   steps: StepState[];
   plan: Plan;
@@ -181,6 +185,7 @@ export async function readOperation(stateDir: string, op: string): Promise<Opera
       steps.set(s.id, { step: s.id, phase: phase.name, ...(s.node ? { node: s.node } : {}), status: "pending" });
     }
   }
+  let writer: number | undefined;
   const summary: OperationSummary = {
     op,
     procedure: plan.procedure,
@@ -197,6 +202,7 @@ export async function readOperation(stateDir: string, op: string): Promise<Opera
     switch (r.type) {
       case "operation-started":
         Object.assign(summary, { user: r.user, host: r.host, startedAt: r.t });
+        writer = r.pid;
         break;
       case "step-started":
         if (s) Object.assign(s, { status: "running", startedAt: r.t });
@@ -226,6 +232,10 @@ export async function readOperation(stateDir: string, op: string): Promise<Opera
     }
   }
   summary.steps = [...steps.values()];
+  if (summary.result === "running" && kubecycleProcess(summary.host, writer) === "gone") {
+    summary.result = "abandoned";
+    summary.reason = `its kubecycle process (pid ${writer ?? "unknown"}) is gone`;
+  }
   return summary;
 }
 

@@ -593,6 +593,45 @@ describe("kubecycle node stop/start on the lab", () => {
     expect(await unschedulable(node)).toBe(false);
   }, 240_000);
 
+  it("after a kill -9 mid-drain shows the operation abandoned, and takes its lock at once with --break-lock", async () => {
+    const node = await workerRunningWeb();
+    await setWebMinAvailable(100);
+    let killed: CliResult;
+    try {
+      killed = await kubecycle(["node", "stop", node, "--yes", "--drain-timeout", "120s"], (child) => {
+        let sent = false;
+        child.stdout?.on("data", (d: Buffer) => {
+          if (!sent && d.toString().includes("blocked by PodDisruptionBudget")) {
+            sent = true;
+            child.kill("SIGKILL");
+          }
+        });
+      });
+    } finally {
+      await setWebMinAvailable(3);
+    }
+    expect(killed.code).toBe(-1); // killed by a signal: no exit code
+    const op = opOf(killed);
+    const show = JSON.parse((await kubecycle(["ops", "show", op, "-o", "json"])).stdout) as {
+      result: string;
+      reason: string;
+      steps: Array<{ step: string; status: string }>;
+    };
+    expect(show.result).toBe("abandoned");
+    expect(show.reason).toContain("is gone");
+    expect(show.steps.find((x) => x.step === `drain/drain/${node}`)?.status).toBe("running");
+    // Its lease was renewed moments ago, but its process is provably gone: stale, yet only broken when asked.
+    expect(await lockLease()).toBe(op);
+    const refused = await kubecycle(["node", "start", node, "--yes"]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("process is gone");
+    expect(refused.stderr).toContain("--break-lock");
+    const start = await kubecycle(["node", "start", node, "--yes", "--break-lock"]);
+    expect(start.code, start.stderr).toBe(0);
+    expect(await unschedulable(node)).toBe(false);
+    expect(await lockLease()).toBeUndefined();
+  }, 240_000);
+
   it("on a terminal asks first, changes nothing on no, and on yes shows the phases live until each is done", async () => {
     await settled();
     const node = W2;

@@ -27,8 +27,11 @@ ${CLUSTER_HELP}`,
           lines.push(phase.title);
           for (const s of o.steps.filter((x) => x.phase === phase.name)) {
             const icon = { pending: "·", running: "…", succeeded: "✓", failed: "✗", skipped: "-" }[s.status];
+            // A step of an abandoned operation never finished: it may have done part of its work, or all of it.
+            const status =
+              s.status === "running" && o.result === "abandoned" ? "was running, never finished" : s.status;
             lines.push(
-              `  ${icon} ${s.step} ${s.status}${s.finishedAt ? ` at ${s.finishedAt}` : s.startedAt ? ` since ${s.startedAt}` : ""}`,
+              `  ${icon} ${s.step} ${status}${s.finishedAt ? ` at ${s.finishedAt}` : s.startedAt ? ` since ${s.startedAt}` : ""}`,
             );
             if (s.error) lines.push(`      ${s.error.code}: ${s.error.message}`);
             if (s.progress && s.status !== "succeeded") lines.push(`      last: ${s.progress}`);
