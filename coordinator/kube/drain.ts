@@ -2,7 +2,7 @@ import type { V1LabelSelector, V1Pod, V1PodDisruptionBudget } from "@kubernetes/
 import { setTimeout as sleep } from "node:timers/promises";
 import { KubecycleError } from "../../shared/index.js";
 import type { ClusterApi } from "./cluster.js";
-import { isEvictable } from "./nodes.js";
+import { isEvictable, isReady } from "./nodes.js";
 
 /** Options of {@link drainNode}. */
 export interface DrainOptions {
@@ -51,6 +51,15 @@ export async function drainNode(api: ClusterApi, node: string, opts: DrainOption
   const pollMs = opts.pollMs ?? 1000;
   const onNode = await api.listPods({ node });
   const toEvict = onNode.filter(isEvictable);
+  // A NotReady node's kubelet does not report: its pods are not healthy (they count against their budgets) and
+  // cannot be seen to end. kubectl drain waits on them the same way; kubecycle says why, and what to do.
+  const nodeObject = await api.getNode(node);
+  const unready = nodeObject !== undefined && !isReady(nodeObject);
+  const whileUnready = unready
+    ? `${node} is NotReady, so its pods are not healthy and cannot be seen to end until its kubelet is back: ` +
+      `start it (\`kubecycle node start ${node}\`) and run the stop again`
+    : undefined;
+  if (whileUnready) opts.progress(whileUnready);
   const leftAlone = onNode.filter((p) => !isEvictable(p)).map(key);
 
   // How many Ready pods each controller has now, anywhere: the number that must run elsewhere afterwards.
@@ -92,7 +101,9 @@ export async function drainNode(api: ClusterApi, node: string, opts: DrainOption
           node,
           pods: pending.map(key),
           pdbs: names,
-          hint: `the node stays cordoned; wait for the budget to allow it or raise --drain-timeout, then run \`kubecycle node stop ${node}\` again, or \`kubecycle node start ${node}\` to undo`,
+          hint:
+            whileUnready ??
+            `the node stays cordoned; wait for the budget to allow it or raise --drain-timeout, then run \`kubecycle node stop ${node}\` again, or \`kubecycle node start ${node}\` to undo`,
         },
       );
     }
@@ -123,7 +134,7 @@ export async function drainNode(api: ClusterApi, node: string, opts: DrainOption
         {
           node,
           lingering: lingering.map(key),
-          hint: "check that the other nodes are Ready and have room (`kubecycle status`)",
+          hint: whileUnready ?? "check that the other nodes are Ready and have room (`kubecycle status`)",
         },
       );
     }

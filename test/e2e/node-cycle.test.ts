@@ -555,6 +555,35 @@ describe("kubecycle node stop/start on the lab", () => {
     expect(await lockLease()).toBeUndefined();
   }, 180_000);
 
+  it("explains a drain that cannot finish because the node's kubelet is already down, and its hint works", async () => {
+    const node = await workerRunningWeb();
+    await lab.node(node).systemctl("stop", "kubelet");
+    await waitFor("the node NotReady", async () => ((await nodeReady(node)) !== "True" ? true : undefined), 60_000);
+    // Every web pod must stay healthy (4 of 4): its web pods, unhealthy now, can never be evicted.
+    await setWebMinAvailable(4);
+    try {
+      const r = await kubecycle(["node", "stop", node, "--yes", "--drain-timeout", "6s"]);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain("blocked by PodDisruptionBudget default/web-pdb");
+      expect(r.stderr).toContain(`hint: ${node} is NotReady, so its pods are not healthy`);
+      expect(r.stderr).toContain(`kubecycle node start ${node}`);
+      expect(await unschedulable(node)).toBe(true);
+    } finally {
+      await setWebMinAvailable(3);
+    }
+
+    // As the hint says: start it, then stop it again.
+    const start = await kubecycle(["node", "start", node, "--yes"]);
+    expect(start.code, start.stderr).toBe(0);
+    expect(await activeState(node, "kubelet")).toBe("active");
+    const again = await kubecycle(["node", "stop", node, "--yes"]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(await activeState(node, "kubelet")).toBe("inactive");
+    const back = await kubecycle(["node", "start", node, "--yes"]);
+    expect(back.code, back.stderr).toBe(0);
+    expect(await unschedulable(node)).toBe(false);
+  }, 240_000);
+
   it("on SIGINT during a stop records exactly where it stopped and releases the lock", async () => {
     const node = await workerRunningWeb();
     await setWebMinAvailable(100);
