@@ -962,7 +962,8 @@ export async function ensureBuilt(
     () => undefined,
   );
   if (build === "skip" && built !== undefined) return;
-  // What the nodes run: the agent bundle is built from agent/, shared/ and proto/ (and the locked dependencies).
+  // What the lab runs: the agent bundle in the nodes and the CLI bundle on the host, both made by one `npm run build`
+  // from these sources (and the locked dependencies); the agent's stands for both.
   const newest = await newestSource(
     ["agent", "coordinator", "shared", "proto", "package-lock.json"].map((d) => join(REPO_ROOT, d)),
   );
