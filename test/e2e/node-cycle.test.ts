@@ -527,8 +527,17 @@ describe("kubecycle node stop/start on the lab", () => {
     await core.patchNode({ name: W2, body: [{ op: "add", path: "/spec/unschedulable", value: true }] });
     const stop = await kubecycle(["node", "stop", W2, "--yes"]);
     expect(stop.code, stop.stderr).toBe(0);
-    const start = await kubecycle(["node", "start", W2, "--yes"]);
+    // For automation, -o json: one JSON event per line, as the journal records them.
+    const start = await kubecycle(["node", "start", W2, "--yes", "-o", "json"]);
     expect(start.code, start.stderr).toBe(0);
+    const events = start.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { type: string; step?: string; result?: string; evidence?: unknown });
+    expect(events.at(-1)).toMatchObject({ type: "operation-finished", result: "succeeded" });
+    expect(events.find((e) => e.type === "step-succeeded" && e.step === `uncordon/uncordon/${W2}`)).toMatchObject({
+      evidence: { uncordoned: false },
+    });
     expect(await nodeReady(W2)).toBe("True");
     expect(await unschedulable(W2)).toBe(true);
     await core.patchNode({ name: W2, body: [{ op: "add", path: "/spec/unschedulable", value: false }] });
