@@ -234,6 +234,29 @@ describe("journal", () => {
     expect((await readOperation(stateDir, op)).result).toBe("running");
   });
 
+  it("writes concurrent appends whole and in order, each resolved once on disk, and refuses after close", async () => {
+    const p = plan([{ name: "one", title: "One", steps: [step("one/a", "a")] }]);
+    const { stateDir, op, journal } = await setup(p);
+    const file = join(stateDir, "operations", op, "journal.jsonl");
+    const settled: number[] = [];
+    await Promise.all(
+      Array.from({ length: 500 }, (_, i) =>
+        journal.append({ type: "step-progress", step: "one/a", message: `m${i}` }).then(async () => {
+          // Resolved only once its line is in the file.
+          expect(await readFile(file, "utf8")).toContain(`"message":"m${i}"`);
+          settled.push(i);
+        }),
+      ),
+    );
+    await journal.close();
+    expect(settled).toHaveLength(500);
+    const lines = (await readFile(file, "utf8")).trim().split("\n").slice(1);
+    expect(lines.map((l) => (JSON.parse(l) as { message: string }).message)).toEqual(
+      Array.from({ length: 500 }, (_, i) => `m${i}`),
+    );
+    await expect(journal.append({ type: "phase-started", phase: "one" })).rejects.toThrow(/closed/);
+  });
+
   it("refuses an operation id that is not one", async () => {
     await expect(readOperation("/tmp", "../etc")).rejects.toMatchObject({ code: "INVALID_REQUEST" });
   });

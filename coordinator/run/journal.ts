@@ -52,7 +52,10 @@ export class Journal {
   readonly op: string;
   readonly dir: string;
   #fh: FileHandle | undefined;
-  #queue: Promise<void> = Promise.resolve();
+  /** Lines waiting for the next write; each promise settles once its line is on disk. */
+  #pending: Array<{ line: string; done: (err?: unknown) => void }> = [];
+  /** The write-and-fsync loop, while it runs. */
+  #flushing: Promise<void> | undefined;
 
   private constructor(op: string, dir: string) {
     this.op = op;
@@ -78,20 +81,37 @@ export class Journal {
     return j;
   }
 
-  /** Appends one record and fsyncs it. Appends are serialized, so concurrent steps never interleave a line. */
+  /**
+   * Appends one record; resolves once it is fsynced. Records are written whole and in order, so concurrent steps
+   * never interleave a line. Records that arrive while a write is in flight go out together in the next write, with
+   * one fsync (group commit): a phase on a thousand nodes costs a few fsyncs, not two thousand.
+   */
   append(entry: JournalEntry): Promise<void> {
     const line = `${JSON.stringify({ ...entry, t: new Date().toISOString() })}\n`;
-    const next = this.#queue.then(async () => {
-      if (!this.#fh) throw new KubecycleError("INTERNAL", `journal ${this.op} is closed`);
-      await this.#fh.appendFile(line);
-      await this.#fh.sync();
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ line, done: (err) => (err === undefined ? resolve() : reject(err)) });
+      this.#flushing ??= this.#flush();
     });
-    this.#queue = next.catch(() => undefined);
-    return next;
+  }
+
+  async #flush(): Promise<void> {
+    while (this.#pending.length > 0) {
+      const batch = this.#pending.splice(0);
+      let failure: unknown;
+      try {
+        if (!this.#fh) throw new KubecycleError("INTERNAL", `journal ${this.op} is closed`);
+        await this.#fh.appendFile(batch.map((b) => b.line).join(""));
+        await this.#fh.sync();
+      } catch (err) {
+        failure = err;
+      }
+      for (const b of batch) b.done(failure);
+    }
+    this.#flushing = undefined;
   }
 
   async close(): Promise<void> {
-    await this.#queue;
+    await this.#flushing;
     await this.#fh?.close();
     this.#fh = undefined;
   }
