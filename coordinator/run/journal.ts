@@ -53,7 +53,7 @@ export class Journal {
   readonly dir: string;
   #fh: FileHandle | undefined;
   /** Lines waiting for the next write; each promise settles once its line is on disk. */
-  #pending: Array<{ line: string; done: (err?: unknown) => void }> = [];
+  #pending: Array<{ line: string; done: (err?: Error) => void }> = [];
   /** The write-and-fsync loop, while it runs. */
   #flushing: Promise<void> | undefined;
 
@@ -97,13 +97,13 @@ export class Journal {
   async #flush(): Promise<void> {
     while (this.#pending.length > 0) {
       const batch = this.#pending.splice(0);
-      let failure: unknown;
+      let failure: Error | undefined;
       try {
         if (!this.#fh) throw new KubecycleError("INTERNAL", `journal ${this.op} is closed`);
         await this.#fh.appendFile(batch.map((b) => b.line).join(""));
         await this.#fh.sync();
       } catch (err) {
-        failure = err;
+        failure = err instanceof Error ? err : new Error(String(err));
       }
       for (const b of batch) b.done(failure);
     }
