@@ -226,6 +226,45 @@ async function setWebMinAvailable(value: number | string | undefined): Promise<v
   });
 }
 
+/**
+ * Runs `node stop NODE` while web-pdb blocks every eviction of a web pod, and calls `whenBlocked` once, as soon as the
+ * drain retries against it; the budget is restored afterwards.
+ */
+async function stopBlockedInDrain(
+  node: string,
+  whenBlocked: (child: ReturnType<typeof spawn>) => void,
+  extraArgs: string[] = [],
+): Promise<CliResult> {
+  await setWebMinAvailable(100);
+  try {
+    return await kubecycle(["node", "stop", node, "--yes", "--drain-timeout", "120s", ...extraArgs], (child) => {
+      let called = false;
+      child.stdout?.on("data", (d: Buffer) => {
+        if (!called && d.toString().includes("blocked by PodDisruptionBudget")) {
+          called = true;
+          whenBlocked(child);
+        }
+      });
+    });
+  } finally {
+    await setWebMinAvailable(3);
+  }
+}
+
+interface StepView {
+  step: string;
+  status: string;
+  error?: { code: string };
+  evidence?: Record<string, unknown>;
+}
+
+/** An operation's journal as `kubecycle ops show -o json` gives it, with its steps by id. */
+async function journalOf(op: string): Promise<{ result: string; reason?: string; steps: Record<string, StepView> }> {
+  const show = await kubecycle(["ops", "show", op, "-o", "json"]);
+  const j = JSON.parse(show.stdout) as { result: string; reason?: string; steps: StepView[] };
+  return { ...j, steps: Object.fromEntries(j.steps.map((x) => [x.step, x])) };
+}
+
 function opOf(result: CliResult): string {
   const m = /operation (\S+)/.exec(result.stderr);
   if (!m?.[1]) throw new Error(`no operation id in: ${result.stderr}`);
@@ -511,10 +550,8 @@ describe("kubecycle node stop/start on the lab", () => {
       expect(await lockLease()).toBe("20261126T000000-node-stop-gone-dead");
       const broken = await kubecycle(["node", "start", W1, "--yes", "--break-lock"]);
       expect(broken.code, broken.stderr).toBe(0);
-      const journal = JSON.parse((await kubecycle(["ops", "show", opOf(broken), "-o", "json"])).stdout) as {
-        steps: Array<{ step: string; evidence?: { broke?: string } }>;
-      };
-      expect(journal.steps.find((x) => x.step === "lock/acquire-lock")?.evidence?.broke).toContain("gone-dead");
+      const journal = await journalOf(opOf(broken));
+      expect(journal.steps["lock/acquire-lock"]?.evidence?.broke).toContain("gone-dead");
       expect(await lockLease()).toBeUndefined();
     } finally {
       await coordination
@@ -595,32 +632,13 @@ describe("kubecycle node stop/start on the lab", () => {
 
   it("on SIGINT during a stop records exactly where it stopped and releases the lock", async () => {
     const node = await workerRunningWeb();
-    await setWebMinAvailable(100);
-    let r: CliResult;
-    try {
-      r = await kubecycle(["node", "stop", node, "--yes", "--drain-timeout", "120s"], (child) => {
-        let sent = false;
-        child.stdout?.on("data", (d: Buffer) => {
-          // Interrupt once the drain is retrying against the PDB.
-          if (!sent && d.toString().includes("blocked by PodDisruptionBudget")) {
-            sent = true;
-            child.kill("SIGINT");
-          }
-        });
-      });
-    } finally {
-      await setWebMinAvailable(3);
-    }
+    const r = await stopBlockedInDrain(node, (child) => child.kill("SIGINT"));
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain("interrupted");
     const op = opOf(r);
-    const show = await kubecycle(["ops", "show", op, "-o", "json"]);
-    const journal = JSON.parse(show.stdout) as {
-      result: string;
-      steps: Array<{ step: string; status: string; error?: { code: string } }>;
-    };
+    const journal = await journalOf(op);
     expect(journal.result).toBe("interrupted");
-    const byId = Object.fromEntries(journal.steps.map((s) => [s.step, s]));
+    const byId = journal.steps;
     expect(byId[`cordon/cordon/${node}`]?.status).toBe("succeeded");
     expect(byId[`drain/drain/${node}`]).toMatchObject({ status: "failed", error: { code: "CANCELLED" } });
     expect(byId[`stop-kubelet/stop-units/${node}`]?.status).toBe("pending");
@@ -633,31 +651,13 @@ describe("kubecycle node stop/start on the lab", () => {
 
   it("after a kill -9 mid-drain shows the operation abandoned, and takes its lock at once with --break-lock", async () => {
     const node = await workerRunningWeb();
-    await setWebMinAvailable(100);
-    let killed: CliResult;
-    try {
-      killed = await kubecycle(["node", "stop", node, "--yes", "--drain-timeout", "120s"], (child) => {
-        let sent = false;
-        child.stdout?.on("data", (d: Buffer) => {
-          if (!sent && d.toString().includes("blocked by PodDisruptionBudget")) {
-            sent = true;
-            child.kill("SIGKILL");
-          }
-        });
-      });
-    } finally {
-      await setWebMinAvailable(3);
-    }
+    const killed = await stopBlockedInDrain(node, (child) => child.kill("SIGKILL"));
     expect(killed.code).toBe(-1); // killed by a signal: no exit code
     const op = opOf(killed);
-    const show = JSON.parse((await kubecycle(["ops", "show", op, "-o", "json"])).stdout) as {
-      result: string;
-      reason: string;
-      steps: Array<{ step: string; status: string }>;
-    };
+    const show = await journalOf(op);
     expect(show.result).toBe("abandoned");
     expect(show.reason).toContain("is gone");
-    expect(show.steps.find((x) => x.step === `drain/drain/${node}`)?.status).toBe("running");
+    expect(show.steps[`drain/drain/${node}`]?.status).toBe("running");
     // Its lease was renewed moments ago, but its process is provably gone: stale, yet only broken when asked.
     expect(await lockLease()).toBe(op);
     const refused = await kubecycle(["node", "start", node, "--yes"]);
@@ -726,10 +726,7 @@ describe("kubecycle node stop/start on the lab", () => {
         30_000,
       );
       expect(op.result).toBe("interrupted");
-      const journal = JSON.parse((await kubecycle(["ops", "show", op.op, "-o", "json"])).stdout) as {
-        steps: Array<{ step: string; status: string; error?: { code: string } }>;
-      };
-      const byId = Object.fromEntries(journal.steps.map((s) => [s.step, s]));
+      const byId = (await journalOf(op.op)).steps;
       expect(byId[`drain/drain/${node}`]).toMatchObject({ status: "failed", error: { code: "CANCELLED" } });
       expect(byId[`stop-kubelet/stop-units/${node}`]?.status).toBe("pending");
       await waitFor(
@@ -753,36 +750,24 @@ describe("kubecycle node stop/start on the lab", () => {
     const config = join(lab.paths.coordinatorState, "short-unit-timeout.yaml");
     const base = parseYaml(await readFile(lab.kubecycleConfigPath, "utf8")) as Record<string, unknown>;
     await writeFile(config, stringifyYaml({ ...base, timeouts: { unitSettleMs: 8000 } }));
-    await setWebMinAvailable(100);
-    let r: CliResult;
-    try {
-      r = await kubecycle(["node", "stop", node, "--yes", "--config", config], (child) => {
-        let dropped = false;
-        child.stdout?.on("data", (d: Buffer) => {
-          // While the drain waits on the PDB: the agent goes away, then the PDB lets the drain finish.
-          if (!dropped && d.toString().includes("blocked by PodDisruptionBudget")) {
-            dropped = true;
-            void lab
-              .node(node)
-              .systemctl("stop", "kubecycle-agent")
-              .then(() => setWebMinAvailable(3));
-          }
-        });
-      });
-    } finally {
-      await setWebMinAvailable(3);
-    }
+    // While the drain waits on the PDB: the agent goes away, then the PDB lets the drain finish.
+    const r = await stopBlockedInDrain(
+      node,
+      () =>
+        void lab
+          .node(node)
+          .systemctl("stop", "kubecycle-agent")
+          .then(() => setWebMinAvailable(3)),
+      ["--config", config],
+    );
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toContain(
       `failed at stop-kubelet/stop-units/${node}: ${node}: StopUnits: the agent is unreachable (connect ECONNREFUSED`,
     );
     expect(r.stderr).toContain(`check that kubecycle-agent runs on ${node}`);
-    const journal = JSON.parse((await kubecycle(["ops", "show", opOf(r), "-o", "json"])).stdout) as {
-      result: string;
-      steps: Array<{ step: string; status: string; error?: { code: string } }>;
-    };
+    const journal = await journalOf(opOf(r));
     expect(journal.result).toBe("failed");
-    const byId = Object.fromEntries(journal.steps.map((s) => [s.step, s]));
+    const byId = journal.steps;
     expect(byId[`drain/drain/${node}`]?.status).toBe("succeeded");
     expect(byId[`stop-kubelet/stop-units/${node}`]).toMatchObject({
       status: "failed",
