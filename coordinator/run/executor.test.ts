@@ -255,6 +255,7 @@ describe("journal", () => {
       Array.from({ length: 500 }, (_, i) => `m${i}`),
     );
     await expect(journal.append({ type: "phase-started", phase: "one" })).rejects.toThrow(/closed/);
+    await expect(journal.append({ type: "phase-started", phase: "two" })).rejects.toThrow(/closed/);
   });
 
   it("refuses an operation id that is not one", async () => {

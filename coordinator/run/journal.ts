@@ -95,6 +95,8 @@ export class Journal {
   }
 
   async #flush(): Promise<void> {
+    // Yield first, so that append() has stored this promise before the loop can end and clear it.
+    await Promise.resolve();
     while (this.#pending.length > 0) {
       const batch = this.#pending.splice(0);
       let failure: Error | undefined;
