@@ -1,7 +1,19 @@
-// Whether the kubecycle process behind a cluster lock or an operation's journal is still there. Both record their
-// host and pid; only on that host can the answer be known.
+// Who this kubecycle process is, as a cluster lock and an operation's journal record it, and whether the process
+// behind such a record is still there: only on its own host can that be known.
 import { readFileSync } from "node:fs";
-import { hostname } from "node:os";
+import { hostname, userInfo } from "node:os";
+
+/** This process: the user who runs it, its host and its pid. */
+export function thisProcess(): { user: string; host: string; pid: number } {
+  let user: string;
+  try {
+    user = userInfo().username;
+  } catch {
+    // A uid without a passwd entry (a container): the uid says who.
+    user = String(process.getuid?.() ?? "");
+  }
+  return { user, host: hostname(), pid: process.pid };
+}
 
 /**
  * "alive": this process, or a kubecycle process with that pid on this host; "gone": on this host, and no kubecycle

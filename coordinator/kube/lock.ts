@@ -1,9 +1,8 @@
 import { V1MicroTime, type V1Lease } from "@kubernetes/client-node";
 import { mkdir, open, readFile, rm } from "node:fs/promises";
-import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
 import { KubecycleError } from "../../shared/index.js";
-import { kubecycleProcess } from "../liveness.js";
+import { kubecycleProcess, thisProcess } from "../liveness.js";
 import type { ClusterApi } from "./cluster.js";
 
 export const LOCK_NAMESPACE = "kube-system";
@@ -209,12 +208,7 @@ export class ClusterLock {
   #body(previous: V1Lease | undefined, state: "running" | "parked" = "running"): V1Lease {
     // Lease times are MicroTime: a plain Date's millisecond format is rejected by the apiserver (HTTP 400).
     const now = new V1MicroTime();
-    let user = "";
-    try {
-      user = userInfo().username;
-    } catch {
-      user = String(process.getuid?.() ?? "");
-    }
+    const me = thisProcess();
     return {
       apiVersion: "coordination.k8s.io/v1",
       kind: "Lease",
@@ -225,9 +219,9 @@ export class ClusterLock {
         annotations: {
           [`${A}procedure`]: this.#owner.procedure,
           [`${A}target`]: this.#owner.target,
-          [`${A}user`]: user,
-          [`${A}host`]: hostname(),
-          [`${A}pid`]: String(process.pid),
+          [`${A}user`]: me.user,
+          [`${A}host`]: me.host,
+          [`${A}pid`]: String(me.pid),
           [`${A}state`]: state,
         },
       },
@@ -269,7 +263,8 @@ export class ClusterLock {
   /** The local lock file: created exclusively; a leftover of a dead process is only removed with --break-lock. */
   async #acquireLocal(breakLock: boolean): Promise<string | undefined> {
     await mkdir(join(this.#localPath, ".."), { recursive: true, mode: 0o700 });
-    const content = JSON.stringify({ op: this.#owner.op, pid: process.pid, host: hostname() });
+    const { host, pid } = thisProcess();
+    const content = JSON.stringify({ op: this.#owner.op, pid, host });
     try {
       const fh = await open(this.#localPath, "wx", 0o600);
       await fh.writeFile(content);

@@ -1,9 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, open, readdir, readFile, rename, type FileHandle } from "node:fs/promises";
-import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
 import { KubecycleError } from "../../shared/index.js";
-import { kubecycleProcess } from "../liveness.js";
+import { kubecycleProcess, thisProcess } from "../liveness.js";
 import type { Plan } from "../plan/index.js";
 
 /** One line of an operation's journal. Appended and fsynced before the executor moves on. */
@@ -74,9 +73,7 @@ export class Journal {
       op,
       procedure: plan.procedure,
       target: plan.target,
-      user: safeUser(),
-      host: hostname(),
-      pid: process.pid,
+      ...thisProcess(),
     });
     return j;
   }
@@ -116,14 +113,6 @@ export class Journal {
     await this.#flushing;
     await this.#fh?.close();
     this.#fh = undefined;
-  }
-}
-
-function safeUser(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return String(process.getuid?.() ?? "");
   }
 }
 
