@@ -7,7 +7,7 @@ import type { CommandContext } from "./command.js";
 import { loadCoordinatorConfig, type CompiledCoordinatorConfig } from "./config.js";
 import { loadInventory, type Inventory } from "./inventory.js";
 import { ClusterLock, connectCluster, type ClusterApi, type LockHolder } from "./kube/index.js";
-import { renderPlan, type Plan } from "./plan/index.js";
+import { changedNodeBy, renderPlan, type Plan } from "./plan/index.js";
 import { executePlan, type ExecutionResult } from "./run/executor.js";
 import { Journal, newOperationId } from "./run/journal.js";
 import { makeRunners } from "./run/steps/index.js";
@@ -54,6 +54,27 @@ export async function openSession(ctx: CommandContext, configPath: string | unde
 
 /** What to do with the cluster lock when the procedure ends; `lock.adopted`: it was taken over from a parked holder. */
 export type LockAfter = (result: ExecutionResult, lock: { readonly adopted: boolean }) => "park" | "release" | "keep";
+
+/**
+ * The cluster lock of a single-node procedure (node stop, node start). Either may take over the lock its node's own
+ * stop or start left parked, so the start after a stop, or a re-run of either after a failure, needs no --break-lock.
+ * A start releases it once it succeeds and keeps it parked otherwise. A stop parks it for the start once the node was
+ * touched (now, or by the run whose parked lock it took over); a stop that ended before touching anything lets it go.
+ */
+export function nodeProcedureLock(plan: Plan): { lockAfter: LockAfter; adoptLock: (h: LockHolder) => boolean } {
+  const adoptLock = (h: LockHolder) =>
+    (h.procedure === "node stop" || h.procedure === "node start") && h.target === plan.target;
+  if (plan.procedure === "node start") {
+    return { adoptLock, lockAfter: (r) => (r.result === "succeeded" ? "release" : "park") };
+  }
+  return {
+    adoptLock,
+    lockAfter: (r, lock) =>
+      r.result === "succeeded" || lock.adopted || (r.failed && changedNodeBy(plan, r.failed.step.id))
+        ? "park"
+        : "release",
+  };
+}
 
 /** Runs a procedure's plan: dry run, or journal + lock + executor + live progress, with cleanup that always runs. */
 export async function runProcedure(opts: {

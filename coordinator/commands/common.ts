@@ -1,5 +1,4 @@
 import { UsageError, type CommandContext } from "../command.js";
-import type { LockHolder } from "../kube/index.js";
 
 /** Flags every command that talks to a cluster takes. */
 export const CLUSTER_OPTIONS = {
@@ -32,12 +31,4 @@ export function parseDuration(
   if (!m) throw new UsageError(`${flag} must be a duration such as 90s, 5m or 1h, not "${value}"`, ctx.name);
   const n = Number(m[1]);
   return n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? "s") as "ms" | "s" | "m" | "h"];
-}
-
-/**
- * Which parked cluster lock a procedure on NODE may take over: the one its own node stop or node start left, so
- * that the start after a stop, or a re-run of either after a failure, goes on without --break-lock.
- */
-export function parkedForNode(node: string): (h: LockHolder) => boolean {
-  return (h) => (h.procedure === "node stop" || h.procedure === "node start") && h.target === node;
 }

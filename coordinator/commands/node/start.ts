@@ -1,8 +1,8 @@
 import { defineCommand, singleArg } from "../../command.js";
 import { findNode } from "../../inventory.js";
-import { inventoryOf, openSession, runProcedure } from "../../operation.js";
+import { inventoryOf, nodeProcedureLock, openSession, runProcedure } from "../../operation.js";
 import { planNodeStart } from "../../plan/index.js";
-import { PROCEDURE_HELP, PROCEDURE_OPTIONS, parkedForNode } from "../common.js";
+import { PROCEDURE_HELP, PROCEDURE_OPTIONS } from "../common.js";
 
 export const command = defineCommand({
   summary: "Start one node: runtime, etcd, kubelet, each verified; Ready; etcd and control-plane health; uncordon",
@@ -33,9 +33,7 @@ ${PROCEDURE_HELP}`,
         dryRun: ctx.values["dry-run"],
         // Starting is not destructive: no confirmation.
         confirm: () => Promise.resolve(),
-        // A failed start keeps the lock parked so that a retry of this start can take it over.
-        lockAfter: (r) => (r.result === "succeeded" ? "release" : "park"),
-        adoptLock: parkedForNode(name),
+        ...nodeProcedureLock(plan),
       });
     } finally {
       session.close();

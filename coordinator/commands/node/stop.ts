@@ -1,9 +1,9 @@
 import { defineCommand, singleArg } from "../../command.js";
 import { findNode } from "../../inventory.js";
-import { inventoryOf, openSession, runProcedure } from "../../operation.js";
-import { changedNodeBy, planNodeStop } from "../../plan/index.js";
+import { inventoryOf, nodeProcedureLock, openSession, runProcedure } from "../../operation.js";
+import { planNodeStop } from "../../plan/index.js";
 import { confirm } from "../../ui/confirm.js";
-import { PROCEDURE_HELP, PROCEDURE_OPTIONS, parkedForNode, parseDuration } from "../common.js";
+import { PROCEDURE_HELP, PROCEDURE_OPTIONS, parseDuration } from "../common.js";
 
 export const command = defineCommand({
   summary: "Stop one node safely: preflight, lock, backup, cordon, drain, stop kubelet/pods/etcd/runtime, verify",
@@ -55,13 +55,7 @@ ${PROCEDURE_HELP}`,
               stderr: process.stderr,
             },
           ),
-        // Once the node was touched (now, or by the stop or start whose parked lock this took over), keep the lock
-        // for its start; before that, nothing changed: let it go.
-        lockAfter: (r, lock) =>
-          r.result === "succeeded" || lock.adopted || (r.failed && changedNodeBy(plan, r.failed.step.id))
-            ? "park"
-            : "release",
-        adoptLock: parkedForNode(name),
+        ...nodeProcedureLock(plan),
       });
     } finally {
       session.close();

@@ -1,0 +1,77 @@
+import { describe, expect, it } from "vitest";
+import { KubecycleError } from "../shared/index.js";
+import type { LockHolder } from "./kube/index.js";
+import { nodeProcedureLock } from "./operation.js";
+import { planNodeStart, planNodeStop, type InventoryNode, type NodeTimeouts, type Plan } from "./plan/index.js";
+import type { ExecutionResult } from "./run/executor.js";
+
+const t = 10_000;
+const timeouts: NodeTimeouts = {
+  agentCallMs: t,
+  lockMs: t,
+  backupMs: t,
+  cordonMs: t,
+  drainMs: t,
+  replacementMs: t,
+  unitSettleMs: t,
+  podSandboxesMs: t,
+  nodeNotReadyMs: t,
+  nodeReadyMs: t,
+  etcdHealthyMs: t,
+  controlPlaneMs: t,
+};
+const units = { kubelet: "kubelet", etcd: "etcd", runtime: { containerd: ["containerd"], docker: ["docker"] } };
+const m1: InventoryNode = {
+  name: "m1",
+  address: "10.0.0.11",
+  controlPlane: true,
+  etcdMember: true,
+  runtime: "containerd",
+};
+const stop = planNodeStop(m1, units, { skipBackup: false, force: false, breakLock: false, backupKeep: 5, timeouts });
+const start = planNodeStart(m1, units, { breakLock: false, timeouts });
+
+const failedIn = (plan: Plan, phase: string): ExecutionResult => {
+  const step = plan.phases.find((p) => p.name === phase)?.steps[0];
+  if (!step) throw new Error(`no phase ${phase}`);
+  return { result: "failed", failed: { step, error: new KubecycleError("DEADLINE_EXCEEDED", "x") } };
+};
+const holder = (procedure: string, target: string, state: LockHolder["state"] = "parked"): LockHolder => ({
+  op: "op",
+  procedure,
+  target,
+  user: "u",
+  host: "h",
+  pid: 1,
+  state,
+  renewedAt: undefined,
+});
+
+describe("nodeProcedureLock", () => {
+  it("parks a stop's lock once the node was touched, or when it took over a parked one; otherwise releases it", () => {
+    const { lockAfter } = nodeProcedureLock(stop);
+    const fresh = { adopted: false };
+    expect(lockAfter({ result: "succeeded" }, fresh)).toBe("park");
+    expect(lockAfter(failedIn(stop, "preflight"), fresh)).toBe("release");
+    expect(lockAfter(failedIn(stop, "backup"), fresh)).toBe("release");
+    expect(lockAfter(failedIn(stop, "backup"), { adopted: true })).toBe("park");
+    expect(lockAfter(failedIn(stop, "drain"), fresh)).toBe("park");
+    expect(lockAfter(failedIn(stop, "verify"), fresh)).toBe("park");
+  });
+
+  it("releases a start's lock when it succeeds and keeps it parked for a retry when it fails", () => {
+    const { lockAfter } = nodeProcedureLock(start);
+    expect(lockAfter({ result: "succeeded" }, { adopted: true })).toBe("release");
+    expect(lockAfter(failedIn(start, "preflight"), { adopted: false })).toBe("park");
+  });
+
+  it("takes over only what this node's own stop or start parked", () => {
+    for (const plan of [stop, start]) {
+      const { adoptLock } = nodeProcedureLock(plan);
+      expect(adoptLock(holder("node stop", "m1"))).toBe(true);
+      expect(adoptLock(holder("node start", "m1"))).toBe(true);
+      expect(adoptLock(holder("node stop", "m2"))).toBe(false);
+      expect(adoptLock(holder("cluster stop", "m1"))).toBe(false);
+    }
+  });
+});
