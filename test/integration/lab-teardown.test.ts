@@ -75,6 +75,9 @@ describe("after a crash", () => {
     const processes = await labProcesses();
     expect(processes.filter((p) => / systemd: /.test(p.what))).toHaveLength(2);
     expect(await hostPathKinds()).not.toEqual(hostPathsBefore);
+    // The killed run's checkout state is gone, as a deleted CI clone's would be: what the lab made on the host must
+    // be found from the machine, not from any checkout.
+    await rm(join(REPO_ROOT, ".lab"), { recursive: true, force: true });
 
     const down = await runLabCli(["down"]);
     expect(down.code, down.stderr).toBe(0);
