@@ -134,21 +134,20 @@ export async function runElected(opts: ElectedOptions): Promise<{ stop: () => Pr
 }
 
 /** The flags the controller-manager and the scheduler share, as the real components spell them. */
-type ElectedFlags = Partial<
-  Record<
-    | "bind-address"
-    | "secure-port"
-    | "tls-cert-file"
-    | "tls-private-key-file"
-    | "etcd-servers"
-    | "etcd-cafile"
-    | "etcd-certfile"
-    | "etcd-keyfile"
-    | "leader-elect-lease-duration"
-    | "identity",
-    string
-  >
->;
+export const ELECTED_FLAGS = [
+  "bind-address",
+  "secure-port",
+  "tls-cert-file",
+  "tls-private-key-file",
+  "etcd-servers",
+  "etcd-cafile",
+  "etcd-certfile",
+  "etcd-keyfile",
+  "leader-elect-lease-duration",
+  "identity",
+] as const;
+
+type ElectedFlags = Partial<Record<(typeof ELECTED_FLAGS)[number], string>>;
 
 /** ElectedOptions from the component's command line. */
 export function electedOptionsFromFlags(

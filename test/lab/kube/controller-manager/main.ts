@@ -4,32 +4,16 @@
 // whose apiserver is down can still lead; everything it writes goes through the same registry rules.
 import { parseDuration, parseFlags, required } from "../lib/flags.js";
 import { createLog } from "../lib/log.js";
-import { electedOptionsFromFlags, runElected } from "../apiserver/component.js";
+import { ELECTED_FLAGS, electedOptionsFromFlags, runElected } from "../apiserver/component.js";
 import { reconcile, type ControllerContext } from "./controllers.js";
 
 const log = createLog("kube-controller-manager");
-const flags = parseFlags(
-  process.argv.slice(2),
-  [
-    "bind-address",
-    "secure-port",
-    "tls-cert-file",
-    "tls-private-key-file",
-    "etcd-servers",
-    "etcd-cafile",
-    "etcd-certfile",
-    "etcd-keyfile",
-    "node-monitor-grace-period",
-    "leader-elect-lease-duration",
-    "identity",
-  ] as const,
-  {
-    "bind-address": "0.0.0.0",
-    "secure-port": "10257",
-    "node-monitor-grace-period": "6s",
-    "leader-elect-lease-duration": "3s",
-  },
-);
+const flags = parseFlags(process.argv.slice(2), [...ELECTED_FLAGS, "node-monitor-grace-period"] as const, {
+  "bind-address": "0.0.0.0",
+  "secure-port": "10257",
+  "node-monitor-grace-period": "6s",
+  "leader-elect-lease-duration": "3s",
+});
 
 const graceMs = parseDuration(flags["node-monitor-grace-period"] ?? "6s");
 const ctx: Omit<ControllerContext, "store"> = {

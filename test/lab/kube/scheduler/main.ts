@@ -3,26 +3,15 @@
 // affinity or topology spreading.
 import { parseFlags, required } from "../lib/flags.js";
 import { createLog } from "../lib/log.js";
-import { electedOptionsFromFlags, runElected } from "../apiserver/component.js";
+import { ELECTED_FLAGS, electedOptionsFromFlags, runElected } from "../apiserver/component.js";
 import { schedulePending } from "./schedule.js";
 
 const log = createLog("kube-scheduler");
-const flags = parseFlags(
-  process.argv.slice(2),
-  [
-    "bind-address",
-    "secure-port",
-    "tls-cert-file",
-    "tls-private-key-file",
-    "etcd-servers",
-    "etcd-cafile",
-    "etcd-certfile",
-    "etcd-keyfile",
-    "leader-elect-lease-duration",
-    "identity",
-  ] as const,
-  { "bind-address": "0.0.0.0", "secure-port": "10259", "leader-elect-lease-duration": "3s" },
-);
+const flags = parseFlags(process.argv.slice(2), ELECTED_FLAGS, {
+  "bind-address": "0.0.0.0",
+  "secure-port": "10259",
+  "leader-elect-lease-duration": "3s",
+});
 
 required(flags, "etcd-servers");
 const c = await runElected(
