@@ -185,6 +185,12 @@ export function buildHandlers(deps: ServerDeps): AgentHandlers {
     ),
 
     WatchStatus: (call) => void watch(call),
+
+    // Declared in the contract; the agent's side lands with the node-layout work (issue 7) and cluster stop (11).
+    GetNodeLayout: (_call, cb) => cb({ code: 12, details: "GetNodeLayout: not implemented by this agent yet" }),
+    ProbeComponents: (_call, cb) => cb({ code: 12, details: "ProbeComponents: not implemented by this agent yet" }),
+    GetCertificates: (_call, cb) => cb({ code: 12, details: "GetCertificates: not implemented by this agent yet" }),
+    PowerOff: (_call, cb) => cb({ code: 12, details: "PowerOff: not implemented by this agent yet" }),
   };
 
   /** Streams a snapshot of the local member: data chunks, then the summary with the sha256 of all bytes sent. */

@@ -31,6 +31,12 @@ const TABLE: Array<[ErrorCode, status, boolean]> = [
   ["ETCD_UNHEALTHY", status.UNAVAILABLE, false],
   ["NODE_NOT_READY", status.DEADLINE_EXCEEDED, false],
   ["SNAPSHOT_CORRUPT", status.DATA_LOSS, false],
+  ["CERT_EXPIRING", status.FAILED_PRECONDITION, true],
+  ["ADDRESS_DRIFT", status.FAILED_PRECONDITION, true],
+  ["CLUSTER_MISMATCH", status.FAILED_PRECONDITION, true],
+  ["API_AT_RISK", status.FAILED_PRECONDITION, true],
+  ["COMPONENT_UNHEALTHY", status.UNAVAILABLE, false],
+  ["RESOURCE_EXHAUSTED", status.RESOURCE_EXHAUSTED, false],
   ["INTERNAL", status.INTERNAL, false],
 ];
 

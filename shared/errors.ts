@@ -59,6 +59,18 @@ export const ERROR_CODES = {
   NODE_NOT_READY: { grpc: GrpcStatus.DEADLINE_EXCEEDED, user: false },
   /** A snapshot's bytes do not match its checksum. */
   SNAPSHOT_CORRUPT: { grpc: GrpcStatus.DATA_LOSS, user: false },
+  /** A certificate the cluster needs expires within the window asked for (or already has). */
+  CERT_EXPIRING: { grpc: GrpcStatus.FAILED_PRECONDITION, user: true },
+  /** A node's addresses no longer match what etcd or the API recorded (its IP changed). */
+  ADDRESS_DRIFT: { grpc: GrpcStatus.FAILED_PRECONDITION, user: true },
+  /** The agents describe another cluster than the recorded one (other nodes, addresses or etcd members). */
+  CLUSTER_MISMATCH: { grpc: GrpcStatus.FAILED_PRECONDITION, user: true },
+  /** Stopping this node would leave no API server (external etcd); only with --force. */
+  API_AT_RISK: { grpc: GrpcStatus.FAILED_PRECONDITION, user: true },
+  /** A control-plane component's health endpoint does not answer ok. */
+  COMPONENT_UNHEALTHY: { grpc: GrpcStatus.UNAVAILABLE, user: false },
+  /** The agent is busy: too many concurrent reads or streams from this caller, or in all. */
+  RESOURCE_EXHAUSTED: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, user: false },
   /** Anything we did not expect: a bug. */
   INTERNAL: { grpc: GrpcStatus.INTERNAL, user: false },
 } as const satisfies Record<string, { grpc: GrpcStatus; user: boolean }>;

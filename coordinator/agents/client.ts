@@ -17,6 +17,11 @@ import {
   type StopUnitsRequest,
   type TlsMaterial,
   type UnitsResult__Output,
+  type NodeLayout__Output,
+  type ComponentsHealth__Output,
+  type CertificatesResult__Output,
+  type PowerOffRequest,
+  type PowerOffResult__Output,
 } from "../../shared/index.js";
 
 /** Every unary RPC of the agent is a read or carries an operation id, so all may be retried. */
@@ -28,6 +33,10 @@ const IDEMPOTENT_RPCS: ReadonlySet<string> = new Set([
   "StartUnits",
   "SetAutoStart",
   "StopPodSandboxes",
+  "GetNodeLayout",
+  "ProbeComponents",
+  "GetCertificates",
+  "PowerOff",
 ]);
 
 /** Where and how to reach one node's agent. */
@@ -100,12 +109,31 @@ export class AgentConnection {
     return this.#unary("SetAutoStart", this.#client.SetAutoStart.bind(this.#client), req, opts);
   }
 
-  etcdStatus(req: { timeoutMs?: number } = {}, opts?: CallOptions): Promise<EtcdMemberStatus__Output> {
+  etcdStatus(
+    req: { timeoutMs?: number; memberId?: string } = {},
+    opts?: CallOptions,
+  ): Promise<EtcdMemberStatus__Output> {
     return this.#unary("EtcdStatus", this.#client.EtcdStatus.bind(this.#client), req, opts);
   }
 
   stopPodSandboxes(req: StopPodSandboxesRequest, opts?: CallOptions): Promise<PodSandboxesResult__Output> {
     return this.#unary("StopPodSandboxes", this.#client.StopPodSandboxes.bind(this.#client), req, opts);
+  }
+
+  getNodeLayout(opts?: CallOptions): Promise<NodeLayout__Output> {
+    return this.#unary("GetNodeLayout", this.#client.GetNodeLayout.bind(this.#client), {}, opts);
+  }
+
+  probeComponents(req: { timeoutMs?: number } = {}, opts?: CallOptions): Promise<ComponentsHealth__Output> {
+    return this.#unary("ProbeComponents", this.#client.ProbeComponents.bind(this.#client), req, opts);
+  }
+
+  getCertificates(opts?: CallOptions): Promise<CertificatesResult__Output> {
+    return this.#unary("GetCertificates", this.#client.GetCertificates.bind(this.#client), {}, opts);
+  }
+
+  powerOff(req: PowerOffRequest, opts?: CallOptions): Promise<PowerOffResult__Output> {
+    return this.#unary("PowerOff", this.#client.PowerOff.bind(this.#client), req, opts);
   }
 
   /**

@@ -30,6 +30,21 @@ export type * from "./generated/kubecycle/v1/SnapshotSummary.js";
 export type * from "./generated/kubecycle/v1/StopPodSandboxesRequest.js";
 export type * from "./generated/kubecycle/v1/PodSandbox.js";
 export type * from "./generated/kubecycle/v1/PodSandboxesResult.js";
+export type * from "./generated/kubecycle/v1/PodScope.js";
+export type * from "./generated/kubecycle/v1/GetNodeLayoutRequest.js";
+export type * from "./generated/kubecycle/v1/NodeLayout.js";
+export type * from "./generated/kubecycle/v1/EtcdLayout.js";
+export type * from "./generated/kubecycle/v1/EtcdMode.js";
+export type * from "./generated/kubecycle/v1/RuntimeLayout.js";
+export type * from "./generated/kubecycle/v1/RuntimeUnit.js";
+export type * from "./generated/kubecycle/v1/ProbeComponentsRequest.js";
+export type * from "./generated/kubecycle/v1/ComponentHealth.js";
+export type * from "./generated/kubecycle/v1/ComponentsHealth.js";
+export type * from "./generated/kubecycle/v1/GetCertificatesRequest.js";
+export type * from "./generated/kubecycle/v1/CertificateInfo.js";
+export type * from "./generated/kubecycle/v1/CertificatesResult.js";
+export type * from "./generated/kubecycle/v1/PowerOffRequest.js";
+export type * from "./generated/kubecycle/v1/PowerOffResult.js";
 
 /** proto-loader options; they must match the ones `npm run proto:gen` generates the types with. */
 export const PROTO_LOADER_OPTIONS: Options = {

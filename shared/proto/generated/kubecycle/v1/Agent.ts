@@ -2,14 +2,22 @@
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
+import type { CertificatesResult as _kubecycle_v1_CertificatesResult, CertificatesResult__Output as _kubecycle_v1_CertificatesResult__Output } from '../../kubecycle/v1/CertificatesResult';
+import type { ComponentsHealth as _kubecycle_v1_ComponentsHealth, ComponentsHealth__Output as _kubecycle_v1_ComponentsHealth__Output } from '../../kubecycle/v1/ComponentsHealth';
 import type { EtcdMemberStatus as _kubecycle_v1_EtcdMemberStatus, EtcdMemberStatus__Output as _kubecycle_v1_EtcdMemberStatus__Output } from '../../kubecycle/v1/EtcdMemberStatus';
 import type { EtcdSnapshotRequest as _kubecycle_v1_EtcdSnapshotRequest, EtcdSnapshotRequest__Output as _kubecycle_v1_EtcdSnapshotRequest__Output } from '../../kubecycle/v1/EtcdSnapshotRequest';
 import type { EtcdStatusRequest as _kubecycle_v1_EtcdStatusRequest, EtcdStatusRequest__Output as _kubecycle_v1_EtcdStatusRequest__Output } from '../../kubecycle/v1/EtcdStatusRequest';
+import type { GetCertificatesRequest as _kubecycle_v1_GetCertificatesRequest, GetCertificatesRequest__Output as _kubecycle_v1_GetCertificatesRequest__Output } from '../../kubecycle/v1/GetCertificatesRequest';
+import type { GetNodeLayoutRequest as _kubecycle_v1_GetNodeLayoutRequest, GetNodeLayoutRequest__Output as _kubecycle_v1_GetNodeLayoutRequest__Output } from '../../kubecycle/v1/GetNodeLayoutRequest';
 import type { GetStatusRequest as _kubecycle_v1_GetStatusRequest, GetStatusRequest__Output as _kubecycle_v1_GetStatusRequest__Output } from '../../kubecycle/v1/GetStatusRequest';
 import type { HealthRequest as _kubecycle_v1_HealthRequest, HealthRequest__Output as _kubecycle_v1_HealthRequest__Output } from '../../kubecycle/v1/HealthRequest';
 import type { HealthResponse as _kubecycle_v1_HealthResponse, HealthResponse__Output as _kubecycle_v1_HealthResponse__Output } from '../../kubecycle/v1/HealthResponse';
+import type { NodeLayout as _kubecycle_v1_NodeLayout, NodeLayout__Output as _kubecycle_v1_NodeLayout__Output } from '../../kubecycle/v1/NodeLayout';
 import type { NodeStatus as _kubecycle_v1_NodeStatus, NodeStatus__Output as _kubecycle_v1_NodeStatus__Output } from '../../kubecycle/v1/NodeStatus';
 import type { PodSandboxesResult as _kubecycle_v1_PodSandboxesResult, PodSandboxesResult__Output as _kubecycle_v1_PodSandboxesResult__Output } from '../../kubecycle/v1/PodSandboxesResult';
+import type { PowerOffRequest as _kubecycle_v1_PowerOffRequest, PowerOffRequest__Output as _kubecycle_v1_PowerOffRequest__Output } from '../../kubecycle/v1/PowerOffRequest';
+import type { PowerOffResult as _kubecycle_v1_PowerOffResult, PowerOffResult__Output as _kubecycle_v1_PowerOffResult__Output } from '../../kubecycle/v1/PowerOffResult';
+import type { ProbeComponentsRequest as _kubecycle_v1_ProbeComponentsRequest, ProbeComponentsRequest__Output as _kubecycle_v1_ProbeComponentsRequest__Output } from '../../kubecycle/v1/ProbeComponentsRequest';
 import type { SetAutoStartRequest as _kubecycle_v1_SetAutoStartRequest, SetAutoStartRequest__Output as _kubecycle_v1_SetAutoStartRequest__Output } from '../../kubecycle/v1/SetAutoStartRequest';
 import type { SnapshotChunk as _kubecycle_v1_SnapshotChunk, SnapshotChunk__Output as _kubecycle_v1_SnapshotChunk__Output } from '../../kubecycle/v1/SnapshotChunk';
 import type { StartUnitsRequest as _kubecycle_v1_StartUnitsRequest, StartUnitsRequest__Output as _kubecycle_v1_StartUnitsRequest__Output } from '../../kubecycle/v1/StartUnitsRequest';
@@ -33,6 +41,24 @@ export interface AgentClient extends grpc.Client {
   etcdStatus(argument: _kubecycle_v1_EtcdStatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_EtcdMemberStatus__Output>): grpc.ClientUnaryCall;
   etcdStatus(argument: _kubecycle_v1_EtcdStatusRequest, callback: grpc.requestCallback<_kubecycle_v1_EtcdMemberStatus__Output>): grpc.ClientUnaryCall;
   
+  GetCertificates(argument: _kubecycle_v1_GetCertificatesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_CertificatesResult__Output>): grpc.ClientUnaryCall;
+  GetCertificates(argument: _kubecycle_v1_GetCertificatesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kubecycle_v1_CertificatesResult__Output>): grpc.ClientUnaryCall;
+  GetCertificates(argument: _kubecycle_v1_GetCertificatesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_CertificatesResult__Output>): grpc.ClientUnaryCall;
+  GetCertificates(argument: _kubecycle_v1_GetCertificatesRequest, callback: grpc.requestCallback<_kubecycle_v1_CertificatesResult__Output>): grpc.ClientUnaryCall;
+  getCertificates(argument: _kubecycle_v1_GetCertificatesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_CertificatesResult__Output>): grpc.ClientUnaryCall;
+  getCertificates(argument: _kubecycle_v1_GetCertificatesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kubecycle_v1_CertificatesResult__Output>): grpc.ClientUnaryCall;
+  getCertificates(argument: _kubecycle_v1_GetCertificatesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_CertificatesResult__Output>): grpc.ClientUnaryCall;
+  getCertificates(argument: _kubecycle_v1_GetCertificatesRequest, callback: grpc.requestCallback<_kubecycle_v1_CertificatesResult__Output>): grpc.ClientUnaryCall;
+  
+  GetNodeLayout(argument: _kubecycle_v1_GetNodeLayoutRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_NodeLayout__Output>): grpc.ClientUnaryCall;
+  GetNodeLayout(argument: _kubecycle_v1_GetNodeLayoutRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kubecycle_v1_NodeLayout__Output>): grpc.ClientUnaryCall;
+  GetNodeLayout(argument: _kubecycle_v1_GetNodeLayoutRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_NodeLayout__Output>): grpc.ClientUnaryCall;
+  GetNodeLayout(argument: _kubecycle_v1_GetNodeLayoutRequest, callback: grpc.requestCallback<_kubecycle_v1_NodeLayout__Output>): grpc.ClientUnaryCall;
+  getNodeLayout(argument: _kubecycle_v1_GetNodeLayoutRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_NodeLayout__Output>): grpc.ClientUnaryCall;
+  getNodeLayout(argument: _kubecycle_v1_GetNodeLayoutRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kubecycle_v1_NodeLayout__Output>): grpc.ClientUnaryCall;
+  getNodeLayout(argument: _kubecycle_v1_GetNodeLayoutRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_NodeLayout__Output>): grpc.ClientUnaryCall;
+  getNodeLayout(argument: _kubecycle_v1_GetNodeLayoutRequest, callback: grpc.requestCallback<_kubecycle_v1_NodeLayout__Output>): grpc.ClientUnaryCall;
+  
   GetStatus(argument: _kubecycle_v1_GetStatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_NodeStatus__Output>): grpc.ClientUnaryCall;
   GetStatus(argument: _kubecycle_v1_GetStatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kubecycle_v1_NodeStatus__Output>): grpc.ClientUnaryCall;
   GetStatus(argument: _kubecycle_v1_GetStatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_NodeStatus__Output>): grpc.ClientUnaryCall;
@@ -50,6 +76,24 @@ export interface AgentClient extends grpc.Client {
   health(argument: _kubecycle_v1_HealthRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kubecycle_v1_HealthResponse__Output>): grpc.ClientUnaryCall;
   health(argument: _kubecycle_v1_HealthRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_HealthResponse__Output>): grpc.ClientUnaryCall;
   health(argument: _kubecycle_v1_HealthRequest, callback: grpc.requestCallback<_kubecycle_v1_HealthResponse__Output>): grpc.ClientUnaryCall;
+  
+  PowerOff(argument: _kubecycle_v1_PowerOffRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_PowerOffResult__Output>): grpc.ClientUnaryCall;
+  PowerOff(argument: _kubecycle_v1_PowerOffRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kubecycle_v1_PowerOffResult__Output>): grpc.ClientUnaryCall;
+  PowerOff(argument: _kubecycle_v1_PowerOffRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_PowerOffResult__Output>): grpc.ClientUnaryCall;
+  PowerOff(argument: _kubecycle_v1_PowerOffRequest, callback: grpc.requestCallback<_kubecycle_v1_PowerOffResult__Output>): grpc.ClientUnaryCall;
+  powerOff(argument: _kubecycle_v1_PowerOffRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_PowerOffResult__Output>): grpc.ClientUnaryCall;
+  powerOff(argument: _kubecycle_v1_PowerOffRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kubecycle_v1_PowerOffResult__Output>): grpc.ClientUnaryCall;
+  powerOff(argument: _kubecycle_v1_PowerOffRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_PowerOffResult__Output>): grpc.ClientUnaryCall;
+  powerOff(argument: _kubecycle_v1_PowerOffRequest, callback: grpc.requestCallback<_kubecycle_v1_PowerOffResult__Output>): grpc.ClientUnaryCall;
+  
+  ProbeComponents(argument: _kubecycle_v1_ProbeComponentsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_ComponentsHealth__Output>): grpc.ClientUnaryCall;
+  ProbeComponents(argument: _kubecycle_v1_ProbeComponentsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kubecycle_v1_ComponentsHealth__Output>): grpc.ClientUnaryCall;
+  ProbeComponents(argument: _kubecycle_v1_ProbeComponentsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_ComponentsHealth__Output>): grpc.ClientUnaryCall;
+  ProbeComponents(argument: _kubecycle_v1_ProbeComponentsRequest, callback: grpc.requestCallback<_kubecycle_v1_ComponentsHealth__Output>): grpc.ClientUnaryCall;
+  probeComponents(argument: _kubecycle_v1_ProbeComponentsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_ComponentsHealth__Output>): grpc.ClientUnaryCall;
+  probeComponents(argument: _kubecycle_v1_ProbeComponentsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kubecycle_v1_ComponentsHealth__Output>): grpc.ClientUnaryCall;
+  probeComponents(argument: _kubecycle_v1_ProbeComponentsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_ComponentsHealth__Output>): grpc.ClientUnaryCall;
+  probeComponents(argument: _kubecycle_v1_ProbeComponentsRequest, callback: grpc.requestCallback<_kubecycle_v1_ComponentsHealth__Output>): grpc.ClientUnaryCall;
   
   SetAutoStart(argument: _kubecycle_v1_SetAutoStartRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_kubecycle_v1_UnitsResult__Output>): grpc.ClientUnaryCall;
   SetAutoStart(argument: _kubecycle_v1_SetAutoStartRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_kubecycle_v1_UnitsResult__Output>): grpc.ClientUnaryCall;
@@ -99,9 +143,17 @@ export interface AgentHandlers extends grpc.UntypedServiceImplementation {
   
   EtcdStatus: grpc.handleUnaryCall<_kubecycle_v1_EtcdStatusRequest__Output, _kubecycle_v1_EtcdMemberStatus>;
   
+  GetCertificates: grpc.handleUnaryCall<_kubecycle_v1_GetCertificatesRequest__Output, _kubecycle_v1_CertificatesResult>;
+  
+  GetNodeLayout: grpc.handleUnaryCall<_kubecycle_v1_GetNodeLayoutRequest__Output, _kubecycle_v1_NodeLayout>;
+  
   GetStatus: grpc.handleUnaryCall<_kubecycle_v1_GetStatusRequest__Output, _kubecycle_v1_NodeStatus>;
   
   Health: grpc.handleUnaryCall<_kubecycle_v1_HealthRequest__Output, _kubecycle_v1_HealthResponse>;
+  
+  PowerOff: grpc.handleUnaryCall<_kubecycle_v1_PowerOffRequest__Output, _kubecycle_v1_PowerOffResult>;
+  
+  ProbeComponents: grpc.handleUnaryCall<_kubecycle_v1_ProbeComponentsRequest__Output, _kubecycle_v1_ComponentsHealth>;
   
   SetAutoStart: grpc.handleUnaryCall<_kubecycle_v1_SetAutoStartRequest__Output, _kubecycle_v1_UnitsResult>;
   
@@ -118,8 +170,12 @@ export interface AgentHandlers extends grpc.UntypedServiceImplementation {
 export interface AgentDefinition extends grpc.ServiceDefinition {
   EtcdSnapshot: MethodDefinition<_kubecycle_v1_EtcdSnapshotRequest, _kubecycle_v1_SnapshotChunk, _kubecycle_v1_EtcdSnapshotRequest__Output, _kubecycle_v1_SnapshotChunk__Output>
   EtcdStatus: MethodDefinition<_kubecycle_v1_EtcdStatusRequest, _kubecycle_v1_EtcdMemberStatus, _kubecycle_v1_EtcdStatusRequest__Output, _kubecycle_v1_EtcdMemberStatus__Output>
+  GetCertificates: MethodDefinition<_kubecycle_v1_GetCertificatesRequest, _kubecycle_v1_CertificatesResult, _kubecycle_v1_GetCertificatesRequest__Output, _kubecycle_v1_CertificatesResult__Output>
+  GetNodeLayout: MethodDefinition<_kubecycle_v1_GetNodeLayoutRequest, _kubecycle_v1_NodeLayout, _kubecycle_v1_GetNodeLayoutRequest__Output, _kubecycle_v1_NodeLayout__Output>
   GetStatus: MethodDefinition<_kubecycle_v1_GetStatusRequest, _kubecycle_v1_NodeStatus, _kubecycle_v1_GetStatusRequest__Output, _kubecycle_v1_NodeStatus__Output>
   Health: MethodDefinition<_kubecycle_v1_HealthRequest, _kubecycle_v1_HealthResponse, _kubecycle_v1_HealthRequest__Output, _kubecycle_v1_HealthResponse__Output>
+  PowerOff: MethodDefinition<_kubecycle_v1_PowerOffRequest, _kubecycle_v1_PowerOffResult, _kubecycle_v1_PowerOffRequest__Output, _kubecycle_v1_PowerOffResult__Output>
+  ProbeComponents: MethodDefinition<_kubecycle_v1_ProbeComponentsRequest, _kubecycle_v1_ComponentsHealth, _kubecycle_v1_ProbeComponentsRequest__Output, _kubecycle_v1_ComponentsHealth__Output>
   SetAutoStart: MethodDefinition<_kubecycle_v1_SetAutoStartRequest, _kubecycle_v1_UnitsResult, _kubecycle_v1_SetAutoStartRequest__Output, _kubecycle_v1_UnitsResult__Output>
   StartUnits: MethodDefinition<_kubecycle_v1_StartUnitsRequest, _kubecycle_v1_UnitsResult, _kubecycle_v1_StartUnitsRequest__Output, _kubecycle_v1_UnitsResult__Output>
   StopPodSandboxes: MethodDefinition<_kubecycle_v1_StopPodSandboxesRequest, _kubecycle_v1_PodSandboxesResult, _kubecycle_v1_StopPodSandboxesRequest__Output, _kubecycle_v1_PodSandboxesResult__Output>

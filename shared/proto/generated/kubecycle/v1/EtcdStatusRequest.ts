@@ -3,8 +3,10 @@
 
 export interface EtcdStatusRequest {
   'timeoutMs'?: (number);
+  'memberId'?: (string);
 }
 
 export interface EtcdStatusRequest__Output {
   'timeoutMs': (number);
+  'memberId': (string);
 }
