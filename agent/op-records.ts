@@ -2,22 +2,11 @@ import { mkdir, open, readdir, readFile, rename, unlink } from "node:fs/promises
 import { join } from "node:path";
 import { KubecycleError, type Logger } from "../shared/index.js";
 
-/** Operation ids are used as file names, so they are held to a safe alphabet. */
-const OP_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+// The one rule for operation ids, shared with the coordinator that builds them.
+export { validateOperationId } from "../shared/index.js";
+
 // Record file: "<13-digit unix ms>-<op id>.json", so a directory listing alone gives both the index and the age.
 const RECORD_FILE = /^(\d{13})-(.+)\.json$/;
-
-/** Throws INVALID_REQUEST unless `opId` is a usable operation id. */
-export function validateOperationId(opId: unknown): string {
-  if (typeof opId !== "string" || !OP_ID.test(opId)) {
-    throw new KubecycleError(
-      "INVALID_REQUEST",
-      "operation_id is required: 1-128 characters of letters, digits and ._:- starting with a letter or digit",
-      { field: "operation_id" },
-    );
-  }
-  return opId;
-}
 
 interface StoredRecord<R> {
   opId: string;

@@ -3,6 +3,7 @@ import { mkdir, open, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { KubecycleError, type SnapshotSummary__Output } from "../shared/index.js";
 import type { AgentPool } from "./agents/index.js";
+import type { ProbeTimeouts } from "./config.js";
 import type { InventoryNode } from "./plan/index.js";
 
 /** A snapshot safely on disk. */
@@ -30,7 +31,10 @@ export async function takeSnapshot(opts: {
   keep: number;
   signal?: AbortSignal;
   progress?: (message: string) => void;
+  /** Taking and streaming the snapshot. */
   timeoutMs: number;
+  /** Asking a member whether it is healthy first. */
+  probe: ProbeTimeouts;
 }): Promise<SnapshotFile> {
   if (opts.members.length === 0) {
     throw new KubecycleError("ETCD_UNHEALTHY", "no etcd member in the inventory to take a snapshot from", {
@@ -44,8 +48,8 @@ export async function takeSnapshot(opts: {
     const agent = opts.agents.get(member.name, member.address);
     try {
       const st = await agent.etcdStatus(
-        { timeoutMs: 5000 },
-        { deadlineMs: 9000, ...(opts.signal ? { signal: opts.signal } : {}) },
+        { timeoutMs: opts.probe.etcdMs },
+        { deadlineMs: opts.probe.callMs, ...(opts.signal ? { signal: opts.signal } : {}) },
       );
       if (!st.isMember || !st.healthy) {
         failures.push(`${member.name}: ${st.healthError || "not healthy"}`);

@@ -20,8 +20,6 @@ describe("coordinator config", () => {
     const c = compileCoordinatorConfig(base, opts);
     expect(c.cluster).toBe("kubernetes");
     expect(c.agents).toMatchObject({ port: 9443, tls: { ca: "/etc/kc/pki/ca.crt" }, callTimeoutMs: 10_000 });
-    expect(c.runtime).toBe("containerd");
-    expect(c.units.runtime.docker).toEqual(["docker", "cri-dockerd"]);
     expect(c.stateDir).toMatch(/\/\.kubecycle\/kubernetes$/);
     expect(c.backups.dir).toBe(`${c.stateDir}/backups`);
     expect(c.timeouts.drainMs).toBe(300_000);
@@ -37,9 +35,14 @@ describe("coordinator config", () => {
   it.each([
     [{}, "agents: "],
     [{ ...base, cluster: "Prod_1" }, "cluster: expected a DNS-1123 label"],
-    [{ ...base, units: { runtime: "cri-o" } }, "units.runtime: "],
-    [{ ...base, units: { kubelet: "kubelet;reboot" } }, "units.kubelet: expected a systemd unit name"],
+    [{ ...base, units: { runtime: "containerd" } }, 'Unrecognized key: "units"'],
     [{ ...base, timeouts: { drainMs: 5 } }, "timeouts.drainMs: "],
+    // What an agent would refuse is refused when the config is read: a unit's settle over 15 min, an etcd probe
+    // over a minute.
+    [{ ...base, timeouts: { unitSettleMs: 900_001 } }, "timeouts.unitSettleMs: "],
+    [{ ...base, timeouts: { etcdProbeMs: 60_001 } }, "timeouts.etcdProbeMs: "],
+    [{ ...base, timeouts: { etcdHealthyMs: 12_000 } }, "timeouts.etcdHealthyMs: expected more than"],
+    [{ ...base, agents: { ...base.agents, callTimeoutMs: 200_000 } }, "timeouts.controlPlaneMs: expected more"],
     [{ ...base, concurrency: 0 }, "concurrency: "],
     [{ ...base, nodes: { w1: { adress: "1.2.3.4" } } }, 'nodes.w1: Unrecognized key: "adress"'],
   ])("%j is refused naming the field", (raw, want) => {

@@ -1,11 +1,21 @@
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { z } from "zod";
-import { KubecycleError, compileConfig, readYamlFile } from "../shared/index.js";
-import type { NodeTimeouts, UnitNames } from "./plan/index.js";
+import {
+  KubecycleError,
+  MAX_ETCD_PROBE_MS,
+  MAX_POD_SANDBOXES_MS,
+  MAX_SNAPSHOT_MS,
+  MAX_UNIT_SETTLE_MS,
+  compileConfig,
+  readYamlFile,
+} from "../shared/index.js";
+import type { NodeTimeouts } from "./plan/index.js";
 
 const ms = (min: number, max: number) => z.number().int().min(min).max(max);
-const unit = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9:_.-]*$/, "expected a systemd unit name such as kubelet");
+
+/** The longest drain (`timeouts.drainMs`, `--drain-timeout`): a day. */
+export const MAX_DRAIN_MS = 24 * 3_600_000;
 
 const schema = z.strictObject({
   /** A name for the cluster, used in lock holders and the state directory. Default "kubernetes". */
@@ -24,14 +34,6 @@ const schema = z.strictObject({
     /** Deadline of one agent call (status, health). Default 10 s. */
     callTimeoutMs: ms(100, 600_000).default(10_000),
   }),
-  units: z
-    .strictObject({
-      kubelet: unit.default("kubelet"),
-      etcd: unit.default("etcd"),
-      /** The container runtime on the nodes. Default containerd. docker implies cri-dockerd where present. */
-      runtime: z.enum(["containerd", "docker"]).default("containerd"),
-    })
-    .prefault({}),
   /** Steps of one phase that run at once. Default 16. */
   concurrency: z.number().int().min(1).max(1000).default(16),
   /** Journals, inventory cache, backups. Default ~/.kubecycle/<cluster>. */
@@ -44,19 +46,27 @@ const schema = z.strictObject({
       keep: z.number().int().min(1).max(1000).default(5),
     })
     .prefault({}),
+  /**
+   * Deadlines by phase, in milliseconds. Those the agents enforce too (a unit's settle, the pod sandboxes, an etcd
+   * probe, a snapshot) are refused here above what an agent accepts.
+   */
   timeouts: z
     .strictObject({
       lockMs: ms(1000, 600_000).default(15_000),
-      backupMs: ms(1000, 3_600_000).default(300_000),
+      backupMs: ms(1000, MAX_SNAPSHOT_MS).default(300_000),
       cordonMs: ms(1000, 600_000).default(15_000),
-      drainMs: ms(1000, 24 * 3_600_000).default(300_000),
+      drainMs: ms(1000, MAX_DRAIN_MS).default(300_000),
       replacementMs: ms(1000, 3_600_000).default(180_000),
-      unitSettleMs: ms(1000, 3_600_000).default(120_000),
-      podSandboxesMs: ms(1000, 3_600_000).default(120_000),
+      unitSettleMs: ms(1000, MAX_UNIT_SETTLE_MS).default(120_000),
+      podSandboxesMs: ms(1000, MAX_POD_SANDBOXES_MS).default(120_000),
       nodeNotReadyMs: ms(1000, 3_600_000).default(120_000),
       nodeReadyMs: ms(1000, 3_600_000).default(300_000),
       etcdHealthyMs: ms(1000, 3_600_000).default(120_000),
+      /** One etcd member's answer (health, status, member list). */
+      etcdProbeMs: ms(1000, MAX_ETCD_PROBE_MS).default(5_000),
       controlPlaneMs: ms(1000, 3_600_000).default(180_000),
+      /** Releasing or parking the lock when a procedure ends, also after Ctrl-C. */
+      cleanupMs: ms(1000, 600_000).default(15_000),
     })
     .prefault({}),
   /** Per-node overrides, e.g. the address to dial the agent on when it is not the node's InternalIP. */
@@ -64,6 +74,9 @@ const schema = z.strictObject({
 });
 
 type Parsed = z.output<typeof schema>;
+
+/** Every deadline the coordinator uses: the node procedures' and its own. */
+export type CoordinatorTimeouts = NodeTimeouts & { etcdProbeMs: number; cleanupMs: number };
 
 /** The coordinator's validated, normalized, frozen configuration. */
 export interface CompiledCoordinatorConfig {
@@ -73,12 +86,10 @@ export interface CompiledCoordinatorConfig {
   kubeconfig: string;
   context: string | undefined;
   agents: { port: number; tls: { ca: string; cert: string; key: string }; callTimeoutMs: number };
-  units: UnitNames;
-  runtime: "containerd" | "docker";
   concurrency: number;
   stateDir: string;
   backups: { dir: string; keep: number };
-  timeouts: NodeTimeouts;
+  timeouts: CoordinatorTimeouts;
   nodes: Record<string, { address?: string }>;
 }
 
@@ -88,32 +99,57 @@ export function compileCoordinatorConfig(
   opts: { source: string; baseDir: string; env: NodeJS.ProcessEnv },
 ): Readonly<CompiledCoordinatorConfig> {
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(opts.baseDir, p.replace(/^~(?=\/)/, homedir())));
-  return compileConfig(opts.source, raw, schema, (c: Parsed): CompiledCoordinatorConfig => {
-    const stateDir = abs(c.stateDir ?? join(homedir(), ".kubecycle", c.cluster));
-    const kubeconfig = c.kubeconfig ?? opts.env.KUBECONFIG?.split(":")[0] ?? join(homedir(), ".kube", "config");
-    return {
-      source: opts.source,
-      cluster: c.cluster,
-      kubeconfig: abs(kubeconfig),
-      context: c.context,
-      agents: {
-        port: c.agents.port,
-        tls: { ca: abs(c.agents.tls.ca), cert: abs(c.agents.tls.cert), key: abs(c.agents.tls.key) },
-        callTimeoutMs: c.agents.callTimeoutMs,
-      },
-      units: {
-        kubelet: c.units.kubelet,
-        etcd: c.units.etcd,
-        runtime: { containerd: ["containerd"], docker: ["docker", "cri-dockerd"] },
-      },
-      runtime: c.units.runtime,
-      concurrency: c.concurrency,
-      stateDir,
-      backups: { dir: abs(c.backups.dir ?? join(stateDir, "backups")), keep: c.backups.keep },
-      timeouts: { agentCallMs: c.agents.callTimeoutMs, ...c.timeouts },
-      nodes: c.nodes,
-    };
-  });
+  return compileConfig(
+    opts.source,
+    raw,
+    schema,
+    (c: Parsed): CompiledCoordinatorConfig => {
+      const stateDir = abs(c.stateDir ?? join(homedir(), ".kubecycle", c.cluster));
+      const kubeconfig = c.kubeconfig ?? opts.env.KUBECONFIG?.split(":")[0] ?? join(homedir(), ".kube", "config");
+      return {
+        source: opts.source,
+        cluster: c.cluster,
+        kubeconfig: abs(kubeconfig),
+        context: c.context,
+        agents: {
+          port: c.agents.port,
+          tls: { ca: abs(c.agents.tls.ca), cert: abs(c.agents.tls.cert), key: abs(c.agents.tls.key) },
+          callTimeoutMs: c.agents.callTimeoutMs,
+        },
+        concurrency: c.concurrency,
+        stateDir,
+        backups: { dir: abs(c.backups.dir ?? join(stateDir, "backups")), keep: c.backups.keep },
+        timeouts: { agentCallMs: c.agents.callTimeoutMs, ...c.timeouts },
+        nodes: c.nodes,
+      };
+    },
+    RULES,
+  );
+}
+
+/** Timeouts that contradict each other fail when the config is read, not halfway through a procedure. */
+const RULES = [
+  (c: CompiledCoordinatorConfig) =>
+    c.timeouts.etcdProbeMs + c.timeouts.agentCallMs >= c.timeouts.etcdHealthyMs
+      ? [
+          `timeouts.etcdHealthyMs: expected more than timeouts.etcdProbeMs + agents.callTimeoutMs (${c.timeouts.etcdProbeMs + c.timeouts.agentCallMs}), or no member could answer once in time`,
+        ]
+      : [],
+  (c: CompiledCoordinatorConfig) =>
+    c.timeouts.agentCallMs >= c.timeouts.controlPlaneMs
+      ? [`timeouts.controlPlaneMs: expected more than agents.callTimeoutMs (${c.timeouts.agentCallMs})`]
+      : [],
+];
+
+/** How long one etcd member may take to answer (what the agent gives etcdctl), and the agent call around it. */
+export interface ProbeTimeouts {
+  etcdMs: number;
+  callMs: number;
+}
+
+/** The etcd probe's timeouts: `timeouts.etcdProbeMs`, and that plus an agent call's way there and back. */
+export function etcdProbeTimeouts(config: Readonly<CompiledCoordinatorConfig>): ProbeTimeouts {
+  return { etcdMs: config.timeouts.etcdProbeMs, callMs: config.timeouts.etcdProbeMs + config.timeouts.agentCallMs };
 }
 
 /** Finds and loads the config: `--config`, then $KUBECYCLE_CONFIG. */

@@ -1,10 +1,18 @@
+import type { V1Node } from "@kubernetes/client-node";
 import { mkdir, open, readFile, rename } from "node:fs/promises";
 import { join } from "node:path";
-import { KubecycleError, type Logger } from "../shared/index.js";
+import { KubecycleError, type Logger, type NodeLayout__Output } from "../shared/index.js";
 import type { AgentPool } from "./agents/index.js";
-import type { CompiledCoordinatorConfig } from "./config.js";
+import { etcdProbeTimeouts, type CompiledCoordinatorConfig } from "./config.js";
+import {
+  matchMembers,
+  pickMemberList,
+  type EtcdInventory,
+  type LocalMemberView,
+  type NodeAddresses,
+} from "./etcd/membership.js";
 import { internalIp, isControlPlane, type ClusterApi } from "./kube/index.js";
-import type { InventoryNode } from "./plan/index.js";
+import type { EtcdMode, InventoryNode, NodeEtcd, NodeRuntime } from "./plan/index.js";
 
 /** The cluster as kubecycle knows it: from the API and the agents, or from the cache when the API is down. */
 export interface Inventory {
@@ -12,14 +20,35 @@ export interface Inventory {
   collectedAt: string;
   source: "api" | "cache";
   nodes: InventoryNode[];
+  /** etcd's member list, each member with the node it runs on (none: external etcd). */
+  etcd: EtcdInventory;
 }
 
 const CACHE = "inventory.json";
+/** Bumped when the cached inventory's shape changes; a cache of another version is not used. */
+const CACHE_VERSION = 2;
+
+const ETCD_MODES: Record<string, EtcdMode> = {
+  ETCD_MODE_SYSTEMD: "systemd",
+  ETCD_MODE_STATIC_POD: "static-pod",
+  ETCD_MODE_NONE: "none",
+};
+
+/** A node from the API, with what its agent answered about its layout (nothing when it did not answer). */
+interface Probed {
+  name: string;
+  address: string;
+  addresses: string[];
+  controlPlane: boolean;
+  layout?: NodeLayout__Output;
+  error?: string;
+}
 
 /**
- * Discovers the inventory: nodes, addresses and control-plane role from the Kubernetes API, etcd membership from
- * each node's agent (a node is a member when its agent finds a local member). Writes the cache on success; when
- * the API does not answer, reads the cache instead and says so.
+ * Discovers the inventory: nodes, addresses and the control-plane role from the Kubernetes API; how each node runs
+ * etcd and its runtime from its agent (GetNodeLayout); etcd membership from etcd's member list, matched against the
+ * nodes' addresses. Writes the cache on success; when the API does not answer, reads the cache instead and says so.
+ * A node whose agent does not answer keeps the layout an earlier inventory had (its `agent` says "unreachable").
  */
 export async function loadInventory(deps: {
   api: ClusterApi;
@@ -31,9 +60,9 @@ export async function loadInventory(deps: {
   const previous = await readInventoryCache(config.stateDir);
   // The control-plane nodes we knew of are fallbacks when the kubeconfig's server is the one that is down.
   if (previous) api.addFallbackHosts(previous.nodes.filter((n) => n.controlPlane).map((n) => n.address));
-  let nodes;
+  let apiNodes: V1Node[];
   try {
-    nodes = await api.listNodes();
+    apiNodes = await api.listNodes();
   } catch (err) {
     const code = (err as KubecycleError).code;
     if (code !== "KUBE_API_UNREACHABLE" && code !== "KUBE_API_FAILED") throw err;
@@ -49,35 +78,125 @@ export async function loadInventory(deps: {
     deps.log.warn({ err }, "API down: using the cached inventory");
     return { ...previous, source: "cache" };
   }
-  const found: InventoryNode[] = await Promise.all(
-    nodes.map(async (n) => {
+
+  const call = { deadlineMs: config.timeouts.agentCallMs };
+  const probed = await Promise.all(
+    apiNodes.map(async (n): Promise<Probed> => {
       const name = n.metadata?.name ?? "";
-      const address = config.nodes[name]?.address ?? internalIp(n) ?? name;
-      let etcdMember = previous?.nodes.find((p) => p.name === name)?.etcdMember ?? false;
+      const internal = internalIp(n);
+      const address = config.nodes[name]?.address ?? internal ?? name;
+      const base = { name, address, addresses: [internal ?? address], controlPlane: isControlPlane(n) };
       try {
-        const st = await deps.agents.get(name, address).etcdStatus({ timeoutMs: 3000 }, { deadlineMs: 8000 });
-        etcdMember = st.isMember;
+        const layout = await deps.agents.get(name, address).getNodeLayout(call);
+        return { ...base, layout, addresses: unique([...base.addresses, address, ...addressesOf(layout)]) };
       } catch (err) {
-        deps.log.warn({ node: name, err }, "agent unreachable: etcd membership taken from the cache");
+        deps.log.warn({ node: name, err }, "agent unreachable: its layout is taken from the cached inventory");
+        return { ...base, addresses: unique([...base.addresses, address]), error: (err as Error).message };
       }
-      return { name, address, controlPlane: isControlPlane(n), etcdMember, runtime: config.runtime };
     }),
   );
-  found.sort((a, b) => a.name.localeCompare(b.name));
-  api.addFallbackHosts(found.filter((n) => n.controlPlane).map((n) => n.address));
+
+  const probe = etcdProbeTimeouts(config);
+  // Every node that has etcd configured is asked about its local member; the member list comes from them.
+  const local: LocalMemberView[] = await Promise.all(
+    probed
+      .filter((p) => p.layout?.etcd && etcdMode(p.layout) !== "none")
+      .map(async (p): Promise<LocalMemberView> => {
+        try {
+          const status = await deps.agents
+            .get(p.name, p.address)
+            .etcdStatus({ timeoutMs: probe.etcdMs }, { deadlineMs: probe.callMs });
+          return { node: p.name, status };
+        } catch (err) {
+          return { node: p.name, error: (err as Error).message };
+        }
+      }),
+  );
+  const list = pickMemberList(local, previous?.etcd);
+  if (list.error) deps.log.warn({ source: list.source, error: list.error }, "no live etcd member list");
+  const members = matchMembers(
+    list.members,
+    probed.map((p): NodeAddresses => ({ name: p.name, addresses: p.addresses })),
+    local,
+  );
+  const nodes = probed.map((p) =>
+    inventoryNode(
+      p,
+      members,
+      previous?.nodes.find((x) => x.name === p.name),
+    ),
+  );
+  nodes.sort((a, b) => a.name.localeCompare(b.name));
+  api.addFallbackHosts(nodes.filter((n) => n.controlPlane).map((n) => n.address));
   const inventory: Inventory = {
     cluster: config.cluster,
     collectedAt: new Date().toISOString(),
     source: "api",
-    nodes: found,
+    nodes,
+    etcd: { ...list, members },
   };
   await writeInventoryCache(config.stateDir, inventory);
   return inventory;
 }
 
+function etcdMode(layout: NodeLayout__Output): EtcdMode | "unknown" {
+  return ETCD_MODES[layout.etcd?.mode ?? ""] ?? "unknown";
+}
+
+function addressesOf(layout: NodeLayout__Output): string[] {
+  return layout.addresses.map((a) => a.address).filter((a) => a !== "");
+}
+
+function unique(list: readonly string[]): string[] {
+  return [...new Set(list.filter((a) => a !== ""))];
+}
+
+/** A node as the inventory keeps it: its layout from its agent (or an earlier inventory), its role from the list. */
+function inventoryNode(
+  p: Probed,
+  members: ReturnType<typeof matchMembers>,
+  prev: InventoryNode | undefined,
+): InventoryNode {
+  const member = members.find((m) => m.node === p.name);
+  const layout = p.layout;
+  const mode = layout ? etcdMode(layout) : (prev?.etcd.mode ?? "unknown");
+  const role: NodeEtcd["role"] = member
+    ? member.learner
+      ? "learner"
+      : "voter"
+    : members.length > 0 || mode === "none"
+      ? "none"
+      : "unknown";
+  const etcd: NodeEtcd = {
+    role,
+    mode,
+    ...(layout?.etcd?.unit ? { unit: layout.etcd.unit } : !layout && prev?.etcd.unit ? { unit: prev.etcd.unit } : {}),
+    ...(member ? { memberId: member.id, memberName: member.name } : {}),
+  };
+  const runtime: NodeRuntime = layout?.runtime
+    ? {
+        kind: layout.runtime.kind || "none",
+        units: layout.runtime.units.map((u) => ({ service: u.service, ...(u.socket ? { socket: u.socket } : {}) })),
+      }
+    : (prev?.runtime ?? { kind: "unknown", units: [] });
+  return {
+    name: p.name,
+    address: p.address,
+    addresses: p.addresses,
+    controlPlane: p.controlPlane,
+    agent: layout ? "ok" : "unreachable",
+    kubeletUnit: layout?.kubeletUnit || prev?.kubeletUnit || "kubelet.service",
+    etcd,
+    runtime,
+  };
+}
+
 export async function readInventoryCache(stateDir: string): Promise<Inventory | undefined> {
   try {
-    return JSON.parse(await readFile(join(stateDir, CACHE), "utf8")) as Inventory;
+    const cached = JSON.parse(await readFile(join(stateDir, CACHE), "utf8")) as Inventory & { version?: number };
+    if (cached.version !== CACHE_VERSION) return undefined;
+    delete cached.version;
+    return cached;
   } catch {
     return undefined;
   }
@@ -88,7 +207,7 @@ async function writeInventoryCache(stateDir: string, inv: Inventory): Promise<vo
   const path = join(stateDir, CACHE);
   const fh = await open(`${path}.tmp`, "w", 0o600);
   try {
-    await fh.writeFile(`${JSON.stringify(inv, null, 2)}\n`);
+    await fh.writeFile(`${JSON.stringify({ version: CACHE_VERSION, ...inv }, null, 2)}\n`);
     await fh.sync();
   } finally {
     await fh.close();

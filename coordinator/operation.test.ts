@@ -2,34 +2,20 @@ import { describe, expect, it } from "vitest";
 import { KubecycleError } from "../shared/index.js";
 import type { LockHolder } from "./kube/index.js";
 import { nodeProcedureLock } from "./operation.js";
-import { planNodeStart, planNodeStop, type InventoryNode, type NodeTimeouts, type Plan } from "./plan/index.js";
+import { planNodeStart, planNodeStop, type Plan } from "./plan/index.js";
+import { TIMEOUTS, kubekeyMaster } from "./plan/nodes.fixtures.js";
 import type { ExecutionResult } from "./run/executor.js";
 
-const t = 10_000;
-const timeouts: NodeTimeouts = {
-  agentCallMs: t,
-  lockMs: t,
-  backupMs: t,
-  cordonMs: t,
-  drainMs: t,
-  replacementMs: t,
-  unitSettleMs: t,
-  podSandboxesMs: t,
-  nodeNotReadyMs: t,
-  nodeReadyMs: t,
-  etcdHealthyMs: t,
-  controlPlaneMs: t,
-};
-const units = { kubelet: "kubelet", etcd: "etcd", runtime: { containerd: ["containerd"], docker: ["docker"] } };
-const m1: InventoryNode = {
-  name: "m1",
-  address: "10.0.0.11",
-  controlPlane: true,
-  etcdMember: true,
-  runtime: "containerd",
-};
-const stop = planNodeStop(m1, units, { skipBackup: false, force: false, breakLock: false, backupKeep: 5, timeouts });
-const start = planNodeStart(m1, units, { breakLock: false, timeouts });
+const m1 = kubekeyMaster("m1");
+const stop = planNodeStop(m1, {
+  skipBackup: false,
+  force: false,
+  breakLock: false,
+  backupKeep: 5,
+  apiElsewhere: true,
+  timeouts: TIMEOUTS,
+});
+const start = planNodeStart(m1, { breakLock: false, timeouts: TIMEOUTS });
 
 const failedIn = (plan: Plan, phase: string): ExecutionResult => {
   const step = plan.phases.find((p) => p.name === phase)?.steps[0];

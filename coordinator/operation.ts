@@ -151,7 +151,7 @@ export async function runProcedure(opts: {
   // Cleanup must not inherit the interrupt: it gets its own deadline.
   const action = result.result === "interrupted" ? "release" : opts.lockAfter(result, lock);
   await withDeadline(
-    15_000,
+    session.config.timeouts.cleanupMs,
     action === "park" ? lock.park() : action === "release" ? lock.release() : Promise.resolve(),
   ).catch((err: unknown) => session.log.error({ err, op }, "could not release the lock"));
   if (result.result === "succeeded") {

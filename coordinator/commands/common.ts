@@ -20,15 +20,44 @@ export const PROCEDURE_HELP = `${CLUSTER_HELP}
       --break-lock    take the cluster lock from a stale or parked holder
   -o json             progress as a stream of JSON events`;
 
-/** "90s", "5m", "1h" or plain seconds, in milliseconds. */
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+
+/** Renders milliseconds as a duration people read ("90s", "5m", "1h30m"). */
+export function formatDuration(ms: number): string {
+  if (ms % 1000 !== 0) return `${ms}ms`;
+  const h = Math.floor(ms / 3_600_000);
+  const m = Math.floor((ms % 3_600_000) / 60_000);
+  const s = (ms % 60_000) / 1000;
+  return `${h ? `${h}h` : ""}${m ? `${m}m` : ""}${s || (!h && !m) ? `${s}s` : ""}`;
+}
+
+/**
+ * A duration flag: "90s", "5m", "1h30m", "500ms", or plain seconds, in milliseconds, within `[minMs, maxMs]`
+ * (default at least 1 s: a zero timeout would fail every step at once). Undefined when the flag was not given.
+ */
 export function parseDuration(
   ctx: Pick<CommandContext, "name">,
   flag: string,
   value: string | undefined,
+  bounds: { minMs?: number; maxMs?: number } = {},
 ): number | undefined {
   if (value === undefined) return undefined;
-  const m = /^(\d+)(ms|s|m|h)?$/.exec(value.trim());
-  if (!m) throw new UsageError(`${flag} must be a duration such as 90s, 5m or 1h, not "${value}"`, ctx.name);
-  const n = Number(m[1]);
-  return n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? "s") as "ms" | "s" | "m" | "h"];
+  const text = value.trim();
+  const parts = [...text.matchAll(/(\d+)(ms|s|m|h)/g)];
+  const ms = /^\d+$/.test(text)
+    ? Number(text) * 1000
+    : parts.length > 0 && parts.map((p) => p[0]).join("") === text
+      ? parts.reduce((sum, p) => sum + Number(p[1]) * UNIT_MS[p[2] as keyof typeof UNIT_MS], 0)
+      : undefined;
+  if (ms === undefined) {
+    throw new UsageError(`${flag} must be a duration such as 90s, 5m or 1h30m, not "${value}"`, ctx.name);
+  }
+  const { minMs = 1000, maxMs = Number.MAX_SAFE_INTEGER } = bounds;
+  if (ms < minMs || ms > maxMs) {
+    throw new UsageError(
+      `${flag} must be between ${formatDuration(minMs)} and ${formatDuration(maxMs)}, not "${value}"`,
+      ctx.name,
+    );
+  }
+  return ms;
 }

@@ -1,3 +1,4 @@
 export * from "./types.js";
 export * from "./node.js";
 export { renderPlan } from "./render.js";
+export { runtimeStartOrder, runtimeStopOrder } from "./runtime.js";

@@ -1,12 +1,7 @@
-import {
-  PLAN_VERSION,
-  type InventoryNode,
-  type Phase,
-  type Plan,
-  type Step,
-  type StepAction,
-  type UnitNames,
-} from "./types.js";
+import { KubecycleError } from "../../shared/index.js";
+import { PlanBuilder, step, type StepDraft } from "./builder.js";
+import { runtimeStartOrder, runtimeStopOrder } from "./runtime.js";
+import { isEtcdMember, type InventoryNode, type Plan, type StepAction } from "./types.js";
 
 /** Timeouts a node procedure's steps use, by phase. */
 export interface NodeTimeouts {
@@ -30,12 +25,17 @@ export interface NodeTimeouts {
 export interface NodeStopOptions {
   /** Skip the etcd snapshot an etcd member's stop takes by default. */
   skipBackup: boolean;
-  /** Go on when the evicted pods would not fit on the remaining nodes. */
+  /** Go on when the evicted pods would not fit on the remaining nodes, or when the node is the last API server. */
   force: boolean;
   /** Take the cluster lock even if another operation holds it. */
   breakLock: boolean;
   /** Snapshots kept in the backup directory. */
   backupKeep: number;
+  /**
+   * Whether another control-plane node is in the inventory. When none is (one control-plane node, external etcd),
+   * the API goes down with this node, and the checks that need it afterwards cannot run.
+   */
+  apiElsewhere: boolean;
   timeouts: NodeTimeouts;
 }
 
@@ -43,46 +43,6 @@ export interface NodeStopOptions {
 export interface NodeStartOptions {
   breakLock: boolean;
   timeouts: NodeTimeouts;
-}
-
-/** Runtime units in start order for this node (docker is followed by cri-dockerd where it exists). */
-function runtimeUnits(node: InventoryNode, units: UnitNames): { units: string[]; optional: string[] } {
-  const list = units.runtime[node.runtime];
-  // Everything after the runtime itself (cri-dockerd) is "if present".
-  return { units: list, optional: list.slice(1) };
-}
-
-/** A step before its phase gives it an id; node null: not on a node; undefined: the procedure's node. */
-type StepDraft = Omit<Step, "id" | "node"> & { node?: string | null };
-
-class PlanBuilder {
-  readonly #phases: Phase[] = [];
-  readonly #node: string;
-
-  constructor(node: string) {
-    this.#node = node;
-  }
-
-  phase(name: string, title: string, steps: StepDraft[]): this {
-    if (steps.length === 0) return this;
-    this.#phases.push({
-      name,
-      title,
-      steps: steps.map((s) => {
-        const node = s.node === null ? undefined : (s.node ?? this.#node);
-        return { ...s, node, id: [name, s.action.kind, node].filter(Boolean).join("/") };
-      }),
-    });
-    return this;
-  }
-
-  build(procedure: string): Plan {
-    return { version: PLAN_VERSION, procedure, target: this.#node, phases: this.#phases };
-  }
-}
-
-function step(action: StepAction, timeoutMs: number, check: string, node?: string | null): StepDraft {
-  return { action, timeoutMs, check, ...(node === undefined ? {} : { node }) };
 }
 
 /** Every node procedure first checks that the node's agent answers and that the API knows the node. */
@@ -104,22 +64,77 @@ function lockStep(breakLock: boolean, t: NodeTimeouts): StepDraft {
 }
 
 /**
- * `kubecycle node stop NODE`: SPEC.md "Node stop". Preflight (agent, node, quorum guard for etcd members, capacity),
- * lock, backup (etcd members), cordon, drain, then kubelet, pod sandboxes, etcd and the runtime stopped in that
- * order, each verified, and finally the node seen NotReady from outside and the remaining etcd members healthy.
+ * What a node procedure needs to know of the node's etcd: whether it is a member and how its etcd runs. A node whose
+ * membership nobody could tell, or a member whose etcd kubecycle does not control, is refused here.
  */
-export function planNodeStop(node: InventoryNode, units: UnitNames, opts: NodeStopOptions): Plan {
+function etcdOf(node: InventoryNode): { member: boolean; staticPod: boolean; unit: string } {
+  if (node.etcd.role === "unknown") {
+    throw new KubecycleError(
+      "QUORUM_AT_RISK",
+      `kubecycle cannot tell whether ${node.name} is an etcd member: its agent did not answer and no member list was had`,
+      {
+        node: node.name,
+        hint: "check the node's agent (`kubecycle status`) and etcd's health, then try again; nothing was changed",
+      },
+    );
+  }
+  if (!isEtcdMember(node)) return { member: false, staticPod: false, unit: "" };
+  if (node.etcd.mode === "static-pod") return { member: true, staticPod: true, unit: "" };
+  if (node.etcd.mode === "systemd" && node.etcd.unit) return { member: true, staticPod: false, unit: node.etcd.unit };
+  throw new KubecycleError(
+    "QUORUM_AT_RISK",
+    `${node.name} is etcd member ${node.etcd.memberName ?? node.etcd.memberId ?? "?"}, but its agent finds neither an etcd unit nor an etcd static pod on it (${node.etcd.mode})`,
+    {
+      node: node.name,
+      hint: "kubecycle controls etcd as a systemd unit (KubeKey) or a kubeadm static pod; see the agent's etcd settings",
+    },
+  );
+}
+
+/** The node's runtime units, or a refusal when its agent never told them. */
+function runtimeOf(node: InventoryNode): InventoryNode["runtime"] {
+  if (node.runtime.units.length === 0) {
+    throw new KubecycleError(
+      "NODE_UNREACHABLE",
+      `the container runtime of ${node.name} is unknown: its agent did not answer and no earlier inventory has it`,
+      { node: node.name, hint: `check that kubecycle-agent runs on ${node.name}: systemctl status kubecycle-agent` },
+    );
+  }
+  return node.runtime;
+}
+
+const units = (list: string[]): StepAction => ({ kind: "stop-units", units: list, ignoreMissing: [] });
+
+/**
+ * `kubecycle node stop NODE`: SPEC.md "Node stop". Preflight (agent, node, quorum guard for etcd members, the API
+ * kept for control-plane nodes, capacity), lock, backup (etcd members), cordon, drain, then kubelet, the pod
+ * sandboxes, etcd and the runtime stopped in that order, each verified, and finally the node seen NotReady from
+ * outside and the remaining etcd members healthy. A static-pod etcd member's sandbox is stopped last of its pods.
+ */
+export function planNodeStop(node: InventoryNode, opts: NodeStopOptions): Plan {
   const t = opts.timeouts;
-  const rt = runtimeUnits(node, units);
+  const etcd = etcdOf(node);
+  const rt = runtimeOf(node);
+  const stopRuntime = runtimeStopOrder(rt);
   const b = new PlanBuilder(node.name);
   b.phase("preflight", "Preflight checks", [
     ...nodeChecks(t),
-    ...(node.etcdMember
+    ...(etcd.member
       ? [
           step(
             { kind: "check-etcd-quorum", leaving: node.name },
             t.etcdHealthyMs,
-            "at least 3 etcd members, all healthy, and the others keep quorum without this one",
+            "at least 3 voting etcd members, all healthy, and the others keep quorum without this one",
+            null,
+          ),
+        ]
+      : []),
+    ...(node.controlPlane
+      ? [
+          step(
+            { kind: "check-api-servers", leaving: node.name, force: opts.force },
+            t.controlPlaneMs,
+            "another control-plane node's API server is ready, so the API stays up without this one",
             null,
           ),
         ]
@@ -131,7 +146,7 @@ export function planNodeStop(node: InventoryNode, units: UnitNames, opts: NodeSt
     ),
   ]);
   b.phase("lock", "Take the cluster operation lock", [lockStep(opts.breakLock, t)]);
-  if (node.etcdMember && !opts.skipBackup) {
+  if (etcd.member && !opts.skipBackup) {
     b.phase("backup", "Back up etcd", [
       step(
         { kind: "etcd-snapshot", keep: opts.backupKeep },
@@ -151,31 +166,35 @@ export function planNodeStop(node: InventoryNode, units: UnitNames, opts: NodeSt
       "every evictable pod is gone and its replacement runs on another node (DaemonSet and mirror pods stay)",
     ),
   ]);
-  b.phase("stop-kubelet", "Stop kubelet", [
-    step({ kind: "stop-units", units: [units.kubelet], ignoreMissing: [] }, t.unitSettleMs, "kubelet is inactive"),
-  ]);
+  b.phase("stop-kubelet", "Stop kubelet", [step(units([node.kubeletUnit]), t.unitSettleMs, "kubelet is inactive")]);
   b.phase("stop-pods", "Stop the remaining pod sandboxes", [
     step(
-      { kind: "stop-pod-sandboxes" },
+      { kind: "stop-pod-sandboxes", scope: etcd.staticPod ? "all-but-etcd" : "all" },
       t.podSandboxesMs,
-      "no pod sandbox is ready on the node (stopping kubelet or the runtime does not stop containers)",
+      `no pod sandbox${etcd.staticPod ? " but etcd's" : ""} is ready on the node (stopping kubelet or the runtime does not stop containers)`,
     ),
   ]);
-  if (node.etcdMember) {
+  if (etcd.member) {
     b.phase("stop-etcd", "Stop etcd", [
-      step({ kind: "stop-units", units: [units.etcd], ignoreMissing: [] }, t.unitSettleMs, "etcd is inactive"),
+      etcd.staticPod
+        ? step(
+            { kind: "stop-pod-sandboxes", scope: "etcd" },
+            t.podSandboxesMs,
+            "etcd's static pod sandbox is stopped and the member no longer answers",
+          )
+        : step(units([etcd.unit]), t.unitSettleMs, "etcd is inactive"),
     ]);
   }
   b.phase("stop-runtime", "Stop the container runtime", [
-    step(
-      { kind: "stop-units", units: [...rt.units].reverse(), ignoreMissing: rt.optional },
-      t.unitSettleMs,
-      `${rt.units.join(" and ")} inactive`,
-    ),
+    step(units(stopRuntime), t.unitSettleMs, `${stopRuntime.join(", ")} inactive`),
   ]);
+  const apiGone = node.controlPlane && !opts.apiElsewhere;
   b.phase("verify", "Verify from outside", [
-    step({ kind: "wait-node-ready", ready: false }, t.nodeNotReadyMs, "the Node turns NotReady in the API"),
-    ...(node.etcdMember
+    // With the last API server stopped (--force, external etcd) nobody can tell NotReady; the units were verified.
+    ...(apiGone
+      ? []
+      : [step({ kind: "wait-node-ready", ready: false }, t.nodeNotReadyMs, "the Node turns NotReady in the API")]),
+    ...(etcd.member
       ? [
           step(
             { kind: "check-etcd-healthy", excluding: [node.name] },
@@ -190,27 +209,29 @@ export function planNodeStop(node: InventoryNode, units: UnitNames, opts: NodeSt
 }
 
 /**
- * `kubecycle node start NODE`: SPEC.md "Node start". The runtime, etcd (members) and kubelet started in that order,
- * each verified active; the node Ready; etcd all healthy with one leader and converged raft indexes; the
- * control-plane health endpoints on control-plane nodes; uncordon only if kubecycle cordoned it; release the lock.
+ * `kubecycle node start NODE`: SPEC.md "Node start". The runtime, etcd (a systemd member) and kubelet started in
+ * that order, each verified active (a static-pod member: its etcd seen healthy once kubelet runs it); the node Ready;
+ * etcd all healthy with one leader and converged raft indexes; the control plane's health endpoints on control-plane
+ * nodes, probed by the node's agent; uncordon only if kubecycle cordoned it; release the lock.
  */
-export function planNodeStart(node: InventoryNode, units: UnitNames, opts: NodeStartOptions): Plan {
+export function planNodeStart(node: InventoryNode, opts: NodeStartOptions): Plan {
   const t = opts.timeouts;
-  const rt = runtimeUnits(node, units);
+  const etcd = etcdOf(node);
+  const startRuntime = runtimeStartOrder(runtimeOf(node));
   const b = new PlanBuilder(node.name);
   b.phase("preflight", "Preflight checks", nodeChecks(t));
   b.phase("lock", "Take the cluster operation lock", [lockStep(opts.breakLock, t)]);
   b.phase("start-runtime", "Start the container runtime", [
     step(
-      { kind: "start-units", units: rt.units, ignoreMissing: rt.optional, noBlock: false },
+      { kind: "start-units", units: startRuntime, ignoreMissing: [], noBlock: false },
       t.unitSettleMs,
-      `${rt.units.join(" and ")} active`,
+      `${startRuntime.join(", ")} active`,
     ),
   ]);
-  if (node.etcdMember) {
+  if (etcd.member && !etcd.staticPod) {
     b.phase("start-etcd", "Start etcd", [
       step(
-        { kind: "start-units", units: [units.etcd], ignoreMissing: [], noBlock: false },
+        { kind: "start-units", units: [etcd.unit], ignoreMissing: [], noBlock: false },
         t.unitSettleMs,
         "etcd is active (it has rejoined the quorum of the running members)",
       ),
@@ -218,14 +239,23 @@ export function planNodeStart(node: InventoryNode, units: UnitNames, opts: NodeS
   }
   b.phase("start-kubelet", "Start kubelet", [
     step(
-      { kind: "start-units", units: [units.kubelet], ignoreMissing: [], noBlock: false },
+      { kind: "start-units", units: [node.kubeletUnit], ignoreMissing: [], noBlock: false },
       t.unitSettleMs,
       "kubelet is active",
     ),
   ]);
+  if (etcd.staticPod) {
+    b.phase("wait-etcd", "Wait for etcd's static pod", [
+      step(
+        { kind: "wait-etcd-member" },
+        t.etcdHealthyMs,
+        "kubelet runs etcd's static pod again and the member answers a linearizable read",
+      ),
+    ]);
+  }
   b.phase("verify", "Verify", [
     step({ kind: "wait-node-ready", ready: true }, t.nodeReadyMs, "the Node is Ready in the API"),
-    ...(node.etcdMember
+    ...(etcd.member
       ? [
           step(
             { kind: "check-etcd-healthy", excluding: [] },
@@ -240,7 +270,7 @@ export function planNodeStart(node: InventoryNode, units: UnitNames, opts: NodeS
           step(
             { kind: "check-control-plane" },
             t.controlPlaneMs,
-            "the apiserver's /readyz, the scheduler's and the controller-manager's health endpoints answer ok",
+            "the node's agent finds the apiserver's /readyz, the scheduler's and the controller-manager's /healthz ok",
           ),
         ]
       : []),

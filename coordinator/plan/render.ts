@@ -23,6 +23,18 @@ function describe(step: Step): string {
       return a.breakLock ? "take the lock, breaking a stale one (--break-lock)" : "take the lock";
     case "etcd-snapshot":
       return `etcd snapshot (keep ${a.keep})`;
+    case "stop-pod-sandboxes":
+      return {
+        all: "stop every pod sandbox",
+        workload: "stop the workload's pod sandboxes",
+        "control-plane": "stop the control plane's static pods",
+        etcd: "stop etcd's static pod",
+        "all-but-etcd": "stop every pod sandbox but etcd's",
+      }[a.scope];
+    case "wait-etcd-member":
+      return "wait for the node's etcd member to be healthy";
+    case "check-api-servers":
+      return `check another API server serves without ${a.leaving}${a.force ? " (--force: warn only)" : ""}`;
     case "drain":
       return `drain (PDB retries up to ${seconds(a.drainTimeoutMs)})`;
     default:

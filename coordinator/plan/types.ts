@@ -5,23 +5,67 @@
 /** Bumped whenever a plan's shape changes incompatibly; the executor refuses to resume a plan of another version. */
 export const PLAN_VERSION = 1;
 
-/** What kubecycle knows about a node, from the API and the agents (or the cached inventory). */
+/** How etcd is configured on a node, as its agent found it: a systemd unit (KubeKey), a static pod (kubeadm), none. */
+export type EtcdMode = "systemd" | "static-pod" | "none";
+
+/**
+ * A node's place in etcd. The role is etcd's own member list's to say (its peer URLs matched against the node's
+ * addresses), never a file's; "unknown" when nobody could tell (the node's agent did not answer and no member list
+ * was had), which refuses whatever depends on it.
+ */
+export interface NodeEtcd {
+  role: "voter" | "learner" | "none" | "unknown";
+  mode: EtcdMode | "unknown";
+  /** The etcd unit, in systemd mode. */
+  unit?: string;
+  /** The member's id (decimal) and name, when it is one. */
+  memberId?: string;
+  memberName?: string;
+}
+
+/** One part of the container runtime: a service and the socket unit that activates it, if any. */
+export interface RuntimeUnit {
+  service: string;
+  socket?: string;
+}
+
+/** The container runtime of a node, as its agent found it. */
+export interface NodeRuntime {
+  /** "containerd", "docker" (with cri-dockerd), or "unknown" when the agent did not answer. */
+  kind: string;
+  /** In start order (containerd, docker, cri-dockerd). */
+  units: RuntimeUnit[];
+}
+
+/** What kubecycle knows about a node, from the API and its agent (or the cached inventory). */
 export interface InventoryNode {
   name: string;
   /** Address the agent is dialled on. */
   address: string;
+  /** Every address the node is known by (its InternalIP and the agent's own), to match etcd's peer URLs. */
+  addresses: string[];
   controlPlane: boolean;
-  etcdMember: boolean;
-  /** Container runtime unit ("containerd" or "docker"). */
-  runtime: "containerd" | "docker";
+  /** Whether its agent answered when the inventory was taken; if not, its layout is an earlier inventory's. */
+  agent: "ok" | "unreachable";
+  /** The kubelet's unit, e.g. "kubelet.service". */
+  kubeletUnit: string;
+  etcd: NodeEtcd;
+  runtime: NodeRuntime;
 }
 
-/** Unit names by role, from the coordinator config. */
-export interface UnitNames {
-  kubelet: string;
-  etcd: string;
-  /** Runtime units stopped last and started first, in start order (e.g. ["docker", "cri-dockerd"]). */
-  runtime: { containerd: string[]; docker: string[] };
+/** A voting or learning member of etcd. */
+export function isEtcdMember(node: InventoryNode): boolean {
+  return node.etcd.role === "voter" || node.etcd.role === "learner";
+}
+
+/** One etcd member as the member list gives it, with the node it runs on (none: external etcd). */
+export interface EtcdMemberRecord {
+  id: string;
+  name: string;
+  peerUrls: string[];
+  clientUrls: string[];
+  learner: boolean;
+  node?: string;
 }
 
 /** One action the executor knows how to run; each kind has one runner file in coordinator/run/steps/. */
@@ -36,7 +80,9 @@ export type StepAction =
   | { kind: "drain"; drainTimeoutMs: number; replacementTimeoutMs: number }
   | { kind: "stop-units"; units: string[]; ignoreMissing: string[] }
   | { kind: "start-units"; units: string[]; ignoreMissing: string[]; noBlock: boolean }
-  | { kind: "stop-pod-sandboxes" }
+  | { kind: "stop-pod-sandboxes"; scope: PodScope }
+  | { kind: "wait-etcd-member" }
+  | { kind: "check-api-servers"; leaving: string; force: boolean }
   | { kind: "wait-node-ready"; ready: boolean }
   | { kind: "check-etcd-healthy"; excluding: string[] }
   | { kind: "check-control-plane" }
@@ -44,6 +90,12 @@ export type StepAction =
   | { kind: "release-lock" };
 
 export type StepKind = StepAction["kind"];
+
+/**
+ * Which pod sandboxes a step stops: all; the workload (all but the control plane's static pods); the control plane's
+ * static pods but etcd; etcd's static pod; all but etcd's (a node stop ends a static-pod etcd member last).
+ */
+export type PodScope = "all" | "workload" | "control-plane" | "etcd" | "all-but-etcd";
 
 /** One step: what to do, where, how long it may take, and how its success is checked. */
 export interface Step {

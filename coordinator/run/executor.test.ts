@@ -46,7 +46,7 @@ describe("executePlan", () => {
         ctx.progress(`working on ${ctx.step.node}`);
         timeline.push(`end ${ctx.step.id}`);
         running--;
-        return { node: ctx.step.node, agentOp: ctx.agentOpId };
+        return { node: ctx.step.node, agentOp: ctx.agentOpId() };
       },
     };
     const res = await executePlan({

@@ -1,4 +1,4 @@
-import { KubecycleError, type ErrorFields, type Logger } from "../../shared/index.js";
+import { KubecycleError, agentOperationId, type ErrorFields, type Logger } from "../../shared/index.js";
 import type { Plan, Step, StepAction, StepKind } from "../plan/index.js";
 import type { Journal, JournalEntry } from "./journal.js";
 
@@ -10,10 +10,10 @@ export interface StepContext<A extends StepAction = StepAction> {
   op: string;
   step: Step & { action: A };
   /**
-   * The operation id for agent calls made by this step. It is the same on every run of the same step, so a resumed
-   * or retried step replays the agent's recorded result instead of acting twice.
+   * The operation id of an agent call this step makes, about `parts` (a unit). It is the same on every run of the
+   * same step, so a resumed or retried step replays the agent's recorded result instead of acting twice.
    */
-  agentOpId: string;
+  agentOpId: (...parts: string[]) => string;
   /** Aborted at the step's deadline (DEADLINE_EXCEEDED) or when the operator interrupts (CANCELLED). */
   signal: AbortSignal;
   /** A line of progress for the live view and the journal ("3 pods left, web-2 blocked by PDB web"). */
@@ -106,7 +106,7 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecutionResult
       const ctx: StepContext = {
         op: journal.op,
         step,
-        agentOpId: `${journal.op}.${step.id.replaceAll("/", ".")}`,
+        agentOpId: (...parts) => agentOperationId(journal.op, step.id, ...parts),
         signal,
         progress: (message) => {
           lastProgress = message;

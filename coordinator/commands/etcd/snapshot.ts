@@ -1,6 +1,8 @@
-import { defineCommand, noArgs } from "../../command.js";
+import { UsageError, defineCommand, noArgs } from "../../command.js";
+import { etcdProbeTimeouts } from "../../config.js";
 import { takeSnapshot } from "../../backup.js";
 import { inventoryOf, openSession } from "../../operation.js";
+import { isEtcdMember } from "../../plan/index.js";
 import { renderOutput } from "../../ui/output.js";
 import { CLUSTER_HELP, CLUSTER_OPTIONS } from "../common.js";
 
@@ -22,13 +24,20 @@ ${CLUSTER_HELP}`,
     try {
       const inventory = await inventoryOf(session);
       const keep = ctx.values.keep === undefined ? session.config.backups.keep : Number(ctx.values.keep);
+      if (!Number.isInteger(keep) || keep < 1) {
+        throw new UsageError(
+          `--keep must be a whole number of snapshots, 1 or more, not "${ctx.values.keep}"`,
+          ctx.name,
+        );
+      }
       const snap = await takeSnapshot({
         agents: session.agents,
-        members: inventory.nodes.filter((n) => n.etcdMember),
+        members: inventory.nodes.filter(isEtcdMember),
         dir: ctx.values.out ?? session.config.backups.dir,
         cluster: session.config.cluster,
-        keep: Number.isInteger(keep) && keep > 0 ? keep : session.config.backups.keep,
+        keep,
         timeoutMs: session.config.timeouts.backupMs,
+        probe: etcdProbeTimeouts(session.config),
       });
       ctx.stdout.write(
         renderOutput(

@@ -21,7 +21,7 @@ ${PROCEDURE_HELP}`,
     try {
       const inventory = await inventoryOf(session);
       const node = findNode(inventory, name);
-      const plan = planNodeStart(node, session.config.units, {
+      const plan = planNodeStart(node, {
         breakLock: ctx.values["break-lock"],
         timeouts: session.config.timeouts,
       });

@@ -1,7 +1,8 @@
 import { defineCommand, singleArg } from "../../command.js";
 import { findNode } from "../../inventory.js";
 import { inventoryOf, nodeProcedureLock, openSession, runProcedure } from "../../operation.js";
-import { planNodeStop } from "../../plan/index.js";
+import { MAX_DRAIN_MS } from "../../config.js";
+import { isEtcdMember, planNodeStop } from "../../plan/index.js";
 import { confirm } from "../../ui/confirm.js";
 import { PROCEDURE_HELP, PROCEDURE_OPTIONS, parseDuration } from "../common.js";
 
@@ -16,7 +17,8 @@ export const command = defineCommand({
   The lock stays parked until \`kubecycle node start NODE\` (or a re-run of this stop) takes it over.
 
       --skip-backup          no etcd snapshot before stopping an etcd member
-      --force                stop even if the evicted pods do not fit on the other nodes
+      --force                stop even if the evicted pods do not fit on the other nodes, or if the node is the last
+                             control-plane node whose API server is ready (external etcd): the API goes down with it
       --drain-timeout DUR    how long evictions blocked by a PodDisruptionBudget are retried (default 5m)
 ${PROCEDURE_HELP}`,
   options: {
@@ -27,17 +29,19 @@ ${PROCEDURE_HELP}`,
   },
   async run(ctx) {
     const name = singleArg(ctx, "NODE");
-    const drainMs = parseDuration(ctx, "--drain-timeout", ctx.values["drain-timeout"]);
+    const drainMs = parseDuration(ctx, "--drain-timeout", ctx.values["drain-timeout"], { maxMs: MAX_DRAIN_MS });
     const session = await openSession(ctx, ctx.values.config);
     try {
       const inventory = await inventoryOf(session);
       const node = findNode(inventory, name);
       const { config } = session;
-      const plan = planNodeStop(node, config.units, {
+      const member = isEtcdMember(node);
+      const plan = planNodeStop(node, {
         skipBackup: ctx.values["skip-backup"],
         force: ctx.values.force,
         breakLock: ctx.values["break-lock"],
         backupKeep: config.backups.keep,
+        apiElsewhere: inventory.nodes.some((n) => n.controlPlane && n.name !== node.name),
         timeouts: { ...config.timeouts, ...(drainMs ? { drainMs } : {}) },
       });
       return await runProcedure({
@@ -48,7 +52,7 @@ ${PROCEDURE_HELP}`,
         dryRun: ctx.values["dry-run"],
         confirm: () =>
           confirm(
-            `Stop node ${name}${node.etcdMember ? " (an etcd member)" : ""}: drain it and stop its kubelet, pods${node.etcdMember ? ", etcd" : ""} and runtime?`,
+            `Stop node ${name}${member ? " (an etcd member)" : ""}: drain it and stop its kubelet, pods${member ? ", etcd" : ""} and runtime?`,
             {
               yes: ctx.values.yes,
               stdin: process.stdin,

@@ -3,6 +3,7 @@ import type { NodeStatus__Output } from "../../../shared/index.js";
 import { defineCommand, noArgs } from "../../command.js";
 import { readyStatus } from "../../kube/index.js";
 import { inventoryOf, openSession } from "../../operation.js";
+import { isEtcdMember } from "../../plan/index.js";
 import { renderOutput } from "../../ui/output.js";
 import { table } from "../../ui/table.js";
 import { CLUSTER_HELP, CLUSTER_OPTIONS } from "../common.js";
@@ -10,6 +11,10 @@ import { CLUSTER_HELP, CLUSTER_OPTIONS } from "../common.js";
 interface Row {
   node: string;
   roles: string[];
+  /** The unit names this node's agent reported: kubelet, etcd (systemd mode), the runtime's services. */
+  unitNames: { kubelet: string; etcd: string; runtime: string[] };
+  /** How etcd runs on the node: systemd, static-pod, none, unknown. */
+  etcdMode: string;
   address: string;
   agent: "ok" | "unreachable";
   agentError?: string;
@@ -53,7 +58,7 @@ ${CLUSTER_HELP}`,
           try {
             status = await session.agents
               .get(n.name, n.address)
-              .getStatus({ includeEtcd: n.etcdMember }, { deadlineMs: config.agents.callTimeoutMs });
+              .getStatus({ includeEtcd: isEtcdMember(n) }, { deadlineMs: config.agents.callTimeoutMs });
           } catch (err) {
             agentError = (err as Error).message;
           }
@@ -63,9 +68,15 @@ ${CLUSTER_HELP}`,
             node: n.name,
             roles: [
               ...(n.controlPlane ? ["control-plane"] : []),
-              ...(n.etcdMember ? ["etcd"] : []),
+              ...(isEtcdMember(n) ? [n.etcd.role === "learner" ? "etcd-learner" : "etcd"] : []),
               ...(n.controlPlane ? [] : ["worker"]),
             ],
+            unitNames: {
+              kubelet: unitName(n.kubeletUnit),
+              etcd: n.etcd.unit ? unitName(n.etcd.unit) : "",
+              runtime: n.runtime.units.map((u) => unitName(u.service)),
+            },
+            etcdMode: n.etcd.mode,
             address: n.address,
             agent: status ? "ok" : "unreachable",
             ...(agentError ? { agentError } : {}),
@@ -93,6 +104,7 @@ ${CLUSTER_HELP}`,
           ? { server: session.api.server, reachable: true }
           : { server: session.api.server, reachable: false, error: apiError },
         inventory: { source: inventory.source, collectedAt: inventory.collectedAt },
+        etcd: inventory.etcd,
         nodes: rows,
       };
       ctx.stdout.write(
@@ -104,9 +116,9 @@ ${CLUSTER_HELP}`,
               r.node,
               r.roles.join(","),
               r.agent,
-              unit(r, config.units.kubelet),
-              r.roles.includes("etcd") ? unit(r, config.units.etcd) : "-",
-              config.units.runtime[config.runtime].map((u) => unit(r, u)).join("/"),
+              unit(r, r.unitNames.kubelet),
+              r.etcdMode === "static-pod" ? "static-pod" : r.unitNames.etcd ? unit(r, r.unitNames.etcd) : "-",
+              r.unitNames.runtime.map((u) => unit(r, u)).join("/") || "?",
               r.ready,
               r.schedulable === null ? "?" : r.schedulable ? "enabled" : "disabled",
               r.etcd
@@ -121,6 +133,10 @@ ${CLUSTER_HELP}`,
             ...(apiNodes ? [] : [`API at ${session.api.server} unreachable: ${apiError}`]),
             ...(inventory.source === "cache" ? [`using the cached inventory from ${inventory.collectedAt}`] : []),
             ...rows.filter((r) => r.agentError).map((r) => `${r.node}: ${r.agentError}`),
+            ...inventory.etcd.members
+              .filter((m) => !m.node)
+              .map((m) => `etcd member ${m.name || m.id} (${m.peerUrls.join(", ")}) runs outside the cluster's nodes`),
+            ...(inventory.etcd.error ? [`etcd member list: ${inventory.etcd.error}`] : []),
           ];
           return notes.length ? `${body}\n\n${notes.join("\n")}` : body;
         }),

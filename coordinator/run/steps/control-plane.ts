@@ -1,47 +1,86 @@
-import { request } from "node:https";
 import { setTimeout as sleep } from "node:timers/promises";
+import { KubecycleError } from "../../../shared/index.js";
+import { isReady } from "../../kube/index.js";
+import type { StepAction } from "../../plan/index.js";
 import type { Evidence, StepContext } from "../executor.js";
-import { stepNode, type StepDeps } from "./deps.js";
+import { stepAgent, type StepDeps } from "./deps.js";
 
-/** The scheduler's and controller-manager's secure health ports, as kubeadm and KubeKey configure them. */
-const COMPONENTS = [
-  { name: "kube-scheduler", port: 10259 },
-  { name: "kube-controller-manager", port: 10257 },
-];
+/** How often the health endpoints are asked again while a check waits for them. */
+const POLL_MS = 2000;
 
-/** GET https://host:port/healthz. These serve self-signed certificates; only the answer "ok" is trusted here. */
-function healthz(host: string, port: number, signal: AbortSignal): Promise<string> {
-  return new Promise((resolve) => {
-    const req = request(
-      { host, port, path: "/healthz", method: "GET", rejectUnauthorized: false, timeout: 5000, signal },
-      (res) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (c: string) => (body += c));
-        res.on("end", () => resolve(res.statusCode === 200 ? body.trim() : `HTTP ${res.statusCode}: ${body.trim()}`));
-      },
-    );
-    req.on("error", (err) => resolve(err.message));
-    req.on("timeout", () => req.destroy(new Error("timed out")));
-    req.end();
-  });
+/**
+ * check-control-plane: the node's agent asks its control plane's health endpoints on the node itself (kubeadm binds
+ * the scheduler's and the controller-manager's to 127.0.0.1): the apiserver's /readyz, the scheduler's and the
+ * controller-manager's /healthz must answer ok, for those the node runs. Polled until the deadline.
+ */
+export async function checkControlPlane(deps: StepDeps, ctx: StepContext): Promise<Evidence> {
+  const agent = stepAgent(deps, ctx);
+  let bad: string[] = [];
+  for (;;) {
+    try {
+      const res = await agent.probeComponents(
+        { timeoutMs: deps.config.timeouts.agentCallMs / 2 },
+        { deadlineMs: deps.config.timeouts.agentCallMs, signal: ctx.signal },
+      );
+      const kube = res.components.filter((c) => c.present && c.component !== "kubelet");
+      bad = [
+        ...(kube.some((c) => c.component === "kube-apiserver") ? [] : ["no kube-apiserver static pod on the node"]),
+        ...kube.filter((c) => !c.healthy).map((c) => `${c.component} (${c.url}): ${c.detail}`),
+      ];
+      if (bad.length === 0) return Object.fromEntries(kube.map((c) => [c.component, c.detail || "ok"]));
+    } catch (err) {
+      if (ctx.signal.aborted) throw err;
+      bad = [(err as Error).message];
+    }
+    ctx.progress(bad.join("; "));
+    try {
+      await sleep(POLL_MS, undefined, { signal: ctx.signal });
+    } catch {
+      throw new KubecycleError(
+        "COMPONENT_UNHEALTHY",
+        `${ctx.step.node}: the control plane is not healthy: ${bad.join("; ")}`,
+        {
+          node: ctx.step.node,
+          problems: bad,
+          hint: "see the static pods on the node: crictl ps; crictl logs <container>",
+        },
+      );
+    }
+  }
 }
 
-/** check-control-plane: the node's own apiserver /readyz, then its scheduler's and controller-manager's /healthz. */
-export async function checkControlPlane(deps: StepDeps, ctx: StepContext): Promise<Evidence> {
-  const node = stepNode(deps, ctx);
-  for (;;) {
-    const readyz = await deps.api.readyz(node.address);
-    const components = await Promise.all(
-      COMPONENTS.map(async (c) => ({ ...c, answer: await healthz(node.address, c.port, ctx.signal) })),
-    );
-    const bad = [
-      ...(readyz.ok ? [] : [`apiserver /readyz: ${readyz.body.split("\n").slice(-2).join(" ")}`]),
-      ...components.filter((c) => c.answer !== "ok").map((c) => `${c.name}: ${c.answer}`),
-    ];
-    if (bad.length === 0)
-      return { apiserver: "ready", ...Object.fromEntries(components.map((c) => [c.name, c.answer])) };
-    ctx.progress(bad.join("; "));
-    await sleep(2000, undefined, { signal: ctx.signal });
+/**
+ * check-api-servers: before a control-plane node stops, another control-plane node's API server must be ready, or
+ * the Kubernetes API goes down with it (one control-plane node with external etcd). Refused unless --force; with
+ * it, the evidence says what stops working.
+ */
+export async function checkApiServers(
+  deps: StepDeps,
+  ctx: StepContext<Extract<StepAction, { kind: "check-api-servers" }>>,
+): Promise<Evidence> {
+  const { leaving, force } = ctx.step.action;
+  const others = deps.inventory.nodes.filter((n) => n.controlPlane && n.name !== leaving);
+  const nodes = await deps.api.listNodes().catch(() => []);
+  const ready = await Promise.all(
+    others.map(async (n) => {
+      const apiNode = nodes.find((x) => x.metadata?.name === n.name);
+      if (apiNode && !isReady(apiNode)) return { node: n.name, ready: false, why: "the node is not Ready" };
+      const r = await deps.api.readyz(n.address);
+      return { node: n.name, ready: r.ok, why: r.ok ? "" : r.body.split("\n").slice(-2).join(" ") };
+    }),
+  );
+  const serving = ready.filter((r) => r.ready).map((r) => r.node);
+  if (serving.length > 0) return { apiServersLeft: serving };
+  const what =
+    `${leaving} is the last control-plane node whose API server is ready` +
+    (others.length ? ` (${ready.map((r) => `${r.node}: ${r.why}`).join("; ")})` : "");
+  const consequence =
+    "the Kubernetes API goes down with it: kubectl, the controllers and the scheduler stop until it starts again; running pods elsewhere keep running";
+  if (!force) {
+    throw new KubecycleError("API_AT_RISK", `refusing to stop ${leaving}: ${what}`, {
+      node: leaving,
+      hint: `start or repair another control-plane node first, or pass --force (${consequence}); nothing was changed`,
+    });
   }
+  return { apiServersLeft: [], warning: `--force: ${what}; ${consequence}` };
 }

@@ -30,7 +30,10 @@ export function stepAgent(deps: StepDeps, ctx: StepContext): AgentConnection {
   return deps.agents.get(node.name, node.address);
 }
 
+/** What an agent call's deadline adds to the work it asks for: the way there and back. */
+export const REPLY_MARGIN_MS = 2000;
+
 /** Time left before the step's deadline, minus a margin for the answer to travel back. */
-export function remaining(ctx: StepContext, startedAt: number, marginMs = 2000): number {
+export function remaining(ctx: StepContext, startedAt: number, marginMs = REPLY_MARGIN_MS): number {
   return Math.max(1000, ctx.step.timeoutMs - (Date.now() - startedAt) - marginMs);
 }

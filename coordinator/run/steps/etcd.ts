@@ -1,111 +1,135 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { KubecycleError, type EtcdMemberStatus__Output } from "../../../shared/index.js";
+import { KubecycleError } from "../../../shared/index.js";
+import { assessEtcd, caughtUp, leaderIndex, quorumWithout, type MemberHealth } from "../../etcd/quorum.js";
+import { surveyMembers } from "../../etcd/survey.js";
+import { etcdProbeTimeouts } from "../../config.js";
 import type { StepAction } from "../../plan/index.js";
 import type { Evidence, StepContext } from "../executor.js";
-import type { StepDeps } from "./deps.js";
+import { stepAgent, stepNode, type StepDeps } from "./deps.js";
 
-/** Raft indexes this close together count as converged. */
-const CONVERGED_INDEXES = 50;
+/** How often etcd is asked again while a check waits for it. */
+const POLL_MS = 1000;
 
-interface MemberView {
-  node: string;
-  status?: EtcdMemberStatus__Output;
-  error?: string;
-}
-
-/** Asks every etcd member's agent about its member, concurrently. */
-async function survey(deps: StepDeps, ctx: StepContext, excluding: readonly string[] = []): Promise<MemberView[]> {
-  const members = deps.inventory.nodes.filter((n) => n.etcdMember && !excluding.includes(n.name));
-  return Promise.all(
-    members.map(async (n): Promise<MemberView> => {
-      try {
-        const status = await deps.agents
-          .get(n.name, n.address)
-          .etcdStatus({ timeoutMs: 5000 }, { deadlineMs: 9000, signal: ctx.signal });
-        return { node: n.name, status };
-      } catch (err) {
-        return { node: n.name, error: (err as Error).message };
-      }
-    }),
-  );
-}
-
-function problem(v: MemberView): string | undefined {
-  if (v.error) return `${v.node}: agent: ${v.error}`;
-  if (!v.status?.isMember) return `${v.node}: no etcd member on this node`;
-  if (!v.status.healthy) return `${v.node}: unhealthy: ${v.status.healthError || "no answer"}`;
-  return undefined;
-}
-
-/** What the members say together: health problems, leaders seen, raft index spread, member count. */
-function assess(views: MemberView[]) {
-  const problems = views.map(problem).filter((p): p is string => p !== undefined);
-  const healthy = views.filter((v) => problem(v) === undefined).map((v) => v.status as EtcdMemberStatus__Output);
-  const leaders = [...new Set(healthy.map((s) => s.leaderId).filter((l) => l !== "" && l !== "0"))];
-  const indexes = healthy.map((s) => s.raftIndex);
-  const spread = indexes.length ? Math.max(...indexes) - Math.min(...indexes) : 0;
-  const memberCount = Math.max(0, ...healthy.map((s) => s.members.length));
-  return { problems, healthy, leaders, spread, memberCount };
+/** Every member of the inventory's member list, asked through the agents (see surveyMembers). */
+export function survey(
+  deps: StepDeps,
+  ctx: StepContext,
+  excludingNodes: readonly string[] = [],
+): Promise<MemberHealth[]> {
+  return surveyMembers({
+    agents: deps.agents,
+    inventory: deps.inventory,
+    excludingNodes,
+    timeouts: etcdProbeTimeouts(deps.config),
+    signal: ctx.signal,
+  });
 }
 
 /**
- * check-etcd-quorum: before stopping an etcd member, at least 3 members, all healthy, with one leader — so the
- * others keep quorum without it. Otherwise the stop is refused and nothing changes.
+ * check-etcd-quorum: before stopping an etcd member, at least 3 voting members, all healthy (external ones asked
+ * through the others), one leader, so the voters keep quorum without it. Otherwise the stop is refused and
+ * nothing changes. A learner may always go: it does not vote.
  */
 export async function checkEtcdQuorum(
   deps: StepDeps,
   ctx: StepContext<Extract<StepAction, { kind: "check-etcd-quorum" }>>,
 ): Promise<Evidence> {
   const leaving = ctx.step.action.leaving;
-  const a = assess(await survey(deps, ctx));
-  const total = a.memberCount;
-  const refuse = (why: string) =>
+  const node = deps.inventory.nodes.find((n) => n.name === leaving);
+  const refuse = (why: string, problems: string[] = []) =>
     new KubecycleError("QUORUM_AT_RISK", `refusing to stop etcd member ${leaving}: ${why}`, {
       node: leaving,
-      problems: a.problems,
+      problems,
       hint: "bring every etcd member back to health first (`kubecycle status`, `kubecycle doctor`); nothing was changed",
     });
-  if (a.problems.length > 0) throw refuse(`not every member is healthy (${a.problems.join("; ")})`);
-  if (total < 3) throw refuse(`the cluster has ${total} etcd member(s); stopping one needs at least 3`);
-  if (a.leaders.length !== 1)
-    throw refuse(`the members do not agree on one leader (${a.leaders.join(", ") || "none"})`);
-  const left = total - 1;
-  if (left <= total / 2) throw refuse(`${left} of ${total} members would be left, not a majority`);
-  return { members: total, healthy: a.healthy.length, leader: a.leaders[0], quorumWithout: `${left}/${total}` };
+  if (deps.inventory.etcd.members.length === 0) {
+    throw refuse(`no etcd member list could be had (${deps.inventory.etcd.error ?? "no member answered"})`);
+  }
+  const unknown = deps.inventory.nodes.filter((n) => n.etcd.role === "unknown").map((n) => n.name);
+  if (unknown.length > 0) {
+    throw refuse(`whether ${unknown.join(", ")} ${unknown.length > 1 ? "are members" : "is a member"} is unknown`);
+  }
+  if (!node?.etcd.memberId) throw refuse(`${leaving} is not in etcd's member list`);
+  const health = await survey(deps, ctx);
+  const verdict = quorumWithout(health, node.etcd.memberId);
+  if (!verdict.ok) throw refuse(verdict.why, assessEtcd(health).problems);
+  return verdict.evidence;
 }
 
 /**
- * check-etcd-healthy: every member (but the excluded) answers a linearizable read, all see exactly one leader,
- * and their raft indexes have converged. Polled until the deadline.
+ * check-etcd-healthy: every member (but those on the excluded nodes) answers a linearizable read, all see exactly
+ * one leader, and every member has applied what the leader had committed when the check began. Polled until the
+ * deadline.
  */
 export async function checkEtcdHealthy(
   deps: StepDeps,
   ctx: StepContext<Extract<StepAction, { kind: "check-etcd-healthy" }>>,
 ): Promise<Evidence> {
   const excluding = ctx.step.action.excluding;
+  let target = 0;
   for (;;) {
-    const a = assess(await survey(deps, ctx, excluding));
+    const health = await survey(deps, ctx, excluding);
+    const a = assessEtcd(health);
+    if (target === 0) target = leaderIndex(health);
+    const applied = caughtUp(health, target);
     const issues = [
       ...a.problems,
       ...(a.leaders.length === 1 ? [] : [`leaders seen: ${a.leaders.join(", ") || "none"}`]),
-      ...(a.spread <= CONVERGED_INDEXES ? [] : [`raft indexes ${a.spread} apart`]),
+      ...(target > 0 && !applied.ok ? applied.behind : []),
+      ...(health.length === 0 ? ["no member to ask"] : []),
     ];
-    if (issues.length === 0 && a.healthy.length > 0) {
+    if (issues.length === 0 && target > 0) {
       return {
-        healthy: a.healthy.length,
+        healthy: health.length,
+        voters: a.voters,
+        learners: a.learners,
         excluding,
         leader: a.leaders[0],
-        raftIndexSpread: a.spread,
-        members: a.memberCount,
+        appliedIndexAtLeast: target,
       };
     }
-    ctx.progress(issues.join("; "));
+    ctx.progress(issues.join("; ") || "waiting for a leader's raft index");
     try {
-      await sleep(1000, undefined, { signal: ctx.signal });
+      await sleep(POLL_MS, undefined, { signal: ctx.signal });
     } catch {
-      throw new KubecycleError("ETCD_UNHEALTHY", `etcd is not healthy: ${issues.join("; ")}`, {
+      throw new KubecycleError("ETCD_UNHEALTHY", `etcd is not healthy: ${issues.join("; ") || "no leader"}`, {
         problems: issues,
         hint: "see `kubecycle status` and the members' journals (`journalctl -u etcd` on the nodes)",
+      });
+    }
+  }
+}
+
+/**
+ * wait-etcd-member: the node's own etcd member answers a linearizable read (a static-pod member, after kubelet
+ * started it again). Polled until the deadline.
+ */
+export async function waitEtcdMember(deps: StepDeps, ctx: StepContext): Promise<Evidence> {
+  const node = stepNode(deps, ctx);
+  const agent = stepAgent(deps, ctx);
+  const t0 = Date.now();
+  let last = "";
+  for (;;) {
+    try {
+      const st = await agent.etcdStatus(
+        { timeoutMs: etcdProbeTimeouts(deps.config).etcdMs },
+        { deadlineMs: etcdProbeTimeouts(deps.config).callMs, signal: ctx.signal },
+      );
+      if (st.isMember && st.healthy) {
+        return { member: st.memberId, leader: st.leaderId, raftIndex: st.raftIndex, waitedMs: Date.now() - t0 };
+      }
+      last = st.isMember ? st.healthError || "not healthy" : "no etcd member answers on the node yet";
+    } catch (err) {
+      if (ctx.signal.aborted) throw err;
+      last = (err as Error).message;
+    }
+    ctx.progress(`${node.name}: ${last}`);
+    try {
+      await sleep(POLL_MS, undefined, { signal: ctx.signal });
+    } catch {
+      throw new KubecycleError("ETCD_UNHEALTHY", `${node.name}: its etcd member did not become healthy: ${last}`, {
+        node: node.name,
+        hint: "see etcd's static pod on the node: crictl ps --name etcd; crictl logs <container>",
       });
     }
   }

@@ -1,10 +1,10 @@
 import type { StepRunners } from "../executor.js";
 import { checkAgent } from "./agent.js";
 import { checkCapacity } from "./capacity.js";
-import { checkControlPlane } from "./control-plane.js";
+import { checkApiServers, checkControlPlane } from "./control-plane.js";
 import type { StepDeps } from "./deps.js";
 import { runDrain } from "./drain.js";
-import { checkEtcdHealthy, checkEtcdQuorum } from "./etcd.js";
+import { checkEtcdHealthy, checkEtcdQuorum, waitEtcdMember } from "./etcd.js";
 import { runAcquireLock, runReleaseLock } from "./lock.js";
 import { checkNodeExists, runCordon, runUncordon, runWaitNodeReady } from "./node.js";
 import { runStopPodSandboxes } from "./pods.js";
@@ -30,6 +30,8 @@ export function makeRunners(deps: StepDeps): Required<StepRunners> {
     "wait-node-ready": (ctx) => runWaitNodeReady(deps, ctx),
     "check-etcd-healthy": (ctx) => checkEtcdHealthy(deps, ctx),
     "check-control-plane": (ctx) => checkControlPlane(deps, ctx),
+    "check-api-servers": (ctx) => checkApiServers(deps, ctx),
+    "wait-etcd-member": (ctx) => waitEtcdMember(deps, ctx),
     uncordon: (ctx) => runUncordon(deps, ctx),
     "release-lock": () => runReleaseLock(deps),
   };

@@ -1,5 +1,6 @@
 import { takeSnapshot } from "../../backup.js";
-import type { StepAction } from "../../plan/index.js";
+import { etcdProbeTimeouts } from "../../config.js";
+import { isEtcdMember, type StepAction } from "../../plan/index.js";
 import type { Evidence, StepContext } from "../executor.js";
 import type { StepDeps } from "./deps.js";
 
@@ -10,13 +11,14 @@ export async function runEtcdSnapshot(
 ): Promise<Evidence> {
   const snap = await takeSnapshot({
     agents: deps.agents,
-    members: deps.inventory.nodes.filter((n) => n.etcdMember),
+    members: deps.inventory.nodes.filter(isEtcdMember),
     dir: deps.config.backups.dir,
     cluster: deps.config.cluster,
     keep: ctx.step.action.keep,
     signal: ctx.signal,
     progress: ctx.progress,
     timeoutMs: ctx.step.timeoutMs,
+    probe: etcdProbeTimeouts(deps.config),
   });
   return { ...snap };
 }

@@ -1,7 +1,7 @@
 import { KubecycleError, type UnitOutcome__Output } from "../../../shared/index.js";
 import type { StepAction } from "../../plan/index.js";
 import type { Evidence, StepContext } from "../executor.js";
-import { remaining, stepAgent, type StepDeps } from "./deps.js";
+import { REPLY_MARGIN_MS, remaining, stepAgent, type StepDeps } from "./deps.js";
 
 type UnitsAction = Extract<StepAction, { kind: "stop-units" | "start-units" }>;
 
@@ -21,14 +21,14 @@ export async function runUnits(deps: StepDeps, ctx: StepContext<UnitsAction>): P
   const a = ctx.step.action;
   const outcomes: string[] = [];
   for (const unit of a.units) {
-    const settleTimeoutMs = remaining(ctx, t0, 3000);
+    const settleTimeoutMs = remaining(ctx, t0, REPLY_MARGIN_MS + 1000);
     const req = {
-      operationId: `${ctx.agentOpId}.${unit}`,
+      operationId: ctx.agentOpId(unit),
       units: [{ name: unit, settleTimeoutMs }],
       ignoreMissing: a.ignoreMissing.includes(unit),
     };
     ctx.progress(`${a.kind === "stop-units" ? "stopping" : "starting"} ${unit}`);
-    const opts = { deadlineMs: settleTimeoutMs + 2000, signal: ctx.signal };
+    const opts = { deadlineMs: settleTimeoutMs + REPLY_MARGIN_MS, signal: ctx.signal };
     const res =
       a.kind === "stop-units"
         ? await agent.stopUnits(req, opts)
