@@ -10,7 +10,7 @@ import {
   compileConfig,
   readYamlFile,
 } from "../shared/index.js";
-import type { NodeTimeouts } from "./plan/index.js";
+import type { ClusterTimeouts } from "./plan/index.js";
 
 const ms = (min: number, max: number) => z.number().int().min(min).max(max);
 
@@ -33,6 +33,8 @@ const schema = z.strictObject({
     tls: z.strictObject({ ca: z.string().min(1), cert: z.string().min(1), key: z.string().min(1) }),
     /** Deadline of one agent call (status, health). Default 10 s. */
     callTimeoutMs: ms(100, 600_000).default(10_000),
+    /** How long a call keeps retrying an agent that does not answer at all before the step fails naming it. Default 20 s. */
+    unreachableMs: ms(100, 3_600_000).default(20_000),
   }),
   /** Steps of one phase that run at once. Default 16. */
   concurrency: z.number().int().min(1).max(1000).default(16),
@@ -65,6 +67,8 @@ const schema = z.strictObject({
       /** One etcd member's answer (health, status, member list). */
       etcdProbeMs: ms(1000, MAX_ETCD_PROBE_MS).default(5_000),
       controlPlaneMs: ms(1000, 3_600_000).default(180_000),
+      /** From a node's PowerOff to its agent gone. */
+      powerOffMs: ms(1000, 3_600_000).default(120_000),
       /** Releasing or parking the lock when a procedure ends, also after Ctrl-C. */
       cleanupMs: ms(1000, 600_000).default(15_000),
     })
@@ -76,7 +80,7 @@ const schema = z.strictObject({
 type Parsed = z.output<typeof schema>;
 
 /** Every deadline the coordinator uses: the node procedures' and its own. */
-export type CoordinatorTimeouts = NodeTimeouts & { etcdProbeMs: number; cleanupMs: number };
+export type CoordinatorTimeouts = ClusterTimeouts & { etcdProbeMs: number; cleanupMs: number };
 
 /** The coordinator's validated, normalized, frozen configuration. */
 export interface CompiledCoordinatorConfig {
@@ -85,7 +89,12 @@ export interface CompiledCoordinatorConfig {
   cluster: string;
   kubeconfig: string;
   context: string | undefined;
-  agents: { port: number; tls: { ca: string; cert: string; key: string }; callTimeoutMs: number };
+  agents: {
+    port: number;
+    tls: { ca: string; cert: string; key: string };
+    callTimeoutMs: number;
+    unreachableMs: number;
+  };
   concurrency: number;
   stateDir: string;
   backups: { dir: string; keep: number };
@@ -115,6 +124,7 @@ export function compileCoordinatorConfig(
           port: c.agents.port,
           tls: { ca: abs(c.agents.tls.ca), cert: abs(c.agents.tls.cert), key: abs(c.agents.tls.key) },
           callTimeoutMs: c.agents.callTimeoutMs,
+          unreachableMs: c.agents.unreachableMs,
         },
         concurrency: c.concurrency,
         stateDir,

@@ -1,9 +1,10 @@
 import type { V1Node } from "@kubernetes/client-node";
-import { mkdir, open, readFile, rename } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { KubecycleError, type Logger, type NodeLayout__Output } from "../shared/index.js";
 import type { AgentPool } from "./agents/index.js";
 import { etcdProbeTimeouts, type CompiledCoordinatorConfig } from "./config.js";
+import { writeFileDurably } from "./durable.js";
 import {
   matchMembers,
   pickMemberList,
@@ -204,15 +205,7 @@ export async function readInventoryCache(stateDir: string): Promise<Inventory | 
 
 async function writeInventoryCache(stateDir: string, inv: Inventory): Promise<void> {
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
-  const path = join(stateDir, CACHE);
-  const fh = await open(`${path}.tmp`, "w", 0o600);
-  try {
-    await fh.writeFile(`${JSON.stringify({ version: CACHE_VERSION, ...inv }, null, 2)}\n`);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(`${path}.tmp`, path);
+  await writeFileDurably(join(stateDir, CACHE), `${JSON.stringify({ version: CACHE_VERSION, ...inv }, null, 2)}\n`);
 }
 
 /** The inventory entry of `name`, or NODE_NOT_FOUND naming the nodes there are. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { KubecycleError } from "../shared/index.js";
 import type { LockHolder } from "./kube/index.js";
-import { nodeProcedureLock } from "./operation.js";
+import { procedureLock } from "./operation.js";
 import { planNodeStart, planNodeStop, type Plan } from "./plan/index.js";
 import { TIMEOUTS, kubekeyMaster } from "./plan/nodes.fixtures.js";
 import type { ExecutionResult } from "./run/executor.js";
@@ -20,7 +20,7 @@ const start = planNodeStart(m1, { breakLock: false, timeouts: TIMEOUTS });
 const failedIn = (plan: Plan, phase: string): ExecutionResult => {
   const step = plan.phases.find((p) => p.name === phase)?.steps[0];
   if (!step) throw new Error(`no phase ${phase}`);
-  return { result: "failed", failed: { step, error: new KubecycleError("DEADLINE_EXCEEDED", "x") } };
+  return { result: "failed", failed: { step, error: new KubecycleError("DEADLINE_EXCEEDED", "x") }, reached: step };
 };
 const holder = (procedure: string, target: string, state: LockHolder["state"] = "parked"): LockHolder => ({
   op: "op",
@@ -33,9 +33,9 @@ const holder = (procedure: string, target: string, state: LockHolder["state"] = 
   renewedAt: undefined,
 });
 
-describe("nodeProcedureLock", () => {
+describe("procedureLock", () => {
   it("parks a stop's lock once the node was touched, or when it took over a parked one; otherwise releases it", () => {
-    const { lockAfter } = nodeProcedureLock(stop);
+    const { lockAfter } = procedureLock(stop);
     const fresh = { adopted: false };
     expect(lockAfter({ result: "succeeded" }, fresh)).toBe("park");
     expect(lockAfter(failedIn(stop, "preflight"), fresh)).toBe("release");
@@ -45,19 +45,41 @@ describe("nodeProcedureLock", () => {
     expect(lockAfter(failedIn(stop, "verify"), fresh)).toBe("park");
   });
 
+  it("treats an interruption (Ctrl-C, SIGTERM, a dropped terminal) like a failure at the step it reached", () => {
+    const { lockAfter } = procedureLock(stop);
+    const at = (phase: string): ExecutionResult => ({
+      result: "interrupted",
+      reached: stop.phases.find((p) => p.name === phase)?.steps[0],
+    });
+    expect(lockAfter(at("preflight"), { adopted: false })).toBe("release");
+    // Between steps, after the drain: nothing failed, but the node was touched.
+    expect(lockAfter(at("drain"), { adopted: false })).toBe("park");
+    expect(lockAfter({ result: "interrupted" }, { adopted: false })).toBe("release");
+  });
+
   it("releases a start's lock when it succeeds and keeps it parked for a retry when it fails", () => {
-    const { lockAfter } = nodeProcedureLock(start);
+    const { lockAfter } = procedureLock(start);
     expect(lockAfter({ result: "succeeded" }, { adopted: true })).toBe("release");
     expect(lockAfter(failedIn(start, "preflight"), { adopted: false })).toBe("park");
   });
 
   it("takes over only what this node's own stop or start parked", () => {
     for (const plan of [stop, start]) {
-      const { adoptLock } = nodeProcedureLock(plan);
+      const { adoptLock } = procedureLock(plan);
       expect(adoptLock(holder("node stop", "m1"))).toBe(true);
       expect(adoptLock(holder("node start", "m1"))).toBe(true);
       expect(adoptLock(holder("node stop", "m2"))).toBe(false);
       expect(adoptLock(holder("cluster stop", "m1"))).toBe(false);
     }
+  });
+
+  it("lets a cluster start take over its cluster's stop, and only that", () => {
+    const clusterStart = { ...start, procedure: "cluster start", target: "prod" };
+    const { adoptLock, lockAfter } = procedureLock(clusterStart);
+    expect(adoptLock(holder("cluster stop", "prod"))).toBe(true);
+    expect(adoptLock(holder("cluster start", "prod"))).toBe(true);
+    expect(adoptLock(holder("cluster stop", "staging"))).toBe(false);
+    expect(adoptLock(holder("node stop", "prod"))).toBe(false);
+    expect(lockAfter({ result: "interrupted" }, { adopted: true })).toBe("park");
   });
 });

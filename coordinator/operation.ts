@@ -33,7 +33,7 @@ export async function openSession(ctx: CommandContext, configPath: string | unde
     destination: pino.destination({ dest: join(config.stateDir, "kubecycle.log"), mkdir: true, sync: false }),
   });
   const tls = await readTlsFiles(config.agents.tls, "agents.tls");
-  const agents = new AgentPool({ tls, port: config.agents.port });
+  const agents = new AgentPool({ tls, port: config.agents.port, unreachableMs: config.agents.unreachableMs });
   const api = connectCluster({
     kubeconfig: config.kubeconfig,
     context: config.context,
@@ -56,21 +56,27 @@ export async function openSession(ctx: CommandContext, configPath: string | unde
 export type LockAfter = (result: ExecutionResult, lock: { readonly adopted: boolean }) => "park" | "release" | "keep";
 
 /**
- * The cluster lock of a single-node procedure (node stop, node start). Either may take over the lock its node's own
- * stop or start left parked, so the start after a stop, or a re-run of either after a failure, needs no --break-lock.
- * A start releases it once it succeeds and keeps it parked otherwise. A stop parks it for the start once the node was
- * touched (now, or by the run whose parked lock it took over); a stop that ended before touching anything lets it go.
+ * The cluster lock of a procedure. A stop and its start are one family ("node stop"/"node start" of one node,
+ * "cluster stop"/"cluster start" of one cluster); either may take over the lock the other, or a failed run of itself,
+ * left parked, so the start after a stop, or a re-run after a failure, needs no --break-lock. A start releases it
+ * once it succeeds and keeps it parked otherwise. A stop parks it for the start once it touched anything (now, or in
+ * the run whose parked lock it took over); a stop that ended before touching anything lets it go. Failures and
+ * interruptions (Ctrl-C, SIGTERM, a dropped terminal) are alike: a half-stopped node or cluster must not be open to
+ * another operation.
  */
-export function nodeProcedureLock(plan: Plan): { lockAfter: LockAfter; adoptLock: (h: LockHolder) => boolean } {
+export function procedureLock(plan: Plan): { lockAfter: LockAfter; adoptLock: (h: LockHolder) => boolean } {
+  const family = (procedure: string) => procedure.split(" ")[0];
   const adoptLock = (h: LockHolder) =>
-    (h.procedure === "node stop" || h.procedure === "node start") && h.target === plan.target;
-  if (plan.procedure === "node start") {
+    family(h.procedure) === family(plan.procedure) &&
+    (h.procedure.endsWith(" stop") || h.procedure.endsWith(" start")) &&
+    h.target === plan.target;
+  if (plan.procedure.endsWith(" start")) {
     return { adoptLock, lockAfter: (r) => (r.result === "succeeded" ? "release" : "park") };
   }
   return {
     adoptLock,
     lockAfter: (r, lock) =>
-      r.result === "succeeded" || lock.adopted || (r.failed && changedNodeBy(plan, r.failed.step.id))
+      r.result === "succeeded" || lock.adopted || (r.reached !== undefined && changedNodeBy(plan, r.reached.id))
         ? "park"
         : "release",
   };
@@ -85,10 +91,9 @@ export async function runProcedure(opts: {
   dryRun: boolean;
   /** Called before anything changes (the confirmation); skipped in a dry run. */
   confirm: () => Promise<void>;
-  lockAfter: LockAfter;
-  adoptLock?: (h: LockHolder) => boolean;
 }): Promise<number> {
   const { ctx, session, plan } = opts;
+  const { lockAfter, adoptLock } = procedureLock(plan);
   if (opts.dryRun) {
     ctx.stdout.write(ctx.output === "json" ? `${JSON.stringify(plan, null, 2)}\n` : renderPlan(plan));
     return 0;
@@ -136,7 +141,7 @@ export async function runProcedure(opts: {
         config: session.config,
         lock,
         log: session.log,
-        ...(opts.adoptLock ? { adoptLock: opts.adoptLock } : {}),
+        adoptLock,
       }),
       concurrency: session.config.concurrency,
       interrupt: interrupt.signal,
@@ -149,7 +154,7 @@ export async function runProcedure(opts: {
     await journal.close();
   }
   // Cleanup must not inherit the interrupt: it gets its own deadline.
-  const action = result.result === "interrupted" ? "release" : opts.lockAfter(result, lock);
+  const action = lockAfter(result, lock);
   await withDeadline(
     session.config.timeouts.cleanupMs,
     action === "park" ? lock.park() : action === "release" ? lock.release() : Promise.resolve(),

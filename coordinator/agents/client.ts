@@ -69,8 +69,16 @@ export class AgentConnection {
   readonly node: string;
   readonly #client: AgentClient;
 
-  constructor(endpoint: AgentEndpoint, opts: { maxMessageBytes?: number } = {}) {
+  /** How long a call keeps retrying while the agent does not answer at all. */
+  readonly #unreachableMs: number;
+
+  /**
+   * `unreachableMs`: how long one call keeps retrying an agent that does not answer at all (a node that dropped off
+   * the network fails the step naming it, instead of holding it to its whole deadline). Default 20 s.
+   */
+  constructor(endpoint: AgentEndpoint, opts: { maxMessageBytes?: number; unreachableMs?: number } = {}) {
     this.node = endpoint.node;
+    this.#unreachableMs = opts.unreachableMs ?? 20_000;
     const Agent = loadAgentProto().kubecycle.v1.Agent;
     this.#client = new Agent(
       endpoint.address,
@@ -195,13 +203,17 @@ export class AgentConnection {
    */
   async #unary<Req, Res>(rpc: string, method: Unary<Req, Res>, req: Req, opts: CallOptions = {}): Promise<Res> {
     const end = Date.now() + (opts.deadlineMs ?? 10_000);
+    let unreachableSince: number | undefined;
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.#once(rpc, method, req, new Date(end), opts.signal);
       } catch (err) {
-        const retry = IDEMPOTENT_RPCS.has(rpc) && (err as KubecycleError).code === "NODE_UNREACHABLE";
+        const unreachable = (err as KubecycleError).code === "NODE_UNREACHABLE";
+        unreachableSince = unreachable ? (unreachableSince ?? Date.now()) : undefined;
+        const retry = IDEMPOTENT_RPCS.has(rpc) && unreachable;
         const pause = Math.min(2000, 200 * 2 ** attempt);
-        if (!retry || opts.signal?.aborted || Date.now() + pause >= end) throw err;
+        const until = Math.min(end, (unreachableSince ?? Date.now()) + this.#unreachableMs);
+        if (!retry || opts.signal?.aborted || Date.now() + pause >= until) throw err;
         await sleep(pause, undefined, opts.signal ? { signal: opts.signal } : {}).catch(() => undefined);
       }
     }

@@ -5,6 +5,8 @@ import { AgentConnection } from "./client.js";
 export interface AgentPoolOptions {
   tls: TlsMaterial;
   port: number;
+  /** How long one call keeps retrying an agent that does not answer (see AgentConnection). */
+  unreachableMs?: number;
 }
 
 /** One mTLS connection per node, made on first use and reused by every step of an operation. */
@@ -25,7 +27,10 @@ export class AgentPool {
     const key = `${node}@${target}`;
     let conn = this.#conns.get(key);
     if (!conn) {
-      conn = new AgentConnection({ node, address: target, tls: this.#opts.tls });
+      conn = new AgentConnection(
+        { node, address: target, tls: this.#opts.tls },
+        this.#opts.unreachableMs !== undefined ? { unreachableMs: this.#opts.unreachableMs } : {},
+      );
       this.#conns.set(key, conn);
     }
     return conn;

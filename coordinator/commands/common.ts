@@ -20,11 +20,12 @@ export const PROCEDURE_HELP = `${CLUSTER_HELP}
       --break-lock    take the cluster lock from a stale or parked holder
   -o json             progress as a stream of JSON events`;
 
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
 /** Renders milliseconds as a duration people read ("90s", "5m", "1h30m"). */
 export function formatDuration(ms: number): string {
   if (ms % 1000 !== 0) return `${ms}ms`;
+  if (ms >= 86_400_000 && ms % 86_400_000 === 0) return `${ms / 86_400_000}d`;
   const h = Math.floor(ms / 3_600_000);
   const m = Math.floor((ms % 3_600_000) / 60_000);
   const s = (ms % 60_000) / 1000;
@@ -32,7 +33,7 @@ export function formatDuration(ms: number): string {
 }
 
 /**
- * A duration flag: "90s", "5m", "1h30m", "500ms", or plain seconds, in milliseconds, within `[minMs, maxMs]`
+ * A duration flag: "90s", "5m", "1h30m", "30d", "500ms", or plain seconds, in milliseconds, within `[minMs, maxMs]`
  * (default at least 1 s: a zero timeout would fail every step at once). Undefined when the flag was not given.
  */
 export function parseDuration(
@@ -43,14 +44,14 @@ export function parseDuration(
 ): number | undefined {
   if (value === undefined) return undefined;
   const text = value.trim();
-  const parts = [...text.matchAll(/(\d+)(ms|s|m|h)/g)];
+  const parts = [...text.matchAll(/(\d+)(ms|s|m|h|d)/g)];
   const ms = /^\d+$/.test(text)
     ? Number(text) * 1000
     : parts.length > 0 && parts.map((p) => p[0]).join("") === text
       ? parts.reduce((sum, p) => sum + Number(p[1]) * UNIT_MS[p[2] as keyof typeof UNIT_MS], 0)
       : undefined;
   if (ms === undefined) {
-    throw new UsageError(`${flag} must be a duration such as 90s, 5m or 1h30m, not "${value}"`, ctx.name);
+    throw new UsageError(`${flag} must be a duration such as 90s, 5m, 1h30m or 30d, not "${value}"`, ctx.name);
   }
   const { minMs = 1000, maxMs = Number.MAX_SAFE_INTEGER } = bounds;
   if (ms < minMs || ms > maxMs) {

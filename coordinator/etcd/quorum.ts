@@ -10,6 +10,8 @@ export interface MemberHealth {
   leaderId?: string;
   raftIndex?: number;
   raftAppliedIndex?: number;
+  /** The member list as this member sees it (ids). */
+  memberIds?: string[];
 }
 
 /** How people and the journal name a member: its node, or "external member NAME". */
@@ -79,4 +81,16 @@ export function caughtUp(members: readonly MemberHealth[], target: number): { ok
 export function leaderIndex(members: readonly MemberHealth[]): number {
   const leader = members.find((m) => m.healthy && m.leaderId !== undefined && m.leaderId === m.member.id);
   return leader?.raftIndex ?? 0;
+}
+
+/** Members whose own member list differs from the one kubecycle recorded (a member added or removed meanwhile). */
+export function listMismatches(members: readonly MemberHealth[], recorded: readonly EtcdMemberRecord[]): string[] {
+  const want = recorded.map((m) => m.id).sort();
+  return members
+    .filter((m) => m.healthy && m.memberIds && m.memberIds.length > 0)
+    .filter((m) => JSON.stringify([...(m.memberIds ?? [])].sort()) !== JSON.stringify(want))
+    .map(
+      (m) =>
+        `${memberLabel(m.member)} lists members ${[...(m.memberIds ?? [])].sort().join(", ")}, not the recorded ${want.join(", ")}`,
+    );
 }

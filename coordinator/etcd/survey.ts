@@ -14,6 +14,7 @@ function health(member: EtcdMemberRecord, st: EtcdMemberStatus__Output, via?: st
     ...(st.leaderId ? { leaderId: st.leaderId } : {}),
     raftIndex: st.raftIndex,
     raftAppliedIndex: st.raftAppliedIndex,
+    ...(st.members.length > 0 && !st.membersError ? { memberIds: st.members.map((m) => m.id) } : {}),
   };
 }
 

@@ -2,6 +2,7 @@ import { V1MicroTime, type V1Lease } from "@kubernetes/client-node";
 import { mkdir, open, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { KubecycleError } from "../../shared/index.js";
+import { writeFileDurably } from "../durable.js";
 import { kubecycleProcess, thisProcess } from "../liveness.js";
 import type { ClusterApi } from "./cluster.js";
 
@@ -61,11 +62,25 @@ function holderOf(lease: V1Lease): LockHolder {
   };
 }
 
+/** The local lock file's record: who holds it, for what, and whether the holder parked it for a follow-up. */
+interface LocalHolder {
+  op: string;
+  procedure: string;
+  target: string;
+  user: string;
+  host: string;
+  pid: number;
+  state: "running" | "parked";
+}
+
 /**
  * The cluster operation lock: a Lease in kube-system naming the operation and its holder, renewed while the
  * operation runs, plus a local lock file so two kubecycle processes on one host never both act. Only one procedure
- * runs at a time. A node stop parks the lock until that node's start adopts it. A stale lock (its holder stopped
- * renewing) is only ever broken when asked (--break-lock); a live one never is.
+ * runs at a time. A stop parks the lock until its start adopts it: a node stop's for its node start; a cluster
+ * stop's for the cluster start, which begins with the API down, so a parked lock is recorded in the local file as
+ * well as in the Lease. A cluster procedure runs on the local lock alone while the API is gone (parkLease before
+ * the control plane stops, attachLease once it is back). A stale lock (its holder stopped renewing) is only ever
+ * broken when asked (--break-lock); a live one never is.
  */
 export class ClusterLock {
   readonly #api: ClusterApi;
@@ -74,6 +89,8 @@ export class ClusterLock {
   readonly #renewMs: number;
   readonly #localPath: string;
   #lease: V1Lease | undefined;
+  /** The Lease was parked early (parkLease): the API may be gone; nothing more is asked of it until attachLease. */
+  #leaseParked = false;
   #timer: NodeJS.Timeout | undefined;
   readonly #onLost: ((err: KubecycleError) => void) | undefined;
   /** True between a successful acquire and release/park: only then does this lock touch the lease or the file. */
@@ -89,29 +106,85 @@ export class ClusterLock {
     this.#onLost = opts.onLost;
   }
 
-  /** True once this operation took the lock over from a parked holder (its node's earlier stop or start). */
+  /** True once this operation took the lock over from a parked holder (its node's or cluster's earlier stop). */
   get adopted(): boolean {
     return this.#adopted;
   }
 
   /**
    * Takes the lock. `adopt` says which parked holder this operation may take over (a node start adopting its
-   * node's stop). Returns what was taken over or broken, for the journal.
+   * node's stop). With `api` false (a cluster start, the API down) only the local lock is taken; attachLease takes
+   * the Lease later. Returns what was taken over or broken, for the journal.
    */
   async acquire(opts: {
     breakLock: boolean;
     adopt?: (h: LockHolder) => boolean;
+    api?: boolean;
   }): Promise<{ tookOver?: string; broke?: string }> {
-    const brokeLocal = await this.#acquireLocal(opts.breakLock);
+    const local = await this.#acquireLocal(opts);
     try {
-      const result = await this.#acquireLease(opts);
+      const lease = opts.api === false ? {} : await this.#acquireLease(opts);
       this.#held = true;
-      this.#adopted = result.tookOver !== undefined;
-      this.#startRenewing();
-      return brokeLocal && !result.broke ? { ...result, broke: brokeLocal } : result;
+      this.#leaseParked = opts.api === false;
+      this.#adopted = (lease.tookOver ?? local.tookOver) !== undefined;
+      if (opts.api !== false) this.#startRenewing();
+      const tookOver = lease.tookOver ?? local.tookOver;
+      const broke = lease.broke ?? local.broke;
+      return { ...(tookOver ? { tookOver } : {}), ...(broke ? { broke } : {}) };
     } catch (err) {
-      await rm(this.#localPath, { force: true });
+      if (!local.tookOver) await rm(this.#localPath, { force: true });
       throw err;
+    }
+  }
+
+  /**
+   * Parks the Lease ahead of the API going away (a cluster stop, before the control plane stops): it says this
+   * operation holds the cluster for its start, and is no longer renewed. The local lock goes on.
+   */
+  async parkLease(): Promise<void> {
+    if (!this.#held || this.#leaseParked) return;
+    this.#stopRenewing();
+    if (this.#lease) this.#lease = await this.#api.replaceLease(this.#body(this.#lease, "parked"));
+    this.#leaseParked = true;
+  }
+
+  /** Takes the Lease (back) once the API answers again: a cluster start adopting its stop's parked Lease. */
+  async attachLease(opts: {
+    breakLock: boolean;
+    adopt?: (h: LockHolder) => boolean;
+  }): Promise<{ tookOver?: string; broke?: string }> {
+    if (!this.#held) throw new KubecycleError("INTERNAL", "attachLease without holding the local lock");
+    const result = await this.#acquireLease(opts);
+    this.#leaseParked = false;
+    this.#startRenewing();
+    return result;
+  }
+
+  /** Stops renewing and marks the lock parked, in the Lease (if the API is still there) and in the local file. */
+  async park(): Promise<void> {
+    if (!this.#held) return;
+    this.#held = false;
+    this.#stopRenewing();
+    if (this.#lease && !this.#leaseParked)
+      this.#lease = await this.#api.replaceLease(this.#body(this.#lease, "parked"));
+    await this.#writeLocal("parked");
+  }
+
+  /** Releases the lock (the Lease, if still ours, and the local lock file). Safe to call more than once. */
+  async release(): Promise<void> {
+    if (!this.#held) return;
+    this.#held = false;
+    this.#stopRenewing();
+    try {
+      if (this.#lease || this.#leaseParked) {
+        const now = await this.#api.getLease(LOCK_NAMESPACE, LOCK_NAME);
+        if (now && holderOf(now).op === this.#owner.op) {
+          await this.#api.deleteLease(LOCK_NAMESPACE, LOCK_NAME, now.metadata?.resourceVersion);
+        }
+        this.#lease = undefined;
+      }
+    } finally {
+      await rm(this.#localPath, { force: true });
     }
   }
 
@@ -178,33 +251,6 @@ export class ClusterLock {
     return result;
   }
 
-  /** Stops renewing and marks the lock parked: the operation's follow-up (a node start) may adopt it. */
-  async park(): Promise<void> {
-    if (!this.#held) return;
-    this.#held = false;
-    this.#stopRenewing();
-    if (this.#lease) this.#lease = await this.#api.replaceLease(this.#body(this.#lease, "parked"));
-    await rm(this.#localPath, { force: true });
-  }
-
-  /** Releases the lock (the Lease, if still ours, and the local lock file). Safe to call more than once. */
-  async release(): Promise<void> {
-    if (!this.#held) return;
-    this.#held = false;
-    this.#stopRenewing();
-    try {
-      if (this.#lease) {
-        const now = await this.#api.getLease(LOCK_NAMESPACE, LOCK_NAME);
-        if (now && holderOf(now).op === this.#owner.op) {
-          await this.#api.deleteLease(LOCK_NAMESPACE, LOCK_NAME, now.metadata?.resourceVersion);
-        }
-        this.#lease = undefined;
-      }
-    } finally {
-      await rm(this.#localPath, { force: true });
-    }
-  }
-
   #body(previous: V1Lease | undefined, state: "running" | "parked" = "running"): V1Lease {
     // Lease times are MicroTime: a plain Date's millisecond format is rejected by the apiserver (HTTP 400).
     const now = new V1MicroTime();
@@ -260,34 +306,76 @@ export class ClusterLock {
     this.#timer = undefined;
   }
 
-  /** The local lock file: created exclusively; a leftover of a dead process is only removed with --break-lock. */
-  async #acquireLocal(breakLock: boolean): Promise<string | undefined> {
+  /** The local lock file's record of this operation. */
+  #localRecord(state: LocalHolder["state"]): string {
+    const me = thisProcess();
+    const rec: LocalHolder = {
+      ...me,
+      op: this.#owner.op,
+      procedure: this.#owner.procedure,
+      target: this.#owner.target,
+      state,
+    };
+    return JSON.stringify(rec);
+  }
+
+  /** Rewrites the local lock file whole, e.g. to mark it parked. */
+  #writeLocal(state: LocalHolder["state"]): Promise<void> {
+    return writeFileDurably(this.#localPath, this.#localRecord(state));
+  }
+
+  /**
+   * The local lock file: created exclusively. A parked one is taken over when `adopt` allows (its follow-up, on this
+   * host); a leftover of a dead process, or a parked one that is not ours to adopt, only with --break-lock.
+   */
+  async #acquireLocal(opts: {
+    breakLock: boolean;
+    adopt?: (h: LockHolder) => boolean;
+  }): Promise<{ tookOver?: string; broke?: string }> {
     await mkdir(join(this.#localPath, ".."), { recursive: true, mode: 0o700 });
-    const { host, pid } = thisProcess();
-    const content = JSON.stringify({ op: this.#owner.op, pid, host });
     try {
       const fh = await open(this.#localPath, "wx", 0o600);
-      await fh.writeFile(content);
+      await fh.writeFile(this.#localRecord("running"));
       await fh.close();
-      return undefined;
+      return {};
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
     }
-    let other: { op?: string; pid?: number; host?: string } = {};
+    let other: Partial<LocalHolder> = {};
     try {
-      other = JSON.parse(await readFile(this.#localPath, "utf8")) as typeof other;
+      other = JSON.parse(await readFile(this.#localPath, "utf8")) as Partial<LocalHolder>;
     } catch {
       // An unreadable lock file is treated as stale.
     }
+    const who = `operation ${other.op ?? "?"} (${other.procedure ?? "?"} ${other.target ?? ""}, pid ${other.pid ?? "?"} on ${other.host ?? "?"})`;
+    if (other.state === "parked") {
+      const holder: LockHolder = {
+        op: other.op ?? "",
+        procedure: other.procedure ?? "",
+        target: other.target ?? "",
+        user: other.user ?? "",
+        host: other.host ?? "",
+        pid: other.pid ?? 0,
+        state: "parked",
+        renewedAt: undefined,
+      };
+      if (opts.adopt?.(holder) || opts.breakLock) {
+        await this.#writeLocal("running");
+        return opts.adopt?.(holder) ? { tookOver: `local lock of ${who}` } : { broke: `local lock of ${who}` };
+      }
+      throw new KubecycleError("LOCK_HELD", `the local lock at ${this.#localPath} is parked by ${who}`, {
+        holder: other.op,
+        hint: `finish it first (its ${other.procedure?.replace("stop", "start") ?? "follow-up"} ${other.target ?? ""}), or pass --break-lock if you know it is abandoned`,
+      });
+    }
     const state = kubecycleProcess(other.host, other.pid);
-    const who = `operation ${other.op ?? "?"} (pid ${other.pid ?? "?"} on ${other.host ?? "?"})`;
     if (state === "alive") {
       throw new KubecycleError("LOCK_HELD", `another kubecycle on this host is running ${who}`, {
         holder: other.op,
         hint: "wait for it to finish",
       });
     }
-    if (!breakLock) {
+    if (!opts.breakLock) {
       throw new KubecycleError(
         "LOCK_HELD",
         state === "gone"
@@ -299,7 +387,7 @@ export class ClusterLock {
         },
       );
     }
-    await rm(this.#localPath, { force: true });
-    return this.#acquireLocal(false).then(() => `local lock of ${who}`);
+    await this.#writeLocal("running");
+    return { broke: `local lock of ${who}` };
   }
 }

@@ -18,9 +18,9 @@ export class PlanBuilder {
   readonly #defaultNode: string | undefined;
 
   /** `defaultNode`: the node of steps that name none (a node procedure's node). */
-  constructor(target: string, defaultNode: string | undefined = target) {
+  constructor(target: string, opts: { defaultNode?: string } = {}) {
     this.#target = target;
-    this.#defaultNode = defaultNode;
+    this.#defaultNode = opts.defaultNode;
   }
 
   /** Adds a phase; a phase without steps is left out. */

@@ -54,6 +54,7 @@ describe("planNodeStop", () => {
     expect(p.phases.find((ph) => ph.name === "verify")?.steps[1]?.action).toEqual({
       kind: "check-etcd-healthy",
       excluding: ["m1"],
+      wait: true,
     });
     expect(action(p, "backup")).toEqual({ kind: "etcd-snapshot", keep: 5 });
   });
@@ -139,7 +140,7 @@ describe("planNodeStop", () => {
       leaving: "w1",
       force: true,
     });
-    expect(action(p, "lock")).toEqual({ kind: "acquire-lock", breakLock: true });
+    expect(action(p, "lock")).toEqual({ kind: "acquire-lock", breakLock: true, api: true });
   });
 
   it("gives the drain room for PDB retries and for the replacements", () => {

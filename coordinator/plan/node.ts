@@ -56,7 +56,7 @@ function nodeChecks(t: NodeTimeouts): StepDraft[] {
 /** The cluster lock, taking over one this node's own stop or start parked. */
 function lockStep(breakLock: boolean, t: NodeTimeouts): StepDraft {
   return step(
-    { kind: "acquire-lock", breakLock },
+    { kind: "acquire-lock", breakLock, api: true },
     t.lockMs,
     "the kube-system Lease and the local lock are ours (or taken over from this node's own parked stop or start)",
     null,
@@ -116,7 +116,7 @@ export function planNodeStop(node: InventoryNode, opts: NodeStopOptions): Plan {
   const etcd = etcdOf(node);
   const rt = runtimeOf(node);
   const stopRuntime = runtimeStopOrder(rt);
-  const b = new PlanBuilder(node.name);
+  const b = new PlanBuilder(node.name, { defaultNode: node.name });
   b.phase("preflight", "Preflight checks", [
     ...nodeChecks(t),
     ...(etcd.member
@@ -197,7 +197,7 @@ export function planNodeStop(node: InventoryNode, opts: NodeStopOptions): Plan {
     ...(etcd.member
       ? [
           step(
-            { kind: "check-etcd-healthy", excluding: [node.name] },
+            { kind: "check-etcd-healthy", excluding: [node.name], wait: true },
             t.etcdHealthyMs,
             "the remaining etcd members are healthy and have a leader",
             null,
@@ -218,7 +218,7 @@ export function planNodeStart(node: InventoryNode, opts: NodeStartOptions): Plan
   const t = opts.timeouts;
   const etcd = etcdOf(node);
   const startRuntime = runtimeStartOrder(runtimeOf(node));
-  const b = new PlanBuilder(node.name);
+  const b = new PlanBuilder(node.name, { defaultNode: node.name });
   b.phase("preflight", "Preflight checks", nodeChecks(t));
   b.phase("lock", "Take the cluster operation lock", [lockStep(opts.breakLock, t)]);
   b.phase("start-runtime", "Start the container runtime", [
@@ -258,7 +258,7 @@ export function planNodeStart(node: InventoryNode, opts: NodeStartOptions): Plan
     ...(etcd.member
       ? [
           step(
-            { kind: "check-etcd-healthy", excluding: [] },
+            { kind: "check-etcd-healthy", excluding: [], wait: true },
             t.etcdHealthyMs,
             "this member and all members are healthy, exactly one leader, raft indexes converged",
             null,

@@ -1,6 +1,8 @@
 import type { Plan, Step } from "./types.js";
 
 function seconds(ms: number): string {
+  if (ms % 86_400_000 === 0 && ms >= 86_400_000) return `${ms / 86_400_000}d`;
+  if (ms % 3_600_000 === 0 && ms >= 3_600_000) return `${ms / 3_600_000}h`;
   return ms % 60_000 === 0 && ms >= 60_000 ? `${ms / 60_000}m` : `${Math.round(ms / 1000)}s`;
 }
 
@@ -18,9 +20,9 @@ function describe(step: Step): string {
     case "check-capacity":
       return `check the cluster has room for ${a.leaving}'s pods${a.force ? " (--force: warn only)" : ""}`;
     case "check-etcd-healthy":
-      return a.excluding.length ? `check etcd is healthy without ${a.excluding.join(", ")}` : "check etcd is healthy";
+      return `${a.wait ? "wait until" : "check"} etcd is healthy${a.excluding.length ? ` without ${a.excluding.join(", ")}` : ""}`;
     case "acquire-lock":
-      return a.breakLock ? "take the lock, breaking a stale one (--break-lock)" : "take the lock";
+      return `take the lock${a.api ? "" : " (the local one; the Lease once the API is back)"}${a.breakLock ? ", breaking a stale one (--break-lock)" : ""}`;
     case "etcd-snapshot":
       return `etcd snapshot (keep ${a.keep})`;
     case "stop-pod-sandboxes":
@@ -35,6 +37,16 @@ function describe(step: Step): string {
       return "wait for the node's etcd member to be healthy";
     case "check-api-servers":
       return `check another API server serves without ${a.leaving}${a.force ? " (--force: warn only)" : ""}`;
+    case "check-certificates":
+      return `check certificates outlive ${seconds(a.windowMs)}`;
+    case "record-inventory":
+      return `record the inventory${a.bootHold ? " (boot hold)" : ""}${a.poweroff ? " (power-off)" : ""}`;
+    case "set-auto-start":
+      return `${a.enabled ? "enable" : "disable"} start at boot: ${a.units.join(", ")}`;
+    case "power-off":
+      return "power off";
+    case "settle-report":
+      return `settle report (waits up to ${seconds(a.settleMs)})`;
     case "drain":
       return `drain (PDB retries up to ${seconds(a.drainTimeoutMs)})`;
     default:

@@ -71,10 +71,20 @@ export interface EtcdMemberRecord {
 /** One action the executor knows how to run; each kind has one runner file in coordinator/run/steps/. */
 export type StepAction =
   | { kind: "check-agent" }
+  | { kind: "check-api" }
+  | { kind: "check-certificates"; windowMs: number }
+  | { kind: "check-addresses" }
+  | { kind: "record-inventory"; bootHold: boolean; poweroff: boolean }
+  | { kind: "park-lease" }
+  | { kind: "attach-lease" }
+  | { kind: "set-auto-start"; units: string[]; enabled: boolean }
+  | { kind: "power-off"; delayMs: number }
+  | { kind: "wait-agent" }
+  | { kind: "settle-report"; settleMs: number }
   | { kind: "check-node-exists" }
   | { kind: "check-etcd-quorum"; leaving: string }
   | { kind: "check-capacity"; leaving: string; force: boolean }
-  | { kind: "acquire-lock"; breakLock: boolean }
+  | { kind: "acquire-lock"; breakLock: boolean; api: boolean }
   | { kind: "etcd-snapshot"; keep: number }
   | { kind: "cordon" }
   | { kind: "drain"; drainTimeoutMs: number; replacementTimeoutMs: number }
@@ -84,7 +94,7 @@ export type StepAction =
   | { kind: "wait-etcd-member" }
   | { kind: "check-api-servers"; leaving: string; force: boolean }
   | { kind: "wait-node-ready"; ready: boolean }
-  | { kind: "check-etcd-healthy"; excluding: string[] }
+  | { kind: "check-etcd-healthy"; excluding: string[]; wait: boolean }
   | { kind: "check-control-plane" }
   | { kind: "uncordon" }
   | { kind: "release-lock" };

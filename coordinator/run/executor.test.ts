@@ -58,7 +58,7 @@ describe("executePlan", () => {
       log,
     });
     await journal.close();
-    expect(res).toEqual({ result: "succeeded" });
+    expect(res).toMatchObject({ result: "succeeded", reached: { id: "two/a" } });
     expect(peak).toBe(2);
     // Phase two starts only after every step of phase one ended.
     expect(timeline.indexOf("start two/a")).toBeGreaterThan(

@@ -31,6 +31,8 @@ export interface ExecutionResult {
   result: "succeeded" | "failed" | "interrupted";
   /** The first step that failed, with its error. */
   failed?: { step: Step; error: KubecycleError };
+  /** The furthest step in the plan that was started (in this run or, on resume, an earlier one). */
+  reached?: Step;
 }
 
 /** Options of {@link executePlan}. */
@@ -62,6 +64,11 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecutionResult
   };
 
   let failed: ExecutionResult["failed"];
+  const order = plan.phases.flatMap((p) => p.steps);
+  let reached: Step | undefined = order.filter((s) => opts.completed?.has(s.id)).at(-1);
+  const reach = (step: Step) => {
+    if (!reached || order.indexOf(step) > order.indexOf(reached)) reached = step;
+  };
   for (const phase of plan.phases) {
     if (interrupt.aborted || failed) break;
     const todo = phase.steps.filter((s) => !opts.completed?.has(s.id));
@@ -74,6 +81,7 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecutionResult
     const worker = async () => {
       for (let step = queue.shift(); step; step = queue.shift()) {
         if (interrupt.aborted || failed) return;
+        reach(step);
         const error = await runStep(step, phase.name);
         if (error) failed ??= { step, error };
       }
@@ -91,7 +99,7 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecutionResult
     ...(result === "failed" && failed ? { reason: `${failed.step.id}: ${failed.error.message}` } : {}),
     ...(result === "interrupted" ? { reason: "interrupted by the operator" } : {}),
   });
-  return failed ? { result, failed } : { result };
+  return { result, ...(failed ? { failed } : {}), ...(reached ? { reached } : {}) };
 
   async function runStep(step: Step, phase: string): Promise<KubecycleError | undefined> {
     const runner = opts.runners[step.action.kind] as ((ctx: StepContext) => Promise<Evidence>) | undefined;

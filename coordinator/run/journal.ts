@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readdir, readFile, rename, type FileHandle } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { KubecycleError } from "../../shared/index.js";
+import { writeFileDurably } from "../durable.js";
 import { kubecycleProcess, thisProcess } from "../liveness.js";
 import type { Plan } from "../plan/index.js";
 
@@ -65,7 +66,7 @@ export class Journal {
   static async create(stateDir: string, op: string, plan: Plan): Promise<Journal> {
     const dir = join(stateDir, "operations", op);
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    await writeDurably(join(dir, "plan.json"), `${JSON.stringify(plan, null, 2)}\n`);
+    await writeFileDurably(join(dir, "plan.json"), `${JSON.stringify(plan, null, 2)}\n`);
     const j = new Journal(op, dir);
     j.#fh = await open(join(dir, "journal.jsonl"), "a", 0o600);
     await j.append({
@@ -114,18 +115,6 @@ export class Journal {
     await this.#fh?.close();
     this.#fh = undefined;
   }
-}
-
-async function writeDurably(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp`;
-  const fh = await open(tmp, "w", 0o600);
-  try {
-    await fh.writeFile(text);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
 }
 
 /** The state of one step as the journal tells it. */

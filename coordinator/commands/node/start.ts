@@ -1,6 +1,6 @@
 import { defineCommand, singleArg } from "../../command.js";
 import { findNode } from "../../inventory.js";
-import { inventoryOf, nodeProcedureLock, openSession, runProcedure } from "../../operation.js";
+import { inventoryOf, openSession, runProcedure } from "../../operation.js";
 import { planNodeStart } from "../../plan/index.js";
 import { PROCEDURE_HELP, PROCEDURE_OPTIONS } from "../common.js";
 
@@ -33,7 +33,6 @@ ${PROCEDURE_HELP}`,
         dryRun: ctx.values["dry-run"],
         // Starting is not destructive: no confirmation.
         confirm: () => Promise.resolve(),
-        ...nodeProcedureLock(plan),
       });
     } finally {
       session.close();

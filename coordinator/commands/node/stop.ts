@@ -1,6 +1,6 @@
 import { defineCommand, singleArg } from "../../command.js";
 import { findNode } from "../../inventory.js";
-import { inventoryOf, nodeProcedureLock, openSession, runProcedure } from "../../operation.js";
+import { inventoryOf, openSession, runProcedure } from "../../operation.js";
 import { MAX_DRAIN_MS } from "../../config.js";
 import { isEtcdMember, planNodeStop } from "../../plan/index.js";
 import { confirm } from "../../ui/confirm.js";
@@ -59,7 +59,6 @@ ${PROCEDURE_HELP}`,
               stderr: process.stderr,
             },
           ),
-        ...nodeProcedureLock(plan),
       });
     } finally {
       session.close();

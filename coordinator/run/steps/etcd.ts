@@ -1,6 +1,13 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { KubecycleError } from "../../../shared/index.js";
-import { assessEtcd, caughtUp, leaderIndex, quorumWithout, type MemberHealth } from "../../etcd/quorum.js";
+import {
+  assessEtcd,
+  caughtUp,
+  leaderIndex,
+  listMismatches,
+  quorumWithout,
+  type MemberHealth,
+} from "../../etcd/quorum.js";
 import { surveyMembers } from "../../etcd/survey.js";
 import { etcdProbeTimeouts } from "../../config.js";
 import type { StepAction } from "../../plan/index.js";
@@ -58,14 +65,14 @@ export async function checkEtcdQuorum(
 
 /**
  * check-etcd-healthy: every member (but those on the excluded nodes) answers a linearizable read, all see exactly
- * one leader, and every member has applied what the leader had committed when the check began. Polled until the
- * deadline.
+ * one leader and the recorded member list, and every member has applied what the leader had committed when the
+ * check began. With `wait`, polled until the deadline; without (a preflight), one look, and a refusal if not.
  */
 export async function checkEtcdHealthy(
   deps: StepDeps,
   ctx: StepContext<Extract<StepAction, { kind: "check-etcd-healthy" }>>,
 ): Promise<Evidence> {
-  const excluding = ctx.step.action.excluding;
+  const { excluding, wait } = ctx.step.action;
   let target = 0;
   for (;;) {
     const health = await survey(deps, ctx, excluding);
@@ -75,10 +82,11 @@ export async function checkEtcdHealthy(
     const issues = [
       ...a.problems,
       ...(a.leaders.length === 1 ? [] : [`leaders seen: ${a.leaders.join(", ") || "none"}`]),
-      ...(target > 0 && !applied.ok ? applied.behind : []),
+      ...listMismatches(health, deps.inventory.etcd.members),
+      ...(target > 0 && !applied.ok && wait ? applied.behind : []),
       ...(health.length === 0 ? ["no member to ask"] : []),
     ];
-    if (issues.length === 0 && target > 0) {
+    if (issues.length === 0 && (target > 0 || !wait)) {
       return {
         healthy: health.length,
         voters: a.voters,
@@ -87,6 +95,12 @@ export async function checkEtcdHealthy(
         leader: a.leaders[0],
         appliedIndexAtLeast: target,
       };
+    }
+    if (!wait) {
+      throw new KubecycleError("QUORUM_AT_RISK", `refusing: etcd is not healthy: ${issues.join("; ") || "no leader"}`, {
+        problems: issues,
+        hint: "bring every etcd member back to health first (`kubecycle status`); nothing was changed",
+      });
     }
     ctx.progress(issues.join("; ") || "waiting for a leader's raft index");
     try {

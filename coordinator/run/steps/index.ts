@@ -1,13 +1,20 @@
 import type { StepRunners } from "../executor.js";
-import { checkAgent } from "./agent.js";
+import { checkAddresses } from "./addresses.js";
+import { checkAgent, waitAgent } from "./agent.js";
+import { checkApi } from "./api.js";
+import { runSetAutoStart } from "./auto-start.js";
+import { checkCertificates } from "./certificates.js";
 import { checkCapacity } from "./capacity.js";
 import { checkApiServers, checkControlPlane } from "./control-plane.js";
 import type { StepDeps } from "./deps.js";
 import { runDrain } from "./drain.js";
 import { checkEtcdHealthy, checkEtcdQuorum, waitEtcdMember } from "./etcd.js";
-import { runAcquireLock, runReleaseLock } from "./lock.js";
+import { runAcquireLock, runAttachLease, runParkLease, runReleaseLock } from "./lock.js";
 import { checkNodeExists, runCordon, runUncordon, runWaitNodeReady } from "./node.js";
 import { runStopPodSandboxes } from "./pods.js";
+import { runPowerOff } from "./power.js";
+import { runRecordInventory } from "./record.js";
+import { runSettleReport } from "./settle.js";
 import { runEtcdSnapshot } from "./snapshot.js";
 import { runUnits } from "./units.js";
 
@@ -34,5 +41,15 @@ export function makeRunners(deps: StepDeps): Required<StepRunners> {
     "wait-etcd-member": (ctx) => waitEtcdMember(deps, ctx),
     uncordon: (ctx) => runUncordon(deps, ctx),
     "release-lock": () => runReleaseLock(deps),
+    "check-api": (ctx) => checkApi(deps, ctx),
+    "check-certificates": (ctx) => checkCertificates(deps, ctx),
+    "check-addresses": (ctx) => checkAddresses(deps, ctx),
+    "record-inventory": (ctx) => runRecordInventory(deps, ctx),
+    "park-lease": () => runParkLease(deps),
+    "attach-lease": () => runAttachLease(deps),
+    "set-auto-start": (ctx) => runSetAutoStart(deps, ctx),
+    "power-off": (ctx) => runPowerOff(deps, ctx),
+    "wait-agent": (ctx) => waitAgent(deps, ctx),
+    "settle-report": (ctx) => runSettleReport(deps, ctx),
   };
 }

@@ -1,0 +1,72 @@
+import { defineCommand, noArgs } from "../../command.js";
+import { openSession, runProcedure } from "../../operation.js";
+import { bootHoldUnits, planClusterStart } from "../../plan/index.js";
+import { readClusterRecord } from "../../record.js";
+import { PROCEDURE_HELP, PROCEDURE_OPTIONS, parseDuration } from "../common.js";
+
+/** Defaults of `--wait-agents` and `--settle-timeout`. */
+const WAIT_AGENTS_MS = 10 * 60_000;
+const SETTLE_MS = 5 * 60_000;
+
+export const command = defineCommand({
+  summary: "Start the cluster again after a planned outage, from what cluster stop recorded, phase by phase",
+  usage: `kubecycle cluster start [flags]
+
+  The runbook's section 3.4, with the API down at first: from the inventory \`cluster stop\` recorded. Waits for
+  every recorded node's agent (naming the ones still missing) and refuses agents that describe another cluster;
+  then the container runtime everywhere; every etcd member at once (a member started alone waits for a quorum that
+  never comes); each member healthy, then the cluster (one leader, the recorded members, caught up); kubelet on the
+  control plane and its health endpoints; kubelet on the workers; every node Ready; what --boot-hold disabled
+  enabled again; kubecycle's cordons lifted (an administrator's stay); and a settle report of the pods that do not
+  run or restart in a loop.
+
+      --wait-agents DUR      how long to wait for every node's agent (default 10m)
+      --settle-timeout DUR   how long to wait for the pods to run before the settle report (default 5m)
+${PROCEDURE_HELP}`,
+  options: {
+    ...PROCEDURE_OPTIONS,
+    "wait-agents": { type: "string" },
+    "settle-timeout": { type: "string" },
+  },
+  async run(ctx) {
+    noArgs(ctx);
+    const waitAgentsMs = parseDuration(ctx, "--wait-agents", ctx.values["wait-agents"], { maxMs: 7 * 86_400_000 });
+    const settleMs = parseDuration(ctx, "--settle-timeout", ctx.values["settle-timeout"], {
+      minMs: 0,
+      maxMs: 86_400_000,
+    });
+    const session = await openSession(ctx, ctx.values.config);
+    try {
+      const { config } = session;
+      const record = await readClusterRecord(config.stateDir, config.cluster);
+      const inventory = { ...record.inventory, source: "cache" as const };
+      session.api.addFallbackHosts(inventory.nodes.filter((n) => n.controlPlane).map((n) => n.address));
+      const reenable = record.bootHold
+        ? Object.fromEntries(
+            inventory.nodes.map((n) => [
+              n.name,
+              bootHoldUnits(n).filter((u) => record.enablement[n.name]?.[u] === "enabled"),
+            ]),
+          )
+        : {};
+      const plan = planClusterStart(config.cluster, inventory.nodes, {
+        breakLock: ctx.values["break-lock"],
+        waitAgentsMs: waitAgentsMs ?? WAIT_AGENTS_MS,
+        settleMs: settleMs ?? SETTLE_MS,
+        reenable,
+        timeouts: config.timeouts,
+      });
+      return await runProcedure({
+        ctx,
+        session,
+        inventory,
+        plan,
+        dryRun: ctx.values["dry-run"],
+        // Starting is not destructive: no confirmation.
+        confirm: () => Promise.resolve(),
+      });
+    } finally {
+      session.close();
+    }
+  },
+});

@@ -1,0 +1,25 @@
+import { open, rename } from "node:fs/promises";
+import { dirname } from "node:path";
+
+/**
+ * Writes a file whole or not at all: to a temporary file beside it, fsynced, renamed over the target, and the
+ * directory fsynced, so a crash never leaves a half-written file that looks whole (journal plans, the inventory,
+ * the cluster record, the local lock).
+ */
+export async function writeFileDurably(path: string, text: string, mode = 0o600): Promise<void> {
+  const tmp = `${path}.tmp`;
+  const fh = await open(tmp, "w", mode);
+  try {
+    await fh.writeFile(text);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, path);
+  const dir = await open(dirname(path), "r");
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}

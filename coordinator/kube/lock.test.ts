@@ -1,0 +1,100 @@
+import type { V1Lease } from "@kubernetes/client-node";
+import { mkdtemp, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { KubecycleError } from "../../shared/index.js";
+import type { ClusterApi } from "./cluster.js";
+import { ClusterLock, type LockHolder } from "./lock.js";
+
+/** The Lease part of the API, with the apiserver's optimistic concurrency; `down` makes every call fail as a dead API. */
+function leaseApi() {
+  let lease: V1Lease | undefined;
+  let rv = 0;
+  const state = { down: false, calls: 0 };
+  const check = () => {
+    state.calls++;
+    if (state.down) throw new KubecycleError("KUBE_API_UNREACHABLE", "the API server did not answer");
+  };
+  const store = (l: V1Lease) => {
+    lease = { ...l, metadata: { ...l.metadata, resourceVersion: String(++rv) } };
+    return lease;
+  };
+  const api: Partial<ClusterApi> = {
+    getLease: () => Promise.resolve().then(() => (check(), lease)),
+    createLease: (l) =>
+      Promise.resolve().then(() => {
+        check();
+        if (lease) throw new KubecycleError("CONFLICT", "exists");
+        return store(l);
+      }),
+    replaceLease: (l) =>
+      Promise.resolve().then(() => {
+        check();
+        if (l.metadata?.resourceVersion !== lease?.metadata?.resourceVersion)
+          throw new KubecycleError("CONFLICT", "stale");
+        return store(l);
+      }),
+    deleteLease: () =>
+      Promise.resolve().then(() => {
+        check();
+        lease = undefined;
+      }),
+  };
+  return { api: api as ClusterApi, state, lease: () => lease };
+}
+
+const owner = (op: string, procedure: string, target: string) => ({ op, procedure, target });
+const family = (p: string) => (h: LockHolder) => h.procedure.startsWith(p);
+
+describe("ClusterLock", () => {
+  it("lets a cluster stop run on the local lock once the Lease is parked, and its start adopt both with the API down", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "kc-lock-"));
+    const { api, state, lease } = leaseApi();
+    const stop = new ClusterLock(api, owner("op-stop", "cluster stop", "prod"), { stateDir: dir });
+    expect(await stop.acquire({ breakLock: false })).toEqual({});
+    await stop.parkLease();
+    expect(lease()?.metadata?.annotations?.["kubecycle.io/state"]).toBe("parked");
+    // The control plane stops: from here the API is gone, and the stop still parks for its start.
+    state.down = true;
+    const callsBefore = state.calls;
+    await stop.park();
+    expect(state.calls).toBe(callsBefore);
+    expect(JSON.parse(await readFile(join(dir, "lock"), "utf8"))).toMatchObject({ op: "op-stop", state: "parked" });
+
+    // Another procedure on this host is refused by the parked local lock, the API being down or not.
+    const other = new ClusterLock(api, owner("op-x", "node stop", "w1"), { stateDir: dir });
+    await expect(other.acquire({ breakLock: false, api: false })).rejects.toMatchObject({ code: "LOCK_HELD" });
+
+    const start = new ClusterLock(api, owner("op-start", "cluster start", "prod"), { stateDir: dir });
+    expect(await start.acquire({ breakLock: false, adopt: family("cluster"), api: false })).toMatchObject({
+      tookOver: expect.stringContaining("op-stop"),
+    });
+    expect(start.adopted).toBe(true);
+    // The API is back: the start takes over the parked Lease, then releases everything.
+    state.down = false;
+    expect(await start.attachLease({ breakLock: false, adopt: family("cluster") })).toMatchObject({
+      tookOver: expect.stringContaining("op-stop"),
+    });
+    expect(lease()?.spec?.holderIdentity).toBe("op-start");
+    await start.release();
+    expect(lease()).toBeUndefined();
+    await expect(readFile(join(dir, "lock"), "utf8")).rejects.toMatchObject({ code: "ENOENT" });
+  });
+
+  it("refuses a parked Lease or local lock it may not adopt, and breaks them only with --break-lock", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "kc-lock-"));
+    const { api, lease } = leaseApi();
+    const stop = new ClusterLock(api, owner("op-1", "node stop", "w1"), { stateDir: dir });
+    await stop.acquire({ breakLock: false });
+    await stop.park();
+    const other = new ClusterLock(api, owner("op-2", "node stop", "w2"), { stateDir: dir });
+    await expect(other.acquire({ breakLock: false, adopt: (h) => h.target === "w2" })).rejects.toMatchObject({
+      code: "LOCK_HELD",
+      message: expect.stringContaining("parked by operation op-1"),
+    });
+    expect(await other.acquire({ breakLock: true })).toMatchObject({ broke: expect.stringContaining("op-1") });
+    expect(lease()?.spec?.holderIdentity).toBe("op-2");
+    await other.release();
+  });
+});
