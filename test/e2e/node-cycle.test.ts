@@ -10,17 +10,24 @@ import {
   V1MicroTime,
   type V1Pod,
 } from "@kubernetes/client-node";
-import { spawn } from "node:child_process";
+import type { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
-import { REPO_ROOT } from "../lab/agent.js";
 import { run } from "../lab/host.js";
 import { labUp, type Lab } from "../lab/lab.js";
+import {
+  answer,
+  journalOf as journal,
+  kubecycle as run_,
+  kubecycleOnTerminal as onTerminal,
+  opOf,
+  waitFor,
+  type CliResult,
+} from "./helpers.js";
 
-const CLI = join(REPO_ROOT, "dist/bin/kubecycle.mjs");
 const W1 = "kclab-worker-1";
 const W2 = "kclab-worker-2";
 const M2 = "kclab-master-2";
@@ -31,88 +38,9 @@ let core: CoreV1Api;
 let policy: PolicyV1Api;
 let coordination: CoordinationV1Api;
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the built kubecycle CLI against the lab, as an operator would; `onStart` gets the child (for signals). */
-function kubecycle(args: string[], onStart?: (child: ReturnType<typeof spawn>) => void): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { ...process.env, KUBECYCLE_CONFIG: lab.kubecycleConfigPath },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    onStart?.(child);
-  });
-}
-
-/**
- * Runs the built kubecycle CLI on a terminal: a pty from script(1), 120 columns wide. `react` sees the screen so far
- * (escape sequences included) on every output, and may type an answer or hang the terminal up. Returns everything the
- * terminal showed and the exit code.
- */
-function kubecycleOnTerminal(
-  args: string[],
-  react: (screen: string, terminal: { type(text: string): void; hangUp(): void }) => void,
-): Promise<{ code: number; screen: string }> {
-  const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
-  const command = `stty cols 120 rows 50 && exec ${[process.execPath, CLI, ...args].map(quote).join(" ")}`;
-  return new Promise((resolve, reject) => {
-    const child = spawn("script", ["-qefc", command, "/dev/null"], {
-      env: { ...process.env, KUBECYCLE_CONFIG: lab.kubecycleConfigPath },
-      stdio: ["pipe", "pipe", "inherit"],
-    });
-    let screen = "";
-    // Killing script closes the pty's master side: the kernel sends SIGHUP to kubecycle, as when an ssh session drops.
-    const terminal = { type: (text: string) => child.stdin.write(text), hangUp: () => child.kill("SIGKILL") };
-    child.stdout.on("data", (d: Buffer) => {
-      screen += d.toString();
-      react(screen, terminal);
-    });
-    child.on("error", reject);
-    child.on("close", (code) => {
-      child.stdin.end();
-      resolve({ code: code ?? -1, screen });
-    });
-  });
-}
-
-/** A `react` for {@link kubecycleOnTerminal} that answers the confirmation prompt once. */
-function answer(text: string): Parameters<typeof kubecycleOnTerminal>[1] {
-  let answered = false;
-  return (screen, terminal) => {
-    if (!answered && screen.includes("[y/N]")) {
-      answered = true;
-      terminal.type(`${text}\n`);
-    }
-  };
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end)
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ""}`,
-      );
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
+const kubecycle = (args: string[], onStart?: (child: ReturnType<typeof spawn>) => void) => run_(lab, args, onStart);
+const kubecycleOnTerminal = (args: string[], react: Parameters<typeof onTerminal>[2]) => onTerminal(lab, args, react);
+const journalOf = (op: string) => journal(lab, op);
 
 async function nodeReady(name: string): Promise<string> {
   const n = await core.readNode({ name });
@@ -249,26 +177,6 @@ async function stopBlockedInDrain(
   } finally {
     await setWebMinAvailable(3);
   }
-}
-
-interface StepView {
-  step: string;
-  status: string;
-  error?: { code: string };
-  evidence?: Record<string, unknown>;
-}
-
-/** An operation's journal as `kubecycle ops show -o json` gives it, with its steps by id. */
-async function journalOf(op: string): Promise<{ result: string; reason?: string; steps: Record<string, StepView> }> {
-  const show = await kubecycle(["ops", "show", op, "-o", "json"]);
-  const j = JSON.parse(show.stdout) as { result: string; reason?: string; steps: StepView[] };
-  return { ...j, steps: Object.fromEntries(j.steps.map((x) => [x.step, x])) };
-}
-
-function opOf(result: CliResult): string {
-  const m = /operation (\S+)/.exec(result.stderr);
-  if (!m?.[1]) throw new Error(`no operation id in: ${result.stderr}`);
-  return m[1];
 }
 
 beforeAll(async () => {
@@ -630,7 +538,7 @@ describe("kubecycle node stop/start on the lab", () => {
     expect(await unschedulable(node)).toBe(false);
   }, 240_000);
 
-  it("on SIGINT during a stop records exactly where it stopped and releases the lock", async () => {
+  it("on SIGINT during a stop records exactly where it stopped and keeps the lock parked for the node", async () => {
     const node = await workerRunningWeb();
     const r = await stopBlockedInDrain(node, (child) => child.kill("SIGINT"));
     expect(r.code).not.toBe(0);
@@ -642,8 +550,16 @@ describe("kubecycle node stop/start on the lab", () => {
     expect(byId[`cordon/cordon/${node}`]?.status).toBe("succeeded");
     expect(byId[`drain/drain/${node}`]).toMatchObject({ status: "failed", error: { code: "CANCELLED" } });
     expect(byId[`stop-kubelet/stop-units/${node}`]?.status).toBe("pending");
-    expect(await lockLease()).toBeUndefined();
+    // The node was cordoned and half drained: the lock stays parked, so nothing else starts until its start.
+    expect(await lockLease()).toBe(op);
+    expect(JSON.parse(await readFile(join(lab.paths.coordinatorState, "lock"), "utf8"))).toMatchObject({
+      op,
+      state: "parked",
+    });
     expect(await activeState(node, "kubelet")).toBe("active");
+    const other = await kubecycle(["node", "stop", node === W1 ? W2 : W1, "--yes"]);
+    expect(other.code).toBe(2);
+    expect(other.stderr).toContain("parked");
     const start = await kubecycle(["node", "start", node, "--yes"]);
     expect(start.code, start.stderr).toBe(0);
     expect(await unschedulable(node)).toBe(false);
@@ -700,7 +616,7 @@ describe("kubecycle node stop/start on the lab", () => {
     expect(await nodeReady(node)).toBe("True");
   }, 240_000);
 
-  it("when its terminal goes away (an ssh session drops) stops as on Ctrl-C: the journal says where, the lock is released", async () => {
+  it("when its terminal goes away (an ssh session drops) stops as on Ctrl-C: the journal says where, the lock stays parked", async () => {
     const node = await workerRunningWeb();
     await setWebMinAvailable(100);
     let hungUp = false;
@@ -730,11 +646,15 @@ describe("kubecycle node stop/start on the lab", () => {
       expect(byId[`drain/drain/${node}`]).toMatchObject({ status: "failed", error: { code: "CANCELLED" } });
       expect(byId[`stop-kubelet/stop-units/${node}`]?.status).toBe("pending");
       await waitFor(
-        "the lock to be released",
-        async () => ((await lockLease()) === undefined ? true : undefined),
+        "the lock to be parked",
+        async () => {
+          const local = JSON.parse(await readFile(join(lab.paths.coordinatorState, "lock"), "utf8")) as {
+            state?: string;
+          };
+          return (await lockLease()) === op.op && local.state === "parked" ? true : undefined;
+        },
         20_000,
       );
-      await expect(readFile(join(lab.paths.coordinatorState, "lock"))).rejects.toThrow(/ENOENT/);
       expect(await activeState(node, "kubelet")).toBe("active");
     } finally {
       await setWebMinAvailable(3);

@@ -1,0 +1,408 @@
+// The runbook's section 3 (a planned outage) as two commands, on the lab: `kubecycle cluster stop` and `cluster
+// start`, the refusals, a node dropping off half-way, and a whole power cycle with nothing lost. Every outcome is
+// checked through an independent channel: systemctl and its unit timestamps inside each node, etcd itself (its
+// JSON gateway and etcdctl), and the API through @kubernetes/client-node. kubecycle's own words are not the proof.
+import { CoordinationV1Api, CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import { readFile } from "node:fs/promises";
+import { request } from "node:https";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { run } from "../lab/host.js";
+import { labUp, readInventory, type Lab } from "../lab/lab.js";
+import { journalOf, kubecycle as cli, opOf, waitFor } from "./helpers.js";
+
+let lab: Lab;
+let core: CoreV1Api;
+let coordination: CoordinationV1Api;
+let etcdTls: { ca: Buffer; cert: Buffer; key: Buffer; endpoint: string };
+
+const kubecycle = (args: string[], onStart?: Parameters<typeof cli>[2]) => cli(lab, args, onStart);
+const NS = "kc-outage";
+const KEYS = 10_000;
+
+/** A unit's state and its transitions' times, as the node's own systemd recorded them (wall clock, microseconds). */
+async function unitTimes(node: string, unit: string) {
+  const props = [
+    "ActiveState",
+    "UnitFileState",
+    "ActiveEnterTimestamp",
+    "ActiveExitTimestamp",
+    "InactiveEnterTimestamp",
+    "InactiveExitTimestamp",
+  ];
+  const r = await lab.node(node).systemctl("show", "--timestamp=us+utc", `--property=${props.join(",")}`, unit);
+  const kv = Object.fromEntries(
+    r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+  );
+  // "Sat 2026-11-30 13:45:12.123456 UTC" -> ms since the epoch (with the microseconds kept as a fraction).
+  const t = (v: string | undefined) => {
+    const m = /(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)\.(\d{6}) UTC/.exec(v ?? "");
+    return m ? Date.parse(`${m[1]}T${m[2]}Z`) + Number(m[3]) / 1000 : Number.NaN;
+  };
+  return {
+    active: kv.ActiveState ?? "",
+    enabled: kv.UnitFileState ?? "",
+    activeEnter: t(kv.ActiveEnterTimestamp),
+    activeExit: t(kv.ActiveExitTimestamp),
+    inactiveEnter: t(kv.InactiveEnterTimestamp),
+    /** When a start began (it left "inactive" for "activating"). */
+    inactiveExit: t(kv.InactiveExitTimestamp),
+  };
+}
+
+const masters = () => lab.masters.map((n) => n.name);
+const everyNode = () => lab.nodes.map((n) => n.name);
+
+async function nodeReady(name: string): Promise<boolean> {
+  const n = await core.readNode({ name });
+  return n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+}
+
+async function lockLease(): Promise<string | undefined> {
+  try {
+    return (await coordination.readNamespacedLease({ name: "kubecycle-lock", namespace: "kube-system" })).spec
+      ?.holderIdentity;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every node Ready and schedulable, no lock, every unit running: the cluster as a refusal must leave it. */
+async function untouched(): Promise<void> {
+  expect(await lockLease()).toBeUndefined();
+  for (const n of everyNode()) {
+    expect((await core.readNode({ name: n })).spec?.unschedulable ?? false, `${n} cordoned`).toBe(false);
+    for (const u of ["kubelet", "containerd"]) expect((await unitTimes(n, u)).active, `${n} ${u}`).toBe("active");
+  }
+  for (const m of masters()) expect((await unitTimes(m, "etcd")).active, `${m} etcd`).toBe("active");
+}
+
+/** Every node Ready and untainted by the node-lifecycle controller. */
+async function settled(timeoutMs = 120_000): Promise<void> {
+  await waitFor(
+    "every node Ready and untainted",
+    async () => {
+      const nodes = (await core.listNode()).items;
+      const ok = nodes.every(
+        (n) =>
+          n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") &&
+          !(n.spec?.taints ?? []).some((t) => t.key.startsWith("node.kubernetes.io/")),
+      );
+      return nodes.length === lab.nodes.length && ok ? true : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+/** A call to etcd's v3 JSON gateway from the host, with the lab's etcd admin certificate: etcd's own word. */
+function etcdApi<T>(path: string, body: unknown): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${etcdTls.endpoint}${path}`,
+      { method: "POST", ca: etcdTls.ca, cert: etcdTls.cert, key: etcdTls.key, timeout: 10_000 },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => (text += c));
+        res.on("end", () =>
+          res.statusCode === 200 ? resolve(JSON.parse(text) as T) : reject(new Error(`${res.statusCode}: ${text}`)),
+        );
+      },
+    );
+    req.on("error", reject);
+    req.on("timeout", () => req.destroy(new Error("timed out")));
+    req.end(JSON.stringify(body));
+  });
+}
+
+const b64 = (s: string) => Buffer.from(s).toString("base64");
+const keyOf = (i: number) => `/kubecycle-e2e/outage/${String(i).padStart(5, "0")}`;
+
+async function writeKeys(): Promise<void> {
+  const queue = Array.from({ length: KEYS }, (_, i) => i);
+  await Promise.all(
+    Array.from({ length: 32 }, async () => {
+      for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
+        await etcdApi("/v3/kv/put", { key: b64(keyOf(i)), value: b64(`value-${i}`) });
+      }
+    }),
+  );
+}
+
+async function readKeys(): Promise<Map<string, string>> {
+  const prefix = "/kubecycle-e2e/outage/";
+  const end = "/kubecycle-e2e/outage0"; // "/" + 1
+  const res = await etcdApi<{ kvs?: Array<{ key: string; value: string }> }>("/v3/kv/range", {
+    key: b64(prefix),
+    range_end: b64(end),
+  });
+  return new Map(
+    (res.kvs ?? []).map((kv) => [Buffer.from(kv.key, "base64").toString(), Buffer.from(kv.value, "base64").toString()]),
+  );
+}
+
+beforeAll(async () => {
+  lab = await labUp({ masters: 3, workers: 2, build: "skip" });
+  const kc = new KubeConfig();
+  kc.loadFromFile(lab.kubeconfigPath);
+  core = kc.makeApiClient(CoreV1Api);
+  coordination = kc.makeApiClient(CoordinationV1Api);
+  const inv = await readInventory(lab.paths.root);
+  etcdTls = {
+    ca: await readFile(inv.etcd.caFile),
+    cert: await readFile(inv.etcd.certFile),
+    key: await readFile(inv.etcd.keyFile),
+    endpoint: inv.etcd.endpoints[0] ?? "",
+  };
+  await settled();
+}, 240_000);
+
+afterAll(async () => {
+  await lab?.down();
+}, 120_000);
+
+describe("kubecycle cluster stop/start on the lab", () => {
+  it("prints both plans with --dry-run, phase by phase, and changes nothing", async () => {
+    const stop = await kubecycle(["cluster", "stop", "--dry-run", "--boot-hold", "--poweroff"]);
+    expect(stop.code, stop.stderr).toBe(0);
+    expect(stop.stdout).toMatch(
+      /Preflight[\s\S]*Record the inventory[\s\S]*Cordon every node[\s\S]*Disable start at boot[\s\S]*Stop kubelet on every node[\s\S]*Stop every etcd member together[\s\S]*Stop the container runtime[\s\S]*Power the nodes off/,
+    );
+    await untouched();
+  });
+
+  describe("refuses, changing nothing", () => {
+    it("a certificate that expires within --cert-window, naming its node, path and date", async () => {
+      const r = await kubecycle(["cluster", "stop", "--yes", "--cert-window", "3650d"]);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/certificate\(s\) expire within the window: \S+ \/\S+ \(.*\) expires \d{4}-\d\d-\d\d/);
+      expect(r.stderr).toContain("hint:");
+      await untouched();
+    });
+
+    it("an agent that does not answer, naming the node", async () => {
+      const w = lab.workers[0]?.name ?? "";
+      await lab.node(w).systemctl("stop", "kubecycle-agent");
+      try {
+        const r = await kubecycle(["cluster", "stop", "--yes"]);
+        expect(r.code, r.stderr).toBe(2);
+        expect(r.stderr).toContain(`${w}: Health: the agent is unreachable`);
+        await untouched();
+      } finally {
+        await lab.node(w).systemctl("start", "kubecycle-agent");
+        await lab.waitAgents([w]);
+      }
+    }, 120_000);
+
+    it("an unhealthy etcd member, naming it", async () => {
+      const m3 = masters()[2] ?? "";
+      await lab.node(m3).systemctl("stop", "etcd");
+      try {
+        const r = await kubecycle(["cluster", "stop", "--yes"]);
+        expect(r.code, r.stderr).toBe(2);
+        expect(r.stderr).toContain("etcd is not healthy");
+        expect(r.stderr).toContain(m3);
+        expect(await lockLease()).toBeUndefined();
+      } finally {
+        await lab.node(m3).systemctl("start", "--no-block", "etcd");
+        await lab.waitEtcdHealthy();
+      }
+      await untouched();
+    }, 120_000);
+
+    it("a node whose address drifted from its InternalIP", async () => {
+      const w = lab.workers[1]?.name ?? "";
+      // The API says the node is at another address (as after a DHCP change); its kubelet, which would report the
+      // real one, is stopped meanwhile.
+      await lab.node(w).systemctl("stop", "kubelet");
+      try {
+        await core.patchNodeStatus({
+          name: w,
+          body: [{ op: "replace", path: "/status/addresses", value: [{ type: "InternalIP", address: "198.18.7.99" }] }],
+        });
+        const r = await kubecycle(["cluster", "stop", "--yes"]);
+        expect(r.code, r.stderr).toBe(2);
+        expect(r.stderr).toContain(`${w} no longer has 198.18.7.99 (its InternalIP in the API)`);
+        expect(await lockLease()).toBeUndefined();
+      } finally {
+        await lab.node(w).systemctl("start", "kubelet");
+      }
+      await settled();
+      await untouched();
+    }, 180_000);
+  });
+
+  it("stops at the phase's barrier, naming the node, when a node drops off the network; then starts again", async () => {
+    const w = lab.workers[0];
+    if (!w) throw new Error("no worker");
+    // The node drops off as soon as the stop phases begin: its link on the lab bridge goes down.
+    let dropped = false;
+    const r = await kubecycle(["cluster", "stop", "--yes", "-o", "json"], (child) => {
+      child.stdout?.on("data", (d: Buffer) => {
+        if (!dropped && d.toString().includes('"phase":"stop-kubelet"')) {
+          dropped = true;
+          void run("ip", ["link", "set", w.hostVeth, "down"]);
+        }
+      });
+    });
+    try {
+      expect(dropped).toBe(true);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toContain(`failed at stop-kubelet/stop-units/${w.name}`);
+      expect(r.stderr).toContain("unreachable");
+      const journal = await journalOf(lab, opOf(r));
+      expect(journal.result).toBe("failed");
+      for (const [id, s] of Object.entries(journal.steps)) {
+        if (/^(stop-workload|park-lease|stop-control-plane|stop-etcd|stop-runtime)\//.test(id)) {
+          expect(s.status, id).toBe("pending");
+        }
+      }
+    } finally {
+      await run("ip", ["link", "set", w.hostVeth, "up"]);
+    }
+    // Nothing of the next phases ran on any node: etcd and the runtime run everywhere (systemd in each node).
+    for (const m of masters()) expect((await unitTimes(m, "etcd")).active).toBe("active");
+    for (const n of everyNode()) expect((await unitTimes(n, "containerd")).active).toBe("active");
+    // The lock stays parked for the start, which brings everything back.
+    expect(await lockLease()).toBe(opOf(r));
+    await lab.waitAgents([w.name]);
+    const start = await kubecycle(["cluster", "start", "--yes"]);
+    expect(start.code, start.stderr).toBe(0);
+    await settled();
+    await untouched();
+  }, 300_000);
+
+  it("stops phase by phase and starts in order, as the nodes' own systemd recorded it", async () => {
+    const stop = await kubecycle(["cluster", "stop", "--yes"]);
+    expect(stop.code, stop.stderr).toBe(0);
+    const nodes = everyNode();
+    const kubelet = await Promise.all(nodes.map((n) => unitTimes(n, "kubelet")));
+    const etcd = await Promise.all(masters().map((n) => unitTimes(n, "etcd")));
+    const runtime = await Promise.all(nodes.map((n) => unitTimes(n, "containerd")));
+    for (const u of [...kubelet, ...etcd, ...runtime]) expect(u.active).toBe("inactive");
+    // No etcd began to stop before every kubelet had stopped; no runtime before every etcd.
+    expect(Math.min(...etcd.map((u) => u.activeExit))).toBeGreaterThanOrEqual(
+      Math.max(...kubelet.map((u) => u.inactiveEnter)),
+    );
+    expect(Math.min(...runtime.map((u) => u.activeExit))).toBeGreaterThanOrEqual(
+      Math.max(...etcd.map((u) => u.inactiveEnter)),
+    );
+    // No container process is left on any node.
+    for (const n of nodes) {
+      const ps = await lab.node(n).exec(["pgrep", "-f", "lab-container:"]);
+      expect(ps.stdout.trim(), `${n} containers`).toBe("");
+    }
+    // The API is down: the start works from the recorded inventory. The test watches the apiservers' readiness itself.
+    await expect(core.listNode()).rejects.toThrow();
+    let apiReadyAt = Number.NaN;
+    let watching = true;
+    const watcher = (async () => {
+      while (watching && Number.isNaN(apiReadyAt)) {
+        const t = Date.now();
+        const ok = await new Promise<boolean>((resolve) => {
+          const req = request(
+            `https://${lab.masters[0]?.ip}:6443/readyz`,
+            { rejectUnauthorized: false, timeout: 1000 },
+            (res) => {
+              res.resume();
+              resolve(res.statusCode === 200);
+            },
+          );
+          req.on("error", () => resolve(false));
+          req.on("timeout", () => req.destroy());
+          req.end();
+        });
+        if (ok) apiReadyAt = t;
+        else await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    const start = await kubecycle(["cluster", "start", "--yes"]);
+    watching = false;
+    await watcher;
+    expect(start.code, start.stderr).toBe(0);
+    const after = {
+      runtime: await Promise.all(nodes.map((n) => unitTimes(n, "containerd"))),
+      etcd: await Promise.all(masters().map((n) => unitTimes(n, "etcd"))),
+      masterKubelet: await Promise.all(masters().map((n) => unitTimes(n, "kubelet"))),
+      workerKubelet: await Promise.all(lab.workers.map((n) => unitTimes(n.name, "kubelet"))),
+    };
+    // etcd (Type=notify) is active only once it has joined a quorum: the majority's time is when quorum came.
+    const etcdActive = after.etcd.map((u) => u.activeEnter).sort((a, b) => a - b);
+    const quorumAt = etcdActive[Math.floor(etcdActive.length / 2)] ?? Number.NaN;
+    expect(Math.min(...after.etcd.map((u) => u.activeEnter))).toBeGreaterThanOrEqual(
+      Math.max(...after.runtime.map((u) => u.activeEnter)),
+    );
+    expect(Math.min(...after.masterKubelet.map((u) => u.activeEnter))).toBeGreaterThanOrEqual(quorumAt);
+    expect(Number.isNaN(apiReadyAt)).toBe(false);
+    expect(Math.min(...after.workerKubelet.map((u) => u.activeEnter))).toBeGreaterThanOrEqual(apiReadyAt);
+    // The members were started together and none waited long for the others: started one by one, a Type=notify
+    // member waits for a quorum that never comes until systemd's start timeout.
+    const began = after.etcd.map((u) => u.inactiveExit);
+    expect(Math.max(...began) - Math.min(...began)).toBeLessThan(3000);
+    expect(Math.max(...etcdActive) - Math.min(...began)).toBeLessThan(20_000);
+    await settled();
+    await untouched();
+  }, 300_000);
+
+  it("loses nothing across a power-off with --boot-hold: nothing starts at boot, then the start brings it all back", async () => {
+    await writeKeys();
+    await core.createNamespace({ body: { metadata: { name: NS } } });
+    for (let i = 0; i < 3; i++) {
+      await coordination.createNamespacedLease({
+        namespace: NS,
+        body: { metadata: { name: `kept-${i}`, namespace: NS }, spec: { holderIdentity: `holder-${i}` } },
+      });
+    }
+    const before = await readKeys();
+    expect(before.size).toBe(KEYS);
+    const bootIds = new Map<string, string>();
+    for (const n of everyNode()) bootIds.set(n, await lab.node(n).bootId());
+
+    const stop = await kubecycle(["cluster", "stop", "--yes", "--boot-hold", "--poweroff"]);
+    expect(stop.code, stop.stderr).toBe(0);
+    for (const n of lab.nodes) expect(await n.isRunning(), `${n.name} still running`).toBe(false);
+
+    // Power returns: every node boots, and none starts kubelet, etcd or its runtime.
+    await lab.boot(...everyNode());
+    for (const n of everyNode()) {
+      expect(await lab.node(n).bootId()).not.toBe(bootIds.get(n));
+      for (const u of ["kubelet", "containerd"]) {
+        const s = await unitTimes(n, u);
+        expect([s.active, s.enabled], `${n} ${u}`).toEqual(["inactive", "disabled"]);
+      }
+    }
+    for (const m of masters()) {
+      const s = await unitTimes(m, "etcd");
+      expect([s.active, s.enabled], `${m} etcd`).toEqual(["inactive", "disabled"]);
+    }
+
+    const start = await kubecycle(["cluster", "start", "--yes"]);
+    expect(start.code, start.stderr).toBe(0);
+    // Every key with its value, the API's objects, every node Ready, 3 healthy members, the units enabled again.
+    const after = await readKeys();
+    expect(after.size).toBe(KEYS);
+    for (let i = 0; i < KEYS; i += 997) expect(after.get(keyOf(i))).toBe(`value-${i}`);
+    expect([...after.entries()]).toEqual([...before.entries()]);
+    const leases = await coordination.listNamespacedLease({ namespace: NS });
+    expect(leases.items.map((l) => l.spec?.holderIdentity).sort()).toEqual(["holder-0", "holder-1", "holder-2"]);
+    await settled();
+    for (const n of everyNode()) expect(await nodeReady(n)).toBe(true);
+    const health = await lab.etcdHealth();
+    expect(health.endpoints.filter((e) => e.health)).toHaveLength(3);
+    for (const n of everyNode()) {
+      for (const u of ["kubelet", "containerd"]) expect((await unitTimes(n, u)).enabled, `${n} ${u}`).toBe("enabled");
+    }
+    // The workload runs again.
+    await waitFor(
+      "the web pods running",
+      async () => {
+        const pods = (await core.listPodForAllNamespaces({ labelSelector: "app=web" })).items;
+        return pods.length > 0 && pods.every((p) => p.status?.phase === "Running") ? true : undefined;
+      },
+      120_000,
+    );
+    await untouched();
+  }, 600_000);
+});
