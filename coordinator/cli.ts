@@ -20,6 +20,7 @@ export const COMMANDS: Readonly<Record<string, Loader>> = {
   "etcd snapshot": () => import("./commands/etcd/snapshot.js"),
   "ops list": () => import("./commands/ops/list.js"),
   "ops show": () => import("./commands/ops/show.js"),
+  "ops resume": () => import("./commands/ops/resume.js"),
 };
 
 /** Flags every command takes; command options must not reuse these names. */

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { KubecycleError } from "../shared/index.js";
 import type { LockHolder } from "./kube/index.js";
-import { procedureLock } from "./operation.js";
-import { planNodeStart, planNodeStop, type Plan } from "./plan/index.js";
-import { TIMEOUTS, kubekeyMaster } from "./plan/nodes.fixtures.js";
+import { leaseAfter, procedureLock } from "./operation.js";
+import { planClusterStart, planClusterStop, planNodeStart, planNodeStop, type Plan } from "./plan/index.js";
+import { TIMEOUTS, kubekeyMaster, worker } from "./plan/nodes.fixtures.js";
 import type { ExecutionResult } from "./run/executor.js";
 
 const m1 = kubekeyMaster("m1");
@@ -81,5 +81,43 @@ describe("procedureLock", () => {
     expect(adoptLock(holder("cluster stop", "staging"))).toBe(false);
     expect(adoptLock(holder("node stop", "prod"))).toBe(false);
     expect(lockAfter({ result: "interrupted" }, { adopted: true })).toBe("park");
+  });
+});
+
+describe("leaseAfter", () => {
+  const nodes = [m1, worker("w1")];
+  const timeouts = { ...TIMEOUTS, powerOffMs: 1000 };
+  const cstop = planClusterStop("prod", nodes, {
+    poweroff: false,
+    bootHold: false,
+    certWindowMs: 1,
+    breakLock: false,
+    backupKeep: 1,
+    timeouts,
+  });
+  const cstart = planClusterStart("prod", nodes, {
+    breakLock: false,
+    waitAgentsMs: 1,
+    settleMs: 1,
+    reenable: {},
+    timeouts,
+  });
+  const upTo = (plan: Plan, phase: string) => {
+    const ids: string[] = [];
+    for (const p of plan.phases) {
+      ids.push(...p.steps.map((s) => s.id));
+      if (p.name === phase) break;
+    }
+    return new Set(ids);
+  };
+
+  it("says whether a resumed operation's lock has the Lease, from the steps it completed", () => {
+    expect(leaseAfter(cstop, upTo(cstop, "preflight"))).toBeUndefined();
+    expect(leaseAfter(cstop, upTo(cstop, "cordon"))).toBe(true);
+    // After the Lease was parked the API is (about to be) gone: the resumed stop runs on the local lock.
+    expect(leaseAfter(cstop, upTo(cstop, "stop-etcd"))).toBe(false);
+    expect(leaseAfter(cstart, upTo(cstart, "wait-etcd"))).toBe(false);
+    expect(leaseAfter(cstart, upTo(cstart, "start-workers"))).toBe(true);
+    expect(leaseAfter(stop, upTo(stop, "drain"))).toBe(true);
   });
 });

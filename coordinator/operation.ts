@@ -91,6 +91,8 @@ export async function runProcedure(opts: {
   dryRun: boolean;
   /** Called before anything changes (the confirmation); skipped in a dry run. */
   confirm: () => Promise<void>;
+  /** Resume this operation (its plan is `plan`): the steps in `completed` are not run again. */
+  resume?: { op: string; completed: ReadonlySet<string> };
 }): Promise<number> {
   const { ctx, session, plan } = opts;
   const { lockAfter, adoptLock } = procedureLock(plan);
@@ -99,8 +101,10 @@ export async function runProcedure(opts: {
     return 0;
   }
   await opts.confirm();
-  const op = newOperationId(plan.procedure, plan.target);
-  const journal = await Journal.create(session.config.stateDir, op, plan);
+  const op = opts.resume?.op ?? newOperationId(plan.procedure, plan.target);
+  const journal = opts.resume
+    ? await Journal.resume(session.config.stateDir, op, opts.resume.completed.size)
+    : await Journal.create(session.config.stateDir, op, plan, opts.inventory);
   const interrupt = new AbortController();
   const lock = new ClusterLock(
     session.api,
@@ -128,9 +132,12 @@ export async function runProcedure(opts: {
     ctx.stdout,
     plan,
   );
-  ctx.stderr.write(`operation ${op}\n`);
+  ctx.stderr.write(`operation ${op}${opts.resume ? " (resumed)" : ""}\n`);
   let result: ExecutionResult;
   try {
+    // A resumed operation that had its lock holds it again first: the steps after the lock's need it.
+    const api = opts.resume ? leaseAfter(plan, opts.resume.completed) : undefined;
+    if (api !== undefined) await lock.acquire({ breakLock: false, api, adopt: (h) => h.op === op });
     result = await executePlan({
       plan,
       journal,
@@ -147,6 +154,7 @@ export async function runProcedure(opts: {
       interrupt: interrupt.signal,
       log: session.log,
       onEvent: (e) => view.event(e),
+      ...(opts.resume ? { completed: opts.resume.completed } : {}),
     });
   } finally {
     view.close();
@@ -175,6 +183,22 @@ export async function runProcedure(opts: {
     },
     { cause },
   );
+}
+
+/**
+ * Whether a resumed operation's lock includes the Lease, after the steps it completed: undefined when it had not
+ * taken the lock yet (its acquire step will), false while the Lease was parked because the API was to be gone
+ * (after a cluster stop's park-lease, or a cluster start that began with the API down and did not take it back).
+ */
+export function leaseAfter(plan: Plan, completed: ReadonlySet<string>): boolean | undefined {
+  let api: boolean | undefined;
+  for (const s of plan.phases.flatMap((p) => p.steps)) {
+    if (!completed.has(s.id)) continue;
+    if (s.action.kind === "acquire-lock") api = s.action.api;
+    if (s.action.kind === "park-lease") api = false;
+    if (s.action.kind === "attach-lease") api = true;
+  }
+  return api;
 }
 
 function withDeadline<T>(ms: number, work: Promise<T>): Promise<T> {

@@ -1,6 +1,6 @@
 import type { V1Lease } from "@kubernetes/client-node";
-import { mkdtemp, readFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { KubecycleError } from "../../shared/index.js";
@@ -80,6 +80,32 @@ describe("ClusterLock", () => {
     await start.release();
     expect(lease()).toBeUndefined();
     await expect(readFile(join(dir, "lock"), "utf8")).rejects.toMatchObject({ code: "ENOENT" });
+  });
+
+  it("hands a crashed run's lock to the same operation resumed, and to nobody else without --break-lock", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "kc-lock-"));
+    const { api, lease } = leaseApi();
+    // A run whose process is gone: its local lock names a pid that is not a kubecycle process, its Lease is fresh.
+    await writeFile(
+      join(dir, "lock"),
+      JSON.stringify({
+        op: "op-1",
+        procedure: "cluster stop",
+        target: "prod",
+        user: "u",
+        host: hostname(),
+        pid: 2 ** 22 + 7,
+        state: "running",
+      }),
+    );
+    const other = new ClusterLock(api, owner("op-2", "cluster stop", "prod"), { stateDir: dir });
+    await expect(other.acquire({ breakLock: false })).rejects.toMatchObject({ code: "LOCK_HELD" });
+    const resumed = new ClusterLock(api, owner("op-1", "cluster stop", "prod"), { stateDir: dir });
+    expect(await resumed.acquire({ breakLock: false, adopt: (h) => h.op === "op-1" })).toMatchObject({
+      tookOver: expect.stringContaining("its own earlier run"),
+    });
+    expect(lease()?.spec?.holderIdentity).toBe("op-1");
+    await resumed.release();
   });
 
   it("refuses a parked Lease or local lock it may not adopt, and breaks them only with --break-lock", async () => {

@@ -121,6 +121,7 @@ export class ClusterLock {
     adopt?: (h: LockHolder) => boolean;
     api?: boolean;
   }): Promise<{ tookOver?: string; broke?: string }> {
+    if (this.#held) return {};
     const local = await this.#acquireLocal(opts);
     try {
       const lease = opts.api === false ? {} : await this.#acquireLease(opts);
@@ -348,6 +349,14 @@ export class ClusterLock {
       // An unreadable lock file is treated as stale.
     }
     const who = `operation ${other.op ?? "?"} (${other.procedure ?? "?"} ${other.target ?? ""}, pid ${other.pid ?? "?"} on ${other.host ?? "?"})`;
+    // This operation's own earlier run (resumed after a crash, or parked by its own failure) hands over to it.
+    if (
+      other.op === this.#owner.op &&
+      (other.state === "parked" || kubecycleProcess(other.host, other.pid) !== "alive")
+    ) {
+      await this.#writeLocal("running");
+      return { tookOver: `its own earlier run (pid ${other.pid ?? "?"})` };
+    }
     if (other.state === "parked") {
       const holder: LockHolder = {
         op: other.op ?? "",

@@ -23,7 +23,7 @@ function plan(phases: Phase[]): Plan {
 async function setup(p: Plan) {
   const stateDir = await mkdtemp(join(tmpdir(), "kc-exec-"));
   const op = newOperationId(p.procedure, p.target);
-  const journal = await Journal.create(stateDir, op, p);
+  const journal = await Journal.create(stateDir, op, p, { nodes: [] });
   return { stateDir, op, journal };
 }
 
@@ -189,6 +189,38 @@ describe("executePlan", () => {
     });
     await journal.close();
     expect(ran).toEqual(["one/b"]);
+  });
+
+  it("resumes a failed operation in its own journal: the earlier end is superseded, the completed steps kept", async () => {
+    const p = plan([{ name: "one", title: "One", steps: [step("one/a", "a"), step("one/b", "b")] }]);
+    const { stateDir, op, journal } = await setup(p);
+    let fail = true;
+    const runners: StepRunners = {
+      cordon: (ctx) =>
+        ctx.step.id === "one/b" && fail
+          ? Promise.reject(new KubecycleError("NODE_UNREACHABLE", "b is gone"))
+          : Promise.resolve({ agentOp: ctx.agentOpId("x") }),
+    };
+    const base = { plan: p, runners, concurrency: 1, interrupt: new AbortController().signal, log };
+    expect((await executePlan({ ...base, journal })).result).toBe("failed");
+    await journal.close();
+    const failed = await readOperation(stateDir, op);
+    expect([failed.result, failed.runs]).toEqual(["failed", 1]);
+
+    fail = false;
+    const completed = new Set(failed.steps.filter((s) => s.status === "succeeded").map((s) => s.step));
+    const again = await Journal.resume(stateDir, op, completed.size);
+    expect((await readOperation(stateDir, op)).result).not.toBe("failed");
+    expect((await executePlan({ ...base, journal: again, completed })).result).toBe("succeeded");
+    await again.close();
+    const done = await readOperation(stateDir, op);
+    expect([done.result, done.runs, done.reason]).toEqual(["succeeded", 2, undefined]);
+    expect(done.steps.map((s) => [s.step, s.status])).toEqual([
+      ["one/a", "skipped"],
+      ["one/b", "succeeded"],
+    ]);
+    // The same step gives the same agent operation id in both runs: the agent replays instead of acting twice.
+    expect(done.steps[1]?.evidence).toEqual({ agentOp: `${op}.one.b.x` });
   });
 });
 

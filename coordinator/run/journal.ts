@@ -18,6 +18,7 @@ export type JournalRecord =
       host: string;
       pid: number;
     }
+  | { type: "operation-resumed"; t: string; user: string; host: string; pid: number; completed: number }
   | { type: "phase-started"; t: string; phase: string }
   | { type: "step-started"; t: string; step: string; phase: string; node?: string }
   | { type: "step-progress"; t: string; step: string; message: string }
@@ -29,6 +30,9 @@ export type JournalRecord =
 type Body<R> = R extends unknown ? Omit<R, "t"> : never;
 /** A record as the executor hands it over; the journal stamps the time. */
 export type JournalEntry = Body<JournalRecord>;
+
+/** What the steps of an operation worked from, beside its plan: a resume works from the same. */
+const INVENTORY = "inventory.json";
 
 const OP_ID = /^[0-9]{8}T[0-9]{6}-[a-z0-9-]+-[0-9a-f]{4}$/;
 
@@ -62,11 +66,15 @@ export class Journal {
     this.dir = dir;
   }
 
-  /** Creates the operation's directory, writes its plan and opens its journal. */
-  static async create(stateDir: string, op: string, plan: Plan): Promise<Journal> {
+  /**
+   * Creates the operation's directory, writes its plan and what the steps work from (the inventory), and opens its
+   * journal.
+   */
+  static async create(stateDir: string, op: string, plan: Plan, inventory: unknown): Promise<Journal> {
     const dir = join(stateDir, "operations", op);
     await mkdir(dir, { recursive: true, mode: 0o700 });
     await writeFileDurably(join(dir, "plan.json"), `${JSON.stringify(plan, null, 2)}\n`);
+    await writeFileDurably(join(dir, INVENTORY), `${JSON.stringify(inventory, null, 2)}\n`);
     const j = new Journal(op, dir);
     j.#fh = await open(join(dir, "journal.jsonl"), "a", 0o600);
     await j.append({
@@ -76,6 +84,15 @@ export class Journal {
       target: plan.target,
       ...thisProcess(),
     });
+    return j;
+  }
+
+  /** Opens an operation's journal again to resume it: what follows is appended after a record saying so. */
+  static async resume(stateDir: string, op: string, completed: number): Promise<Journal> {
+    const dir = join(stateDir, "operations", op);
+    const j = new Journal(op, dir);
+    j.#fh = await open(join(dir, "journal.jsonl"), "a", 0o600);
+    await j.append({ type: "operation-resumed", ...thisProcess(), completed });
     return j;
   }
 
@@ -145,6 +162,8 @@ export interface OperationSummary {
    */
   result: "succeeded" | "failed" | "interrupted" | "running" | "abandoned";
   reason?: string;
+  /** 1, plus one for every `ops resume`. */
+  runs: number;
   steps: StepState[];
   plan: Plan;
 }
@@ -194,6 +213,7 @@ export async function readOperation(stateDir: string, op: string): Promise<Opera
     host: "",
     startedAt: "",
     result: "running",
+    runs: 1,
     steps: [],
     plan,
   };
@@ -202,6 +222,13 @@ export async function readOperation(stateDir: string, op: string): Promise<Opera
     switch (r.type) {
       case "operation-started":
         Object.assign(summary, { user: r.user, host: r.host, startedAt: r.t });
+        writer = r.pid;
+        break;
+      case "operation-resumed":
+        // A resumed operation runs again: its earlier end no longer says how it ended.
+        Object.assign(summary, { user: r.user, host: r.host, result: "running", runs: summary.runs + 1 });
+        delete summary.finishedAt;
+        delete summary.reason;
         writer = r.pid;
         break;
       case "step-started":
@@ -251,4 +278,16 @@ export async function listOperations(stateDir: string): Promise<OperationSummary
     names.filter((n) => OP_ID.test(n)).map((n) => readOperation(stateDir, n).catch(() => undefined)),
   );
   return ops.filter((o): o is OperationSummary => o !== undefined).sort((a, b) => b.op.localeCompare(a.op));
+}
+
+/** What an operation's steps worked from (see Journal.create). */
+export async function readOperationInventory<T>(stateDir: string, op: string): Promise<T> {
+  const path = join(stateDir, "operations", op, INVENTORY);
+  try {
+    return JSON.parse(await readFile(path, "utf8")) as T;
+  } catch {
+    throw new KubecycleError("INVALID_REQUEST", `operation ${op} has no recorded inventory (${path})`, {
+      hint: "it was started by an older kubecycle, which cannot be resumed; run the procedure again",
+    });
+  }
 }
