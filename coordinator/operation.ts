@@ -154,6 +154,7 @@ export async function runProcedure(opts: {
       interrupt: interrupt.signal,
       log: session.log,
       onEvent: (e) => view.event(e),
+      beforeChange: () => lock.fence(),
       ...(opts.resume ? { completed: opts.resume.completed } : {}),
     });
   } finally {

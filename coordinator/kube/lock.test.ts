@@ -123,4 +123,43 @@ describe("ClusterLock", () => {
     expect(lease()?.spec?.holderIdentity).toBe("op-2");
     await other.release();
   });
+
+  it("fences: a step that would change a node learns at once that someone else took the Lease", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "kc-lock-"));
+    const { api, lease } = leaseApi();
+    const lost: string[] = [];
+    const lock = new ClusterLock(api, owner("op-1", "node stop", "w1"), {
+      stateDir: dir,
+      onLost: (err) => lost.push(err.message),
+    });
+    await lock.acquire({ breakLock: false });
+    await expect(lock.fence()).resolves.toBeUndefined();
+    // Someone breaks the lock while op-1 runs (their --break-lock), between two of its steps.
+    const theirs = lease();
+    await api.replaceLease({ ...theirs, spec: { ...theirs?.spec, holderIdentity: "op-2" } });
+    await new Promise((r) => setTimeout(r, 1100)); // past the shared check's freshness
+    await expect(lock.fence()).rejects.toMatchObject({ code: "LOCK_HELD", message: expect.stringContaining("op-2") });
+    expect(lost).toHaveLength(1);
+  });
+
+  it("never renews after a release: the renewals and the release are one queue", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "kc-lock-"));
+    const { api, lease, state } = leaseApi();
+    const lost: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const lock = new ClusterLock(api, owner(`op-${i}`, "node stop", "w1"), {
+        stateDir: dir,
+        renewMs: 1,
+        onLost: (err) => lost.push(err.message),
+      });
+      await lock.acquire({ breakLock: false });
+      await new Promise((r) => setTimeout(r, 20)); // renewals in flight
+      await lock.release();
+      const calls = state.calls;
+      await new Promise((r) => setTimeout(r, 20));
+      expect(lease()).toBeUndefined();
+      expect(state.calls).toBe(calls);
+    }
+    expect(lost).toEqual([]);
+  });
 });

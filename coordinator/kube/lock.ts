@@ -7,6 +7,8 @@ import { kubecycleProcess, thisProcess } from "../liveness.js";
 import type { ClusterApi } from "./cluster.js";
 
 export const LOCK_NAMESPACE = "kube-system";
+/** How long one fence check stands for the steps of a phase that ask at once. */
+const FENCE_FRESH_MS = 1000;
 export const LOCK_NAME = "kubecycle-lock";
 const A = "kubecycle.io/";
 
@@ -18,6 +20,8 @@ export interface LockHolder {
   user: string;
   host: string;
   pid: number;
+  /** The holder process's start time (see liveness.ts): a reused pid is not the holder. */
+  started?: number;
   /** running: the holder renews it. parked: a node stop finished and waits for its node start. */
   state: "running" | "parked";
   renewedAt: Date | undefined;
@@ -57,6 +61,7 @@ function holderOf(lease: V1Lease): LockHolder {
     user: a[`${A}user`] ?? "",
     host: a[`${A}host`] ?? "",
     pid: Number(a[`${A}pid`] ?? 0),
+    ...(a[`${A}started`] ? { started: Number(a[`${A}started`]) } : {}),
     state: a[`${A}state`] === "parked" ? "parked" : "running",
     renewedAt: renew ? new Date(renew) : undefined,
   };
@@ -70,6 +75,7 @@ interface LocalHolder {
   user: string;
   host: string;
   pid: number;
+  started?: number;
   state: "running" | "parked";
 }
 
@@ -96,6 +102,11 @@ export class ClusterLock {
   /** True between a successful acquire and release/park: only then does this lock touch the lease or the file. */
   #held = false;
   #adopted = false;
+  /** Every write of the Lease, one after another: a renewal never lands after a park or a release. */
+  #writes: Promise<unknown> = Promise.resolve();
+  #renewing = false;
+  /** The last fence check, shared by the steps that ask within FENCE_FRESH_MS of it. */
+  #fence: { at: number; check: Promise<void> } | undefined;
 
   constructor(api: ClusterApi, owner: LockOwner, opts: ClusterLockOptions) {
     this.#api = api;
@@ -145,7 +156,9 @@ export class ClusterLock {
   async parkLease(): Promise<void> {
     if (!this.#held || this.#leaseParked) return;
     this.#stopRenewing();
-    if (this.#lease) this.#lease = await this.#api.replaceLease(this.#body(this.#lease, "parked"));
+    await this.#serial(async () => {
+      if (this.#lease) this.#lease = await this.#api.replaceLease(this.#body(this.#lease, "parked"));
+    });
     this.#leaseParked = true;
   }
 
@@ -155,7 +168,7 @@ export class ClusterLock {
     adopt?: (h: LockHolder) => boolean;
   }): Promise<{ tookOver?: string; broke?: string }> {
     if (!this.#held) throw new KubecycleError("INTERNAL", "attachLease without holding the local lock");
-    const result = await this.#acquireLease(opts);
+    const result = await this.#serial(() => this.#acquireLease(opts));
     this.#leaseParked = false;
     this.#startRenewing();
     return result;
@@ -166,8 +179,10 @@ export class ClusterLock {
     if (!this.#held) return;
     this.#held = false;
     this.#stopRenewing();
-    if (this.#lease && !this.#leaseParked)
-      this.#lease = await this.#api.replaceLease(this.#body(this.#lease, "parked"));
+    await this.#serial(async () => {
+      if (this.#lease && !this.#leaseParked)
+        this.#lease = await this.#api.replaceLease(this.#body(this.#lease, "parked"));
+    });
     await this.#writeLocal("parked");
   }
 
@@ -177,16 +192,81 @@ export class ClusterLock {
     this.#held = false;
     this.#stopRenewing();
     try {
-      if (this.#lease || this.#leaseParked) {
-        const now = await this.#api.getLease(LOCK_NAMESPACE, LOCK_NAME);
-        if (now && holderOf(now).op === this.#owner.op) {
-          await this.#api.deleteLease(LOCK_NAMESPACE, LOCK_NAME, now.metadata?.resourceVersion);
+      await this.#serial(async () => {
+        if (this.#lease || this.#leaseParked) {
+          const now = await this.#api.getLease(LOCK_NAMESPACE, LOCK_NAME);
+          if (now && holderOf(now).op === this.#owner.op) {
+            await this.#api.deleteLease(LOCK_NAMESPACE, LOCK_NAME, now.metadata?.resourceVersion);
+          }
+          this.#lease = undefined;
         }
-        this.#lease = undefined;
-      }
+      });
     } finally {
       await rm(this.#localPath, { force: true });
     }
+  }
+
+  /**
+   * The fence before a step changes a node: proof that this operation still holds the lock. The local lock file must
+   * name it, running; while the Lease is held (not parked ahead of the API going), the Lease must be exactly the one
+   * this operation last wrote (its resourceVersion), which no renewal can be racing with. On evidence that the lock
+   * is lost, `onLost` stops the operation and this throws; an API that does not answer is no such evidence (the
+   * local lock still holds, and the renewal says so when it comes back). Steps asking within a second of each other
+   * share one check.
+   */
+  fence(): Promise<void> {
+    const now = Date.now();
+    if (this.#fence && now - this.#fence.at < FENCE_FRESH_MS) return this.#fence.check;
+    const check = this.#checkFence();
+    this.#fence = { at: now, check };
+    return check;
+  }
+
+  async #checkFence(): Promise<void> {
+    const lost = (why: string) => {
+      const err = new KubecycleError("LOCK_HELD", `lost the cluster lock: ${why}`, {
+        hint: "another operation took it; see `kubecycle status` and `kubecycle ops list` before going on",
+      });
+      this.#stopRenewing();
+      this.#onLost?.(err);
+      return err;
+    };
+    if (!this.#held) throw lost("this operation does not hold it");
+    let local: Partial<LocalHolder> = {};
+    try {
+      local = JSON.parse(await readFile(this.#localPath, "utf8")) as Partial<LocalHolder>;
+    } catch {
+      throw lost(`the local lock ${this.#localPath} is gone`);
+    }
+    if (local.op !== this.#owner.op || local.state !== "running") {
+      throw lost(`the local lock now names operation ${local.op ?? "?"} (${local.state ?? "?"})`);
+    }
+    if (this.#leaseParked || !this.#lease) return;
+    await this.#serial(async () => {
+      let now: V1Lease | undefined;
+      try {
+        now = await this.#api.getLease(LOCK_NAMESPACE, LOCK_NAME);
+      } catch (err) {
+        const code = (err as KubecycleError).code;
+        if (code === "KUBE_API_UNREACHABLE" || code === "KUBE_API_FAILED") return;
+        throw err;
+      }
+      const mine = this.#lease?.metadata?.resourceVersion;
+      if (!now) throw lost("its Lease is gone");
+      if (holderOf(now).op !== this.#owner.op) throw lost(`its Lease is held by ${describeHolder(holderOf(now))}`);
+      if (now.metadata?.resourceVersion !== mine) {
+        throw lost(
+          `its Lease was written by someone else (resourceVersion ${now.metadata?.resourceVersion}, ours ${mine})`,
+        );
+      }
+    });
+  }
+
+  /** Runs one write of the Lease after the ones before it. */
+  #serial<T>(write: () => Promise<T>): Promise<T> {
+    const run = this.#writes.then(write, write);
+    this.#writes = run.catch(() => undefined);
+    return run;
   }
 
   async #acquireLease(opts: {
@@ -205,7 +285,7 @@ export class ClusterLock {
     }
     const h = holderOf(existing);
     // A running holder on this host whose process is gone is dead now, not only once its lease runs out.
-    const gone = h.state === "running" && kubecycleProcess(h.host, h.pid) === "gone";
+    const gone = h.state === "running" && kubecycleProcess(h) === "gone";
     const stale =
       h.state === "parked" || gone || !h.renewedAt || Date.now() - h.renewedAt.getTime() > this.#leaseSeconds * 1000;
     let result: { tookOver?: string; broke?: string } = {};
@@ -269,6 +349,7 @@ export class ClusterLock {
           [`${A}user`]: me.user,
           [`${A}host`]: me.host,
           [`${A}pid`]: String(me.pid),
+          [`${A}started`]: String(me.started),
           [`${A}state`]: state,
         },
       },
@@ -282,27 +363,28 @@ export class ClusterLock {
   }
 
   #startRenewing(): void {
+    this.#renewing = true;
     this.#timer = setInterval(() => {
-      const lease = this.#lease;
-      if (!lease) return;
-      this.#api.replaceLease(this.#body(lease)).then(
-        (l) => {
-          this.#lease = l;
-        },
-        (err: unknown) => {
+      void this.#serial(async () => {
+        // A park or a release queued before this renewal has stopped it: the Lease is no longer to be renewed.
+        if (!this.#renewing || !this.#lease) return;
+        try {
+          this.#lease = await this.#api.replaceLease(this.#body(this.#lease));
+        } catch (err) {
           if ((err as KubecycleError).code === "CONFLICT") {
             // release() still removes our local lock file and deletes the lease only if it is still ours.
             this.#stopRenewing();
             this.#onLost?.(new KubecycleError("LOCK_HELD", "the cluster lock was taken by someone else while running"));
           }
           // Other failures (the API blinking during a stop) are retried at the next tick.
-        },
-      );
+        }
+      });
     }, this.#renewMs);
     this.#timer.unref();
   }
 
   #stopRenewing(): void {
+    this.#renewing = false;
     clearInterval(this.#timer);
     this.#timer = undefined;
   }
@@ -350,10 +432,7 @@ export class ClusterLock {
     }
     const who = `operation ${other.op ?? "?"} (${other.procedure ?? "?"} ${other.target ?? ""}, pid ${other.pid ?? "?"} on ${other.host ?? "?"})`;
     // This operation's own earlier run (resumed after a crash, or parked by its own failure) hands over to it.
-    if (
-      other.op === this.#owner.op &&
-      (other.state === "parked" || kubecycleProcess(other.host, other.pid) !== "alive")
-    ) {
+    if (other.op === this.#owner.op && (other.state === "parked" || kubecycleProcess(other) !== "alive")) {
       await this.#writeLocal("running");
       return { tookOver: `its own earlier run (pid ${other.pid ?? "?"})` };
     }
@@ -377,7 +456,7 @@ export class ClusterLock {
         hint: `finish it first (its ${other.procedure?.replace("stop", "start") ?? "follow-up"} ${other.target ?? ""}), or pass --break-lock if you know it is abandoned`,
       });
     }
-    const state = kubecycleProcess(other.host, other.pid);
+    const state = kubecycleProcess(other);
     if (state === "alive") {
       throw new KubecycleError("LOCK_HELD", `another kubecycle on this host is running ${who}`, {
         holder: other.op,

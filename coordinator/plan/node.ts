@@ -1,7 +1,7 @@
 import { KubecycleError } from "../../shared/index.js";
 import { PlanBuilder, step, type StepDraft } from "./builder.js";
 import { runtimeStartOrder, runtimeStopOrder } from "./runtime.js";
-import { isEtcdMember, type InventoryNode, type Plan, type StepAction } from "./types.js";
+import { changesNodes, isEtcdMember, type InventoryNode, type Plan, type StepAction } from "./types.js";
 
 /** Timeouts a node procedure's steps use, by phase. */
 export interface NodeTimeouts {
@@ -284,23 +284,13 @@ export function planNodeStart(node: InventoryNode, opts: NodeStartOptions): Plan
   return b.build("node start");
 }
 
-/** Step kinds that change a node (the rest only check, back up or lock). */
-const CHANGING_KINDS: ReadonlySet<StepAction["kind"]> = new Set([
-  "cordon",
-  "drain",
-  "stop-units",
-  "start-units",
-  "stop-pod-sandboxes",
-  "uncordon",
-]);
-
 /**
  * Whether a procedure that stopped at `stepId` may have changed its node: true once the first changing step has
  * started (a failed verification after the units stopped counts), false if it stopped in preflight, lock or backup.
  */
 export function changedNodeBy(plan: Plan, stepId: string): boolean {
   const steps = plan.phases.flatMap((ph) => ph.steps);
-  const first = steps.findIndex((s) => CHANGING_KINDS.has(s.action.kind));
+  const first = steps.findIndex((s) => changesNodes(s.action));
   const at = steps.findIndex((s) => s.id === stepId);
   if (at < 0) throw new Error(`step ${stepId} is not in the plan of ${plan.procedure} ${plan.target}`);
   return first >= 0 && at >= first;

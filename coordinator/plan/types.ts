@@ -101,6 +101,23 @@ export type StepAction =
 
 export type StepKind = StepAction["kind"];
 
+/** Step kinds that change a node (the rest only check, record, back up or lock). */
+const CHANGING_KINDS: ReadonlySet<StepKind> = new Set([
+  "cordon",
+  "drain",
+  "stop-units",
+  "start-units",
+  "stop-pod-sandboxes",
+  "set-auto-start",
+  "power-off",
+  "uncordon",
+]);
+
+/** Whether a step changes a node: the executor fences these with the lock, and a stop that ran one parks it. */
+export function changesNodes(action: StepAction): boolean {
+  return CHANGING_KINDS.has(action.kind);
+}
+
 /**
  * Which pod sandboxes a step stops: all; the workload (all but the control plane's static pods); the control plane's
  * static pods but etcd; etcd's static pod; all but etcd's (a node stop ends a static-pod etcd member last).

@@ -174,6 +174,24 @@ describe("executePlan", () => {
     expect(events.at(-1)).toMatchObject({ type: "operation-finished", result: "interrupted" });
   });
 
+  it("fences every step that changes a node: a refused fence fails the step before it acts", async () => {
+    const p = plan([{ name: "one", title: "One", steps: [step("one/a", "a")] }]);
+    const { journal } = await setup(p);
+    const acted: string[] = [];
+    const res = await executePlan({
+      plan: p,
+      journal,
+      runners: { cordon: (ctx) => Promise.resolve({ acted: acted.push(ctx.step.id) }) },
+      concurrency: 1,
+      interrupt: new AbortController().signal,
+      log,
+      beforeChange: () => Promise.reject(new KubecycleError("LOCK_HELD", "lost the cluster lock")),
+    });
+    await journal.close();
+    expect(res).toMatchObject({ result: "failed", failed: { error: { code: "LOCK_HELD" } } });
+    expect(acted).toEqual([]);
+  });
+
   it("skips steps an earlier run completed", async () => {
     const p = plan([{ name: "one", title: "One", steps: [step("one/a", "a"), step("one/b", "b")] }]);
     const { journal } = await setup(p);

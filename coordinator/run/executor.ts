@@ -1,5 +1,5 @@
 import { KubecycleError, agentOperationId, type ErrorFields, type Logger } from "../../shared/index.js";
-import type { Plan, Step, StepAction, StepKind } from "../plan/index.js";
+import { changesNodes, type Plan, type Step, type StepAction, type StepKind } from "../plan/index.js";
 import type { Journal, JournalEntry } from "./journal.js";
 
 /** What a step hands back as proof of success; journaled as the step's evidence. */
@@ -49,6 +49,11 @@ export interface ExecuteOptions {
   completed?: ReadonlySet<string>;
   /** Every journal entry, as it is written: for the live view and the JSON event stream. */
   onEvent?: (entry: JournalEntry) => void;
+  /**
+   * Called before every step that changes a node; a rejection fails the step before it acts. The lock's fence:
+   * an operation that lost its lock changes nothing more.
+   */
+  beforeChange?: (step: Step) => Promise<void>;
 }
 
 /**
@@ -122,6 +127,7 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecutionResult
         },
         log: opts.log.child({ op: journal.op, step: step.id, ...(step.node ? { node: step.node } : {}) }),
       };
+      if (opts.beforeChange && changesNodes(step.action)) await opts.beforeChange(step);
       // A runner that ignores its signal must still not hold the procedure past the deadline.
       const evidence = await Promise.race([runner(ctx), aborted(signal)]);
       await Promise.all(progressWrites);

@@ -3,7 +3,7 @@ import { mkdir, open, readdir, readFile, type FileHandle } from "node:fs/promise
 import { join } from "node:path";
 import { KubecycleError } from "../../shared/index.js";
 import { writeFileDurably } from "../durable.js";
-import { kubecycleProcess, thisProcess } from "../liveness.js";
+import { kubecycleProcess, thisProcess, type ProcessRef } from "../liveness.js";
 import type { Plan } from "../plan/index.js";
 
 /** One line of an operation's journal. Appended and fsynced before the executor moves on. */
@@ -17,8 +17,17 @@ export type JournalRecord =
       user: string;
       host: string;
       pid: number;
+      started?: number;
     }
-  | { type: "operation-resumed"; t: string; user: string; host: string; pid: number; completed: number }
+  | {
+      type: "operation-resumed";
+      t: string;
+      user: string;
+      host: string;
+      pid: number;
+      started?: number;
+      completed: number;
+    }
   | { type: "phase-started"; t: string; phase: string }
   | { type: "step-started"; t: string; step: string; phase: string; node?: string }
   | { type: "step-progress"; t: string; step: string; message: string }
@@ -204,7 +213,7 @@ export async function readOperation(stateDir: string, op: string): Promise<Opera
       steps.set(s.id, { step: s.id, phase: phase.name, ...(s.node ? { node: s.node } : {}), status: "pending" });
     }
   }
-  let writer: number | undefined;
+  let writer: ProcessRef = {};
   const summary: OperationSummary = {
     op,
     procedure: plan.procedure,
@@ -222,14 +231,14 @@ export async function readOperation(stateDir: string, op: string): Promise<Opera
     switch (r.type) {
       case "operation-started":
         Object.assign(summary, { user: r.user, host: r.host, startedAt: r.t });
-        writer = r.pid;
+        writer = { host: r.host, pid: r.pid, started: r.started };
         break;
       case "operation-resumed":
         // A resumed operation runs again: its earlier end no longer says how it ended.
         Object.assign(summary, { user: r.user, host: r.host, result: "running", runs: summary.runs + 1 });
         delete summary.finishedAt;
         delete summary.reason;
-        writer = r.pid;
+        writer = { host: r.host, pid: r.pid, started: r.started };
         break;
       case "step-started":
         if (s) Object.assign(s, { status: "running", startedAt: r.t });
@@ -259,9 +268,9 @@ export async function readOperation(stateDir: string, op: string): Promise<Opera
     }
   }
   summary.steps = [...steps.values()];
-  if (summary.result === "running" && kubecycleProcess(summary.host, writer) === "gone") {
+  if (summary.result === "running" && kubecycleProcess(writer) === "gone") {
     summary.result = "abandoned";
-    summary.reason = `its kubecycle process (pid ${writer ?? "unknown"}) is gone`;
+    summary.reason = `its kubecycle process (pid ${writer.pid ?? "unknown"}) is gone`;
   }
   return summary;
 }
