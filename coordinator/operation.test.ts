@@ -10,6 +10,7 @@ const m1 = kubekeyMaster("m1");
 const stop = planNodeStop(m1, {
   skipBackup: false,
   force: false,
+  deleteEmptyDirData: false,
   breakLock: false,
   backupKeep: 5,
   apiElsewhere: true,

@@ -26,6 +26,7 @@ const TABLE: Array<[ErrorCode, status, boolean]> = [
   ["INSUFFICIENT_CAPACITY", status.FAILED_PRECONDITION, true],
   ["LOCK_HELD", status.FAILED_PRECONDITION, true],
   ["DRAIN_BLOCKED_BY_PDB", status.FAILED_PRECONDITION, true],
+  ["DRAIN_REFUSED", status.FAILED_PRECONDITION, true],
   ["DRAIN_FAILED", status.DEADLINE_EXCEEDED, false],
   ["UNIT_FAILED", status.FAILED_PRECONDITION, false],
   ["ETCD_UNHEALTHY", status.UNAVAILABLE, false],

@@ -49,6 +49,8 @@ export const ERROR_CODES = {
   LOCK_HELD: { grpc: GrpcStatus.FAILED_PRECONDITION, user: true },
   /** A PodDisruptionBudget kept blocking an eviction until the drain timeout. */
   DRAIN_BLOCKED_BY_PDB: { grpc: GrpcStatus.FAILED_PRECONDITION, user: true },
+  /** A drain would delete what kubectl drain refuses to without being told: pods no controller replaces, emptyDir data. */
+  DRAIN_REFUSED: { grpc: GrpcStatus.FAILED_PRECONDITION, user: true },
   /** Evicted pods did not go, or their replacements did not run elsewhere, in time. */
   DRAIN_FAILED: { grpc: GrpcStatus.DEADLINE_EXCEEDED, user: false },
   /** A unit did not reach the state asked for. */

@@ -1,10 +1,11 @@
 import type { V1Pod, V1PodDisruptionBudget } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
-import { matchingPdbs, selects } from "./drain.js";
+import { drainRefusal, matchingPdbs, selects } from "./drain.js";
 import { isEvictable } from "./nodes.js";
 
 const pod = (ns: string, name: string, labels: Record<string, string>, extra: Partial<V1Pod> = {}): V1Pod => ({
   metadata: { namespace: ns, name, labels, ...extra.metadata },
+  ...(extra.spec ? { spec: extra.spec } : {}),
   status: { phase: "Running", ...extra.status },
 });
 const pdb = (ns: string, name: string, selector: V1PodDisruptionBudget["spec"]): V1PodDisruptionBudget => ({
@@ -75,5 +76,41 @@ describe("isEvictable", () => {
       ),
     ).toBe(false);
     expect(isEvictable(pod("a", "done", {}, { status: { phase: "Succeeded" } }))).toBe(false);
+  });
+});
+
+describe("drainRefusal", () => {
+  const owned = {
+    ownerReferences: [{ kind: "ReplicaSet", name: "web", uid: "u1", apiVersion: "apps/v1", controller: true }],
+  };
+  const web = pod("shop", "web-1", {}, { metadata: owned });
+  const bare = pod("shop", "debug", {});
+  const cache = pod(
+    "shop",
+    "cache-1",
+    {},
+    { metadata: owned, spec: { containers: [], volumes: [{ name: "tmp", emptyDir: {} }] } },
+  );
+  const none = { force: false, deleteEmptyDirData: false };
+
+  it("lets pods that controllers replace go, and DaemonSet or mirror pods stay out of it", () => {
+    const ds = pod(
+      "kube-system",
+      "exporter",
+      {},
+      { metadata: { ownerReferences: [{ kind: "DaemonSet", name: "e", uid: "d", apiVersion: "apps/v1" }] } },
+    );
+    expect(drainRefusal("w1", [web, ds], none)).toBeUndefined();
+  });
+
+  it("refuses bare pods and emptyDir data, naming the pods and the flag, as kubectl drain does", () => {
+    const err = drainRefusal("w1", [web, bare, cache], none);
+    expect(err).toMatchObject({ code: "DRAIN_REFUSED", fields: { bare: ["shop/debug"], emptyDir: ["shop/cache-1"] } });
+    expect(err?.message).toContain("shop/debug is not managed by a controller");
+    expect(err?.message).toContain("--force");
+    expect(err?.message).toContain("shop/cache-1 uses emptyDir");
+    expect(err?.message).toContain("--delete-emptydir-data");
+    expect(drainRefusal("w1", [bare], { ...none, force: true })).toBeUndefined();
+    expect(drainRefusal("w1", [cache], { ...none, deleteEmptyDirData: true })).toBeUndefined();
   });
 });

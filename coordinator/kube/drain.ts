@@ -4,8 +4,52 @@ import { KubecycleError } from "../../shared/index.js";
 import type { ClusterApi } from "./cluster.js";
 import { isEvictable, isReady } from "./nodes.js";
 
+/** What a drain may delete besides what controllers replace, as kubectl drain's flags say. */
+export interface DrainPermissions {
+  /** Evict pods that no controller replaces (kubectl's --force). */
+  force: boolean;
+  /** Evict pods whose emptyDir data goes with them (kubectl's --delete-emptydir-data). */
+  deleteEmptyDirData: boolean;
+}
+
+/**
+ * What a drain of these pods would delete without being told, as kubectl drain refuses it: pods no controller
+ * replaces (bare pods: gone for good), unless `force`; pods with emptyDir volumes (their data goes), unless
+ * `deleteEmptyDirData`. A refusal names the pods and the flag; undefined when the drain may go on.
+ */
+export function drainRefusal(
+  node: string,
+  pods: readonly V1Pod[],
+  allow: DrainPermissions,
+): KubecycleError | undefined {
+  const evictable = pods.filter(isEvictable);
+  const bare = allow.force ? [] : evictable.filter((p) => !controllerOf(p)).map(key);
+  const emptyDir = allow.deleteEmptyDirData
+    ? []
+    : evictable.filter((p) => (p.spec?.volumes ?? []).some((v) => v.emptyDir !== undefined)).map(key);
+  const why = [
+    ...(bare.length
+      ? [
+          `${bare.join(", ")} ${bare.length > 1 ? "are" : "is"} not managed by a controller and would not come back (--force to evict anyway)`,
+        ]
+      : []),
+    ...(emptyDir.length
+      ? [
+          `${emptyDir.join(", ")} ${emptyDir.length > 1 ? "use" : "uses"} emptyDir, whose data would be deleted (--delete-emptydir-data to evict anyway)`,
+        ]
+      : []),
+  ];
+  if (why.length === 0) return undefined;
+  return new KubecycleError("DRAIN_REFUSED", `refusing to drain ${node}: ${why.join("; ")}`, {
+    node,
+    ...(bare.length ? { bare } : {}),
+    ...(emptyDir.length ? { emptyDir } : {}),
+    hint: "move or delete those pods yourself, or pass the flag named; nothing was changed",
+  });
+}
+
 /** Options of {@link drainNode}. */
-export interface DrainOptions {
+export interface DrainOptions extends DrainPermissions {
   /** How long evictions a PodDisruptionBudget refuses (HTTP 429) are retried. */
   drainTimeoutMs: number;
   /** After the evictions: how long the evicted pods may take to go and their replacements to run elsewhere. */
@@ -39,8 +83,8 @@ const isRunningReady = (p: V1Pod) =>
   (p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false);
 
 /**
- * Drains a node through the Eviction API, as `kubectl drain --ignore-daemonsets --delete-emptydir-data` does:
- * DaemonSet and mirror pods stay; an eviction a PodDisruptionBudget refuses (429) is retried until the drain
+ * Drains a node through the Eviction API, as `kubectl drain --ignore-daemonsets` does: DaemonSet and mirror pods
+ * stay; bare pods and emptyDir data are refused unless allowed (see drainRefusal); an eviction a PodDisruptionBudget refuses (429) is retried until the drain
  * timeout, naming the budgets; any other error ends the drain. Then it waits until the evicted pods are gone and,
  * for each controller, as many of its pods run Ready on other nodes as ran Ready before — what the runbook checks
  * by eye.
@@ -50,6 +94,9 @@ export async function drainNode(api: ClusterApi, node: string, opts: DrainOption
   const retryMs = opts.retryMs ?? 3000;
   const pollMs = opts.pollMs ?? 1000;
   const onNode = await api.listPods({ node });
+  // Checked in preflight too; pods may have come since.
+  const refusal = drainRefusal(node, onNode, opts);
+  if (refusal) throw refusal;
   const toEvict = onNode.filter(isEvictable);
   // A NotReady node's kubelet does not report: its pods are not healthy (they count against their budgets) and
   // cannot be seen to end. kubectl drain waits on them the same way; kubecycle says why, and what to do.

@@ -2,3 +2,4 @@ export * from "./cluster.js";
 export * from "./nodes.js";
 export * from "./drain.js";
 export * from "./lock.js";
+export * from "./quantity.js";

@@ -16,7 +16,15 @@ const worker = workerNode("w1");
 const dockerWorker = docker("w2", 2);
 const controlPlaneOnly = cpOnly("cp4");
 const staticPodMaster = kubeadmMaster("m2", 2);
-const stopOpts = { skipBackup: false, force: false, breakLock: false, backupKeep: 5, apiElsewhere: true, timeouts };
+const stopOpts = {
+  skipBackup: false,
+  force: false,
+  deleteEmptyDirData: false,
+  breakLock: false,
+  backupKeep: 5,
+  apiElsewhere: true,
+  timeouts,
+};
 const startOpts = { breakLock: false, timeouts };
 
 const phases = (p: Plan) => p.phases.map((ph) => ph.name);
@@ -44,6 +52,7 @@ describe("planNodeStop", () => {
       "check-node-exists",
       "check-etcd-quorum",
       "check-api-servers",
+      "check-drainable",
       "check-capacity",
     ]);
     expect(action(p, "stop-pods")).toEqual({ kind: "stop-pod-sandboxes", scope: "all" });
@@ -71,7 +80,7 @@ describe("planNodeStop", () => {
       "stop-runtime",
       "verify",
     ]);
-    expect(kinds(p, "preflight")).toEqual(["check-agent", "check-node-exists", "check-capacity"]);
+    expect(kinds(p, "preflight")).toEqual(["check-agent", "check-node-exists", "check-drainable", "check-capacity"]);
     expect(kinds(p, "verify")).toEqual(["wait-node-ready"]);
     expect(action(p, "verify")).toEqual({ kind: "wait-node-ready", ready: false });
   });
@@ -145,7 +154,13 @@ describe("planNodeStop", () => {
 
   it("gives the drain room for PDB retries and for the replacements", () => {
     const drain = planNodeStop(worker, stopOpts).phases.find((ph) => ph.name === "drain")?.steps[0];
-    expect(drain?.action).toEqual({ kind: "drain", drainTimeoutMs: 300_000, replacementTimeoutMs: 120_000 });
+    expect(drain?.action).toEqual({
+      kind: "drain",
+      drainTimeoutMs: 300_000,
+      replacementTimeoutMs: 120_000,
+      force: false,
+      deleteEmptyDirData: false,
+    });
     expect(drain?.timeoutMs).toBeGreaterThanOrEqual(420_000);
   });
 
@@ -236,7 +251,7 @@ describe("changedNodeBy", () => {
     const p = planNodeStop(master, stopOpts);
     const byPhase = Object.fromEntries(p.phases.map((ph) => [ph.name, ph.steps.map((s) => changedNodeBy(p, s.id))]));
     expect(byPhase).toEqual({
-      preflight: [false, false, false, false, false],
+      preflight: [false, false, false, false, false, false],
       lock: [false],
       backup: [false],
       cordon: [true],

@@ -25,8 +25,13 @@ export interface NodeTimeouts {
 export interface NodeStopOptions {
   /** Skip the etcd snapshot an etcd member's stop takes by default. */
   skipBackup: boolean;
-  /** Go on when the evicted pods would not fit on the remaining nodes, or when the node is the last API server. */
+  /**
+   * Go on when the evicted pods would not fit on the remaining nodes, when the node is the last API server, and evict
+   * pods no controller replaces (kubectl drain's --force).
+   */
   force: boolean;
+  /** Evict pods with emptyDir volumes, whose data goes with them (kubectl drain's --delete-emptydir-data). */
+  deleteEmptyDirData: boolean;
   /** Take the cluster lock even if another operation holds it. */
   breakLock: boolean;
   /** Snapshots kept in the backup directory. */
@@ -140,6 +145,11 @@ export function planNodeStop(node: InventoryNode, opts: NodeStopOptions): Plan {
         ]
       : []),
     step(
+      { kind: "check-drainable", force: opts.force, deleteEmptyDirData: opts.deleteEmptyDirData },
+      t.agentCallMs,
+      "no pod would be lost to the drain unless allowed: bare pods need --force, emptyDir data --delete-emptydir-data",
+    ),
+    step(
       { kind: "check-capacity", leaving: node.name, force: opts.force },
       t.agentCallMs,
       "the evictable pods' CPU and memory requests fit on the remaining Ready, schedulable nodes",
@@ -161,7 +171,13 @@ export function planNodeStop(node: InventoryNode, opts: NodeStopOptions): Plan {
   ]);
   b.phase("drain", "Drain through the Eviction API", [
     step(
-      { kind: "drain", drainTimeoutMs: t.drainMs, replacementTimeoutMs: t.replacementMs },
+      {
+        kind: "drain",
+        drainTimeoutMs: t.drainMs,
+        replacementTimeoutMs: t.replacementMs,
+        force: opts.force,
+        deleteEmptyDirData: opts.deleteEmptyDirData,
+      },
       t.drainMs + t.replacementMs + t.agentCallMs,
       "every evictable pod is gone and its replacement runs on another node (DaemonSet and mirror pods stay)",
     ),

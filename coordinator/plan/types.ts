@@ -87,7 +87,14 @@ export type StepAction =
   | { kind: "acquire-lock"; breakLock: boolean; api: boolean }
   | { kind: "etcd-snapshot"; keep: number }
   | { kind: "cordon" }
-  | { kind: "drain"; drainTimeoutMs: number; replacementTimeoutMs: number }
+  | { kind: "check-drainable"; force: boolean; deleteEmptyDirData: boolean }
+  | {
+      kind: "drain";
+      drainTimeoutMs: number;
+      replacementTimeoutMs: number;
+      force: boolean;
+      deleteEmptyDirData: boolean;
+    }
   | { kind: "stop-units"; units: string[]; ignoreMissing: string[] }
   | { kind: "start-units"; units: string[]; ignoreMissing: string[]; noBlock: boolean }
   | { kind: "stop-pod-sandboxes"; scope: PodScope }

@@ -17,14 +17,17 @@ export const command = defineCommand({
   The lock stays parked until \`kubecycle node start NODE\` (or a re-run of this stop) takes it over.
 
       --skip-backup          no etcd snapshot before stopping an etcd member
-      --force                stop even if the evicted pods do not fit on the other nodes, or if the node is the last
-                             control-plane node whose API server is ready (external etcd): the API goes down with it
+      --force                stop even if the evicted pods do not fit on the other nodes, if the node is the last
+                             control-plane node whose API server is ready (external etcd: the API goes down with it),
+                             and evict pods that no controller replaces (as kubectl drain --force)
+      --delete-emptydir-data evict pods with emptyDir volumes, whose data is deleted (as kubectl drain)
       --drain-timeout DUR    how long evictions blocked by a PodDisruptionBudget are retried (default 5m)
 ${PROCEDURE_HELP}`,
   options: {
     ...PROCEDURE_OPTIONS,
     "skip-backup": { type: "boolean", default: false },
     force: { type: "boolean", default: false },
+    "delete-emptydir-data": { type: "boolean", default: false },
     "drain-timeout": { type: "string" },
   },
   async run(ctx) {
@@ -39,6 +42,7 @@ ${PROCEDURE_HELP}`,
       const plan = planNodeStop(node, {
         skipBackup: ctx.values["skip-backup"],
         force: ctx.values.force,
+        deleteEmptyDirData: ctx.values["delete-emptydir-data"],
         breakLock: ctx.values["break-lock"],
         backupKeep: config.backups.keep,
         apiElsewhere: inventory.nodes.some((n) => n.controlPlane && n.name !== node.name),

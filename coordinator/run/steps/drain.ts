@@ -1,4 +1,4 @@
-import { drainNode } from "../../kube/index.js";
+import { drainNode, drainRefusal, isEvictable } from "../../kube/index.js";
 import type { StepAction } from "../../plan/index.js";
 import type { Evidence, StepContext } from "../executor.js";
 import { stepNode, type StepDeps } from "./deps.js";
@@ -13,8 +13,22 @@ export async function runDrain(
     ...(await drainNode(deps.api, stepNode(deps, ctx).name, {
       drainTimeoutMs: a.drainTimeoutMs,
       replacementTimeoutMs: a.replacementTimeoutMs,
+      force: a.force,
+      deleteEmptyDirData: a.deleteEmptyDirData,
       signal: ctx.signal,
       progress: ctx.progress,
     })),
   };
+}
+
+/** check-drainable: nothing on the node that a drain would lose without being told (see drainRefusal). */
+export async function checkDrainable(
+  deps: StepDeps,
+  ctx: StepContext<Extract<StepAction, { kind: "check-drainable" }>>,
+): Promise<Evidence> {
+  const node = stepNode(deps, ctx).name;
+  const pods = await deps.api.listPods({ node });
+  const refusal = drainRefusal(node, pods, ctx.step.action);
+  if (refusal) throw refusal;
+  return { evictable: pods.filter(isEvictable).length };
 }

@@ -7,7 +7,7 @@ import { checkCertificates } from "./certificates.js";
 import { checkCapacity } from "./capacity.js";
 import { checkApiServers, checkControlPlane } from "./control-plane.js";
 import type { StepDeps } from "./deps.js";
-import { runDrain } from "./drain.js";
+import { checkDrainable, runDrain } from "./drain.js";
 import { checkEtcdHealthy, checkEtcdQuorum, waitEtcdMember } from "./etcd.js";
 import { runAcquireLock, runAttachLease, runParkLease, runReleaseLock } from "./lock.js";
 import { checkNodeExists, runCordon, runUncordon, runWaitNodeReady } from "./node.js";
@@ -31,6 +31,7 @@ export function makeRunners(deps: StepDeps): Required<StepRunners> {
     "etcd-snapshot": (ctx) => runEtcdSnapshot(deps, ctx),
     cordon: (ctx) => runCordon(deps, ctx),
     drain: (ctx) => runDrain(deps, ctx),
+    "check-drainable": (ctx) => checkDrainable(deps, ctx),
     "stop-units": (ctx) => runUnits(deps, ctx),
     "start-units": (ctx) => runUnits(deps, ctx),
     "stop-pod-sandboxes": (ctx) => runStopPodSandboxes(deps, ctx),
