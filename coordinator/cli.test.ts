@@ -26,15 +26,19 @@ async function kubecycle(...argv: string[]) {
 }
 
 describe("the command registry", () => {
-  it.each(Object.entries(COMMANDS))("%s loads, documents itself and keeps off the global flags", async (name, load) => {
-    const { command } = await load();
-    expect(command.summary).not.toBe("");
-    expect(command.usage.startsWith(`kubecycle ${name}`)).toBe(true);
-    for (const option of Object.keys(command.options)) {
-      expect(Object.keys(GLOBAL_OPTIONS)).not.toContain(option);
-    }
-    // The first command that loads @kubernetes/client-node takes seconds on a busy machine.
-  }, 30_000);
+  it.each(Object.entries(COMMANDS))(
+    "%s loads, documents itself and keeps off the global flags",
+    async (name, load) => {
+      const { command } = await load();
+      expect(command.summary).not.toBe("");
+      expect(command.usage.startsWith(`kubecycle ${name}`)).toBe(true);
+      for (const option of Object.keys(command.options)) {
+        expect(Object.keys(GLOBAL_OPTIONS)).not.toContain(option);
+      }
+      // The first command that loads @kubernetes/client-node takes seconds on a busy machine.
+    },
+    30_000,
+  );
 });
 
 describe("help", () => {
@@ -170,6 +174,13 @@ describe("reportError", () => {
   it("gives a fault outside kubecycle its message and exit 1", () => {
     const err = new KubecycleError("NODE_UNREACHABLE", "n1: GetStatus: connection refused", { node: "n1" });
     expect(report(err)).toEqual({ code: 1, stderr: "error: n1: GetStatus: connection refused\n" });
+  });
+
+  it("gives a procedure refused before it changed anything exit 2, whatever the cause", () => {
+    const err = new KubecycleError("NODE_UNREACHABLE", "cluster stop kclab refused at preflight/check-agent/w1", {
+      refused: true,
+    });
+    expect(report(err).code).toBe(2);
   });
 
   it("gives a usage error exit 2 and the help to read", () => {

@@ -19,7 +19,8 @@ export function reportError(err: unknown, stderr: Writer): number {
   if (err instanceof KubecycleError && err.code !== "INTERNAL") {
     stderr.write(`error: ${err.message}\n`);
     if (typeof err.fields.hint === "string") stderr.write(`  hint: ${err.fields.hint}\n`);
-    return err.isUserError ? EXIT.USER : EXIT.FAULT;
+    // A procedure refused in preflight changed nothing: the operator decides what next, whatever the cause.
+    return err.isUserError || err.fields.refused === true ? EXIT.USER : EXIT.FAULT;
   }
   stderr.write(`kubecycle: this is a bug, please report it\n${inspect(err)}\n`);
   return EXIT.BUG;

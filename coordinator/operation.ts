@@ -173,12 +173,16 @@ export async function runProcedure(opts: {
     return 0;
   }
   const cause = result.failed?.error;
+  // Stopped before anything changed: a refusal, whatever its cause (exit 2, as the quorum guard's).
+  const refused =
+    result.result === "failed" && result.failed !== undefined && !changedNodeBy(plan, result.failed.step.id);
   throw new KubecycleError(
     cause?.code ?? "CANCELLED",
-    `${plan.procedure} ${plan.target} ${result.result === "interrupted" ? "interrupted" : "failed"}` +
+    `${plan.procedure} ${plan.target} ${result.result === "interrupted" ? "interrupted" : refused ? "refused" : "failed"}` +
       (result.failed ? ` at ${result.failed.step.id}: ${cause?.message}` : ""),
     {
       ...(cause?.fields ?? {}),
+      ...(refused ? { refused: true } : {}),
       op,
       hint: `${typeof cause?.fields.hint === "string" ? `${cause.fields.hint}; ` : ""}the journal: kubecycle ops show ${op}`,
     },
