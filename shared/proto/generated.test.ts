@@ -39,8 +39,12 @@ describe("the agent contract", () => {
       [
         "EtcdSnapshot",
         "EtcdStatus",
+        "GetCertificates",
+        "GetNodeLayout",
         "GetStatus",
         "Health",
+        "PowerOff",
+        "ProbeComponents",
         "SetAutoStart",
         "StartUnits",
         "StopPodSandboxes",
