@@ -8,7 +8,10 @@ import { FactsCollector } from "./facts.js";
 import { Mutations } from "./mutations.js";
 import { Lifecycle } from "./lifecycle.js";
 import { OpRecords } from "./op-records.js";
+import { NodeLayoutReader } from "./layout.js";
+import { StaticPodReader } from "./manifests.js";
 import { PodSandboxes } from "./pods.js";
+import { PowerControl } from "./power.js";
 import { createServer, serverCredentials } from "./server.js";
 import { StatusReader } from "./status.js";
 import { SystemctlUnitManager } from "./systemd/systemctl.js";
@@ -42,6 +45,7 @@ export async function startAgent(opts: {
   const force = new AbortController();
   const facts = new FactsCollector({ log, refreshMs: config.status.factsRefreshMs });
   let server: Server | undefined;
+  let power: PowerControl | undefined;
   try {
     const tls = await readTlsFiles(config.tls);
     const records = new OpRecords(join(config.stateDir, "operations"), config.operations.maxRecords, log);
@@ -49,12 +53,24 @@ export async function startAgent(opts: {
     const mutations = new Mutations(records);
     const manager = opts.manager ?? new SystemctlUnitManager(config.systemd);
     const units = new UnitController({ manager, mutations, config, log, signal: force.signal });
+    const staticPods = new StaticPodReader(config.kubernetes.manifestDir);
+    const layout = new NodeLayoutReader({
+      nodeName,
+      allow: config.units.allow,
+      etcdEnvFile: config.etcd.envFile,
+      pkiDir: config.kubernetes.pkiDir,
+      staticPods,
+      unitStates: (units, signal) => manager.states(units, signal),
+      bootId: () => facts.bootId(),
+      addresses: () => facts.addresses(),
+    });
     const etcd = new EtcdProbe({
-      envFile: config.etcd.envFile,
+      config: (signal) => layout.etcd(signal),
       etcdctl: config.etcd.etcdctl,
       workDir: config.stateDir,
     });
-    const pods = new PodSandboxes({ crictl: config.pods.crictl });
+    const pods = new PodSandboxes({ crictl: config.pods.crictl, concurrency: config.pods.stopConcurrency });
+    power = new PowerControl({ manager, mutations, bootId: () => facts.bootId(), log });
     const status = new StatusReader({
       nodeName,
       units: config.units.allow,
@@ -75,6 +91,9 @@ export async function startAgent(opts: {
       status,
       etcd,
       pods,
+      layout,
+      staticPods,
+      power,
       mutations,
       log,
       drainSignal: drain.signal,
@@ -107,6 +126,8 @@ export async function startAgent(opts: {
     lifecycle.to("draining");
     drain.abort();
     facts.stop();
+    // A power-off that was answered must happen, also when the agent is stopped before its delay ran out.
+    await power?.flush();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         log.warn({ graceMs }, "in-flight calls did not finish in time; cutting them");

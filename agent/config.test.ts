@@ -25,7 +25,19 @@ describe("agent config", () => {
       "containerd.service",
       "docker.service",
       "cri-dockerd.service",
+      "docker.socket",
+      "cri-dockerd.socket",
+      "cri-docker.service",
+      "cri-docker.socket",
     ]);
+    expect(c.kubernetes).toEqual({
+      manifestDir: "/etc/kubernetes/manifests",
+      pkiDir: "/etc/kubernetes/pki",
+      kubeletKubeconfig: "/etc/kubernetes/kubelet.conf",
+      kubeletHealthzPort: 10248,
+    });
+    expect(c.probes).toEqual({ timeoutMs: 2000, maxTimeoutMs: 10_000 });
+    expect(c.pods.stopConcurrency).toBe(16);
     expect(c.stateDir).toBe("/var/lib/kubecycle-agent");
     expect(c.nodeName).toBeUndefined();
     expect(Object.isFrozen(c.units.allow)).toBe(true);
@@ -52,6 +64,9 @@ describe("agent config", () => {
       { units: { settleTimeoutMs: 5000, maxSettleTimeoutMs: 1000 } },
       "units.settleTimeoutMs: expected at most units.maxSettleTimeoutMs",
     ],
+    [{ probes: { timeoutMs: 20_000 } }, "probes.timeoutMs: expected at most probes.maxTimeoutMs"],
+    [{ kubernetes: { kubeletHealthzPort: 0 } }, "kubernetes.kubeletHealthzPort: "],
+    [{ pods: { stopConcurrency: 0 } }, "pods.stopConcurrency: "],
     [{ nodeName: "Master_1" }, "nodeName: expected a DNS-1123 name"],
     [{ tls: { ca: "" } }, "tls.ca: "],
     [{ log: { level: "loud" } }, "log.level: "],

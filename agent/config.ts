@@ -38,7 +38,7 @@ const schema = z.strictObject({
     .prefault({}),
   units: z
     .strictObject({
-      /** Units the agent may touch. Default kubelet, etcd, containerd, docker, cri-dockerd. */
+      /** Units the agent may touch. Default: see DEFAULT_ALLOWED_UNITS (kubelet, etcd, the runtimes and their sockets). */
       allow: z
         .array(unitName)
         .min(1, "expected at least one unit")
@@ -90,7 +90,7 @@ const schema = z.strictObject({
     .prefault({}),
   etcd: z
     .strictObject({
-      /** The member's environment (KubeKey layout): ETCDCTL_* and ETCD_ADVERTISE_CLIENT_URLS. No file: no member. */
+      /** etcd.service's environment file (KubeKey's layout): the member's URLs and the client credentials. */
       envFile: z.string().min(1).default("/etc/etcd.env"),
       etcdctl: z.string().min(1).default("etcdctl"),
       /** Default deadline of a status probe. Default 10 s. */
@@ -102,8 +102,30 @@ const schema = z.strictObject({
   pods: z
     .strictObject({
       crictl: z.string().min(1).default("crictl"),
-      /** Default deadline of stopping every pod sandbox. Default 2 min. */
+      /** Default deadline of stopping the pod sandboxes of a scope. Default 2 min. */
       timeoutMs: ms(1000, 3_600_000).default(120_000),
+      /** Containers (and then sandboxes) stopped at the same time, each one crictl process. Default 16. */
+      stopConcurrency: z.number().int().min(1).max(256).default(16),
+    })
+    .prefault({}),
+  kubernetes: z
+    .strictObject({
+      /** The kubelet's static pod directory (kubeadm's and KubeKey's). Default /etc/kubernetes/manifests. */
+      manifestDir: z.string().min(1).default("/etc/kubernetes/manifests"),
+      /** kubeadm's certificate directory (etcd/healthcheck-client.*, apiserver-etcd-client.*). Default /etc/kubernetes/pki. */
+      pkiDir: z.string().min(1).default("/etc/kubernetes/pki"),
+      /** The kubelet's kubeconfig, where its client certificate is named. Default /etc/kubernetes/kubelet.conf. */
+      kubeletKubeconfig: z.string().min(1).default("/etc/kubernetes/kubelet.conf"),
+      /** The kubelet's healthz port on 127.0.0.1 (its healthzPort setting). Default 10248. */
+      kubeletHealthzPort: z.number().int().min(1).max(65535).default(10248),
+    })
+    .prefault({}),
+  probes: z
+    .strictObject({
+      /** Default deadline of one control-plane health probe. Default 2 s. */
+      timeoutMs: ms(100, 60_000).default(2000),
+      /** The most a request may ask for one probe. Default 10 s. */
+      maxTimeoutMs: ms(100, 60_000).default(10_000),
     })
     .prefault({}),
   log: z
@@ -124,6 +146,10 @@ const rules = [
   (c: CompiledAgentConfig) =>
     c.units.settleTimeoutMs > c.units.maxSettleTimeoutMs
       ? [`units.settleTimeoutMs: expected at most units.maxSettleTimeoutMs (${c.units.maxSettleTimeoutMs})`]
+      : [],
+  (c: CompiledAgentConfig) =>
+    c.probes.timeoutMs > c.probes.maxTimeoutMs
+      ? [`probes.timeoutMs: expected at most probes.maxTimeoutMs (${c.probes.maxTimeoutMs})`]
       : [],
 ];
 

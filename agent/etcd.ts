@@ -1,34 +1,18 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, readFile, rm } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { KubecycleError, type EtcdMemberStatus__Output, type SnapshotSummary__Output } from "../shared/index.js";
 import { failureText, runCommand } from "./exec.js";
+import type { EtcdConfig } from "./layout.js";
 
 /** Options of {@link EtcdProbe}. */
 export interface EtcdProbeOptions {
-  /** KubeKey's /etc/etcd.env: ETCDCTL_* for the client and ETCD_ADVERTISE_CLIENT_URLS for the local member. */
-  envFile: string;
+  /** How etcd is configured on this node now (read on every call: a node's layout can change under the agent). */
+  config: (signal?: AbortSignal) => Promise<EtcdConfig>;
   etcdctl: string;
   /** Where snapshots are taken before they are streamed (the agent's state directory). */
   workDir: string;
-}
-
-/** Parses an EnvironmentFile: KEY=VALUE lines, optional quotes, # comments. */
-export function parseEnvFile(text: string): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const raw of text.split("\n")) {
-    const line = raw.trim();
-    if (line === "" || line.startsWith("#")) continue;
-    const eq = line.indexOf("=");
-    if (eq <= 0) continue;
-    const key = line.slice(0, eq).trim();
-    let value = line.slice(eq + 1).trim();
-    if (value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.at(-1) === value[0])
-      value = value.slice(1, -1);
-    env[key] = value;
-  }
-  return env;
 }
 
 /** etcdctl prints uint64 member ids as JSON numbers beyond 2^53; keep their digits by reading them as strings. */
@@ -43,9 +27,62 @@ const num = (v: unknown): number => {
   return Number.isFinite(n) ? n : 0;
 };
 
+/** An etcd endpoint and the client credentials to ask it with: explicit etcdctl flags, never the environment. */
+interface Target {
+  endpoint: string;
+  tls: string[];
+  name: string;
+}
+
 /**
- * The local etcd member, through etcdctl v3 with the member's own client credentials. Health is etcd's
- * linearizable read (`endpoint health`), so it fails without quorum; status and member list come from the member.
+ * The local member's endpoint: its first advertised client URL (ETCDCTL_ENDPOINTS when it advertises none), or why
+ * there is none.
+ */
+function localTarget(cfg: EtcdConfig): Target | string {
+  const endpoint = cfg.clientUrls[0] ?? cfg.fallbackEndpoints[0] ?? "";
+  if (endpoint === "") return cfg.error || `etcd is configured in ${cfg.configFile} but no client URL is named`;
+  return { endpoint, tls: tlsFlags(cfg), name: cfg.name };
+}
+
+function tlsFlags(cfg: EtcdConfig): string[] {
+  return [
+    ...(cfg.caFile ? [`--cacert=${cfg.caFile}`] : []),
+    ...(cfg.certFile ? [`--cert=${cfg.certFile}`] : []),
+    ...(cfg.keyFile ? [`--key=${cfg.keyFile}`] : []),
+  ];
+}
+
+/** etcd's answer when nothing was asked: no local etcd. */
+function emptyStatus(): EtcdMemberStatus__Output {
+  return {
+    isMember: false,
+    endpoint: "",
+    healthy: false,
+    healthError: "",
+    memberId: "",
+    leaderId: "",
+    raftTerm: 0,
+    raftIndex: 0,
+    raftAppliedIndex: 0,
+    revision: 0,
+    dbSizeBytes: 0,
+    version: "",
+    errors: [],
+    statusError: "",
+    members: [],
+    membersError: "",
+    clusterId: "",
+  };
+}
+
+/** A decimal uint64 member id, as the proto carries it. */
+const MEMBER_ID = /^[0-9]{1,20}$/;
+
+/**
+ * The local etcd member (systemd unit or static pod, as the node's layout says), through etcdctl v3 with the
+ * client credentials the layout names. Health is etcd's linearizable read (`endpoint health`), so it fails without
+ * quorum; status and member list come from the member. Another member can be asked by its id, with the same
+ * credentials, at the client URLs the local member's list gives for it.
  */
 export class EtcdProbe {
   readonly #opts: EtcdProbeOptions;
@@ -54,65 +91,95 @@ export class EtcdProbe {
     this.#opts = opts;
   }
 
-  /** The member's environment, or undefined when this node runs no etcd. */
-  async #env(): Promise<{ env: Record<string, string>; endpoint: string; name: string } | undefined> {
-    let text: string;
-    try {
-      text = await readFile(this.#opts.envFile, "utf8");
-    } catch {
-      return undefined;
+  async #etcdctl(target: Target, args: string[], timeoutMs: number, signal?: AbortSignal) {
+    const seconds = `${Math.max(1, Math.ceil(timeoutMs / 1000))}s`;
+    return runCommand(
+      this.#opts.etcdctl,
+      [
+        ...args,
+        `--endpoints=${target.endpoint}`,
+        ...target.tls,
+        `--command-timeout=${seconds}`,
+        `--dial-timeout=${seconds}`,
+      ],
+      { timeoutMs: timeoutMs + 2000, env: { ETCDCTL_API: "3" }, ...(signal ? { signal } : {}) },
+    );
+  }
+
+  /**
+   * Health, status and member list of the local member, or of the member `memberId` (decimal, from the local
+   * member's list); each part reports its own error. An id not in the list is refused.
+   */
+  async status(timeoutMs: number, signal?: AbortSignal, memberId = ""): Promise<EtcdMemberStatus__Output> {
+    if (memberId !== "" && !MEMBER_ID.test(memberId)) {
+      throw new KubecycleError("INVALID_REQUEST", "member_id: expected a decimal etcd member id", {
+        field: "member_id",
+      });
     }
-    const file = parseEnvFile(text);
-    const endpoint = (file.ETCD_ADVERTISE_CLIENT_URLS ?? file.ETCDCTL_ENDPOINTS ?? "").split(",")[0]?.trim() ?? "";
-    if (endpoint === "") {
+    const cfg = await this.#opts.config(signal);
+    if (cfg.mode === "none") {
+      if (memberId !== "") {
+        throw new KubecycleError(
+          "INVALID_REQUEST",
+          "member_id: this node has no etcd configured to ask for its members",
+          {
+            field: "member_id",
+            hint: "ask the agent of a node that runs an etcd member",
+          },
+        );
+      }
+      return emptyStatus();
+    }
+    const local = localTarget(cfg);
+    if (typeof local === "string") {
+      if (memberId !== "") throw new KubecycleError("ETCD_UNHEALTHY", `cannot check member ${memberId}: ${local}`);
+      return { ...emptyStatus(), healthError: local };
+    }
+    if (memberId === "") return this.#ask(local, timeoutMs, signal);
+
+    const list = await this.#members(local, timeoutMs, signal);
+    if (typeof list === "string") {
       throw new KubecycleError(
-        "SYSTEMD_FAILED",
-        `${this.#opts.envFile} names no client URL (ETCD_ADVERTISE_CLIENT_URLS)`,
+        "ETCD_UNHEALTHY",
+        `cannot check member ${memberId}: the local member's list did not answer: ${list}`,
       );
     }
-    const env = Object.fromEntries(Object.entries(file).filter(([k]) => k.startsWith("ETCDCTL_")));
-    // Ask exactly this member, whatever ETCDCTL_ENDPOINTS lists.
-    delete env.ETCDCTL_ENDPOINTS;
-    return { env: { ...env, ETCDCTL_API: "3" }, endpoint, name: file.ETCD_NAME ?? "" };
+    const member = list.find((m) => m.id === memberId);
+    if (!member) {
+      throw new KubecycleError("INVALID_REQUEST", `member_id: ${memberId} is not in the member list`, {
+        field: "member_id",
+        members: list.map((m) => m.id),
+      });
+    }
+    const endpoint = member.clientUrls[0];
+    if (!endpoint) {
+      return {
+        ...emptyStatus(),
+        healthError: `member ${memberId} advertises no client URL (it has not started since it was added)`,
+        members: list,
+      };
+    }
+    const out = await this.#ask({ endpoint, tls: local.tls, name: member.name }, timeoutMs, signal);
+    // Answered as a member only when the one asked is the one meant.
+    return { ...out, isMember: out.isMember && out.memberId === memberId };
   }
 
-  async #etcdctl(env: Record<string, string>, args: string[], timeoutMs: number, signal?: AbortSignal) {
-    const seconds = `${Math.max(1, Math.ceil(timeoutMs / 1000))}s`;
-    return runCommand(this.#opts.etcdctl, [...args, `--command-timeout=${seconds}`, `--dial-timeout=${seconds}`], {
-      timeoutMs: timeoutMs + 2000,
-      env,
-      ...(signal ? { signal } : {}),
-    });
+  async #members(
+    target: Target,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<EtcdMemberStatus__Output["members"] | string> {
+    const res = await this.#etcdctl(target, ["member", "list", "-w", "json"], timeoutMs, signal);
+    return res.code === 0 ? parseMembers(res.stdout) : failureText(res);
   }
 
-  /** Health, status and member list of the local member; each part reports its own error. */
-  async status(timeoutMs: number, signal?: AbortSignal): Promise<EtcdMemberStatus__Output> {
-    const local = await this.#env();
-    const out: EtcdMemberStatus__Output = {
-      isMember: local !== undefined,
-      endpoint: local?.endpoint ?? "",
-      healthy: false,
-      healthError: "",
-      memberId: "",
-      leaderId: "",
-      raftTerm: 0,
-      raftIndex: 0,
-      raftAppliedIndex: 0,
-      revision: 0,
-      dbSizeBytes: 0,
-      version: "",
-      errors: [],
-      statusError: "",
-      members: [],
-      membersError: "",
-      clusterId: "",
-    };
-    if (!local) return out;
-    const at = `--endpoints=${local.endpoint}`;
+  /** endpoint health, endpoint status and member list of one endpoint, together. */
+  async #ask(target: Target, timeoutMs: number, signal?: AbortSignal): Promise<EtcdMemberStatus__Output> {
+    const out: EtcdMemberStatus__Output = { ...emptyStatus(), endpoint: target.endpoint };
     const [health, status, members] = await Promise.all([
-      this.#etcdctl(local.env, ["endpoint", "health", at, "-w", "json"], timeoutMs, signal),
-      this.#etcdctl(local.env, ["endpoint", "status", at, "-w", "json"], timeoutMs, signal),
-      this.#etcdctl(local.env, ["member", "list", at, "-w", "json"], timeoutMs, signal),
+      this.#etcdctl(target, ["endpoint", "health", "-w", "json"], timeoutMs, signal),
+      this.#etcdctl(target, ["endpoint", "status", "-w", "json"], timeoutMs, signal),
+      this.#members(target, timeoutMs, signal),
     ]);
 
     const h =
@@ -138,19 +205,11 @@ export class EtcdProbe {
     } else {
       out.statusError = failureText(status);
     }
+    // A member answered endpoint status with its own id: only a member does.
+    out.isMember = out.memberId !== "";
 
-    if (members.code === 0) {
-      const list = (parseEtcdJson(members.stdout) as { members?: Array<Record<string, unknown>> }).members ?? [];
-      out.members = list.map((m) => ({
-        id: str(m.ID),
-        name: str(m.name),
-        peerUrls: Array.isArray(m.peerURLs) ? m.peerURLs.map(str) : [],
-        clientUrls: Array.isArray(m.clientURLs) ? m.clientURLs.map(str) : [],
-        isLearner: m.isLearner === true,
-      }));
-    } else {
-      out.membersError = failureText(members);
-    }
+    if (typeof members === "string") out.membersError = members;
+    else out.members = members;
     return out;
   }
 
@@ -163,21 +222,27 @@ export class EtcdProbe {
     signal: AbortSignal | undefined,
     send: (path: string, summary: SnapshotSummary__Output) => Promise<void>,
   ): Promise<void> {
-    const local = await this.#env();
-    if (!local) {
-      throw new KubecycleError("INVALID_REQUEST", "this node runs no etcd member (no etcd environment file)", {
-        hint: "ask an etcd member's agent",
-      });
+    const cfg = await this.#opts.config(signal);
+    if (cfg.mode === "none") {
+      throw new KubecycleError(
+        "INVALID_REQUEST",
+        "this node has no etcd configured (no unit with an environment file, no static pod)",
+        {
+          hint: "ask an etcd member's agent",
+        },
+      );
     }
+    const local = localTarget(cfg);
+    if (typeof local === "string") throw new KubecycleError("ETCD_UNHEALTHY", `cannot take a snapshot: ${local}`);
     const dir = join(this.#opts.workDir, "snapshots");
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const path = join(dir, `snapshot-${Date.now()}.db`);
     try {
-      const at = `--endpoints=${local.endpoint}`;
-      const saved = await this.#etcdctl(local.env, ["snapshot", "save", path, at], timeoutMs, signal);
+      const saved = await this.#etcdctl(local, ["snapshot", "save", path], timeoutMs, signal);
       if (saved.code !== 0)
         throw new KubecycleError("SYSTEMD_FAILED", `etcdctl snapshot save failed: ${failureText(saved)}`);
-      const st = await this.#etcdctl(local.env, ["snapshot", "status", path, "-w", "json"], timeoutMs, signal);
+      // snapshot status reads the file; it needs no endpoint, and etcdctl ignores the flags.
+      const st = await this.#etcdctl(local, ["snapshot", "status", path, "-w", "json"], timeoutMs, signal);
       if (st.code !== 0)
         throw new KubecycleError("SYSTEMD_FAILED", `etcdctl snapshot status failed: ${failureText(st)}`);
       const info = parseEtcdJson(st.stdout) as Record<string, unknown>;
@@ -199,4 +264,16 @@ export class EtcdProbe {
       await rm(path, { force: true });
     }
   }
+}
+
+/** `etcdctl member list -w json`, ids kept as decimal strings. */
+export function parseMembers(stdout: string): EtcdMemberStatus__Output["members"] {
+  const list = (parseEtcdJson(stdout) as { members?: Array<Record<string, unknown>> }).members ?? [];
+  return list.map((m) => ({
+    id: str(m.ID),
+    name: str(m.name),
+    peerUrls: Array.isArray(m.peerURLs) ? m.peerURLs.map(str) : [],
+    clientUrls: Array.isArray(m.clientURLs) ? m.clientURLs.map(str) : [],
+    isLearner: m.isLearner === true,
+  }));
 }

@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { hostname } from "node:os";
+import { hostname, networkInterfaces } from "node:os";
 import type si from "systeminformation";
 import type { Logger, NodeFacts__Output } from "../shared/index.js";
 
@@ -40,6 +40,7 @@ export class FactsCollector {
   #timer: NodeJS.Timeout | undefined;
   #refreshing: Promise<void> | undefined;
   #si: Promise<Systeminformation> | undefined;
+  #bootId: Promise<string> | undefined;
 
   constructor(opts: { log: Logger; refreshMs: number }) {
     this.#log = opts.log;
@@ -71,10 +72,25 @@ export class FactsCollector {
     return this.#refreshing;
   }
 
+  /** The kernel's boot id; read once, since it cannot change while this process lives. */
+  bootId(): Promise<string> {
+    this.#bootId ??= readBootId();
+    return this.#bootId;
+  }
+
+  /** Every address of the node's interfaces but loopback, read now (no process, no blocking). */
+  addresses(): NodeFacts__Output["addresses"] {
+    return Object.entries(networkInterfaces()).flatMap(([name, list]) =>
+      (list ?? [])
+        .filter((a) => !a.internal)
+        .map((a) => ({ interface: name, address: a.address, family: a.family === "IPv6" ? 6 : 4 })),
+    );
+  }
+
   /** The facts now: cheap ones fresh, slow ones from the last background run. */
   async current(): Promise<NodeFacts__Output> {
     const si = await this.#lib();
-    const [osTime, mem, bootId] = await Promise.all([Promise.resolve(si.time()), si.mem(), readBootId()]);
+    const [osTime, mem, bootId] = await Promise.all([Promise.resolve(si.time()), si.mem(), this.bootId()]);
     const uptimeSeconds = Math.floor(Number(osTime.uptime) || 0);
     return {
       hostname: hostname(),

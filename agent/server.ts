@@ -28,7 +28,12 @@ import type { Lifecycle } from "./lifecycle.js";
 import type { EtcdProbe } from "./etcd.js";
 import type { Mutations } from "./mutations.js";
 import { validateOperationId } from "./op-records.js";
-import type { PodSandboxes } from "./pods.js";
+import { nodeCertificates } from "./certificates.js";
+import { probeComponents } from "./components.js";
+import { KUBELET_UNIT, type NodeLayoutReader } from "./layout.js";
+import type { StaticPodReader } from "./manifests.js";
+import { podScope, type PodSandboxes } from "./pods.js";
+import { powerOffDelay, type PowerControl } from "./power.js";
 import { unitsFingerprint, type StatusReader } from "./status.js";
 import type { UnitController } from "./units.js";
 
@@ -50,6 +55,9 @@ export interface ServerDeps {
   status: StatusReader;
   etcd: EtcdProbe;
   pods: PodSandboxes;
+  layout: NodeLayoutReader;
+  staticPods: StaticPodReader;
+  power: PowerControl;
   mutations: Mutations;
   log: Logger;
   /** Aborted when the agent begins draining: status streams end. */
@@ -116,7 +124,7 @@ export function buildHandlers(deps: ServerDeps): AgentHandlers {
   }
 
   function audit(rpc: string, req: unknown, caller: Partial<Caller>, t0: number, res?: unknown, err?: unknown): void {
-    const r = req as { operationId?: unknown; units?: unknown };
+    const r = req as { operationId?: unknown; units?: unknown; scope?: unknown; delayMs?: unknown };
     const units = Array.isArray(r.units)
       ? r.units.map((u: unknown) => (typeof u === "string" ? u : (u as { name?: unknown })?.name)).map(String)
       : [];
@@ -129,7 +137,9 @@ export function buildHandlers(deps: ServerDeps): AgentHandlers {
         role: caller.role ?? "none",
         op: typeof r.operationId === "string" ? r.operationId.slice(0, 128) : "",
         units: units.slice(0, 32).map((u) => u.slice(0, 64)),
-        result: err ? "refused" : result?.ok ? "ok" : "failed",
+        ...(typeof r.scope === "string" ? { scope: r.scope.slice(0, 32) } : {}),
+        ...(typeof r.delayMs === "number" ? { delayMs: r.delayMs } : {}),
+        result: err ? "refused" : result?.ok || (result && !("ok" in result)) ? "ok" : "failed",
         replayed: result?.replayed ?? false,
         outcomes: result?.outcomes?.map((o) => `${o.unit}=${o.outcome.replace("OUTCOME_", "")}`),
         stopped: result?.stopped?.map((p) => `${p.namespace}/${p.name}`),
@@ -158,19 +168,72 @@ export function buildHandlers(deps: ServerDeps): AgentHandlers {
     ),
 
     EtcdStatus: unary("EtcdStatus", "read", (req) =>
-      deps.etcd.status(timeout(req.timeoutMs, deps.config.etcd.timeoutMs)),
+      deps.etcd.status(timeout(req.timeoutMs, deps.config.etcd.timeoutMs), undefined, req.memberId ?? ""),
     ),
 
     StopPodSandboxes: unary("StopPodSandboxes", "write", async (req) => {
       const opId = validateOperationId(req.operationId);
+      const scope = podScope(req.scope);
       const timeoutMs = timeout(req.timeoutMs, deps.config.pods.timeoutMs);
-      const { result, replayed } = await deps.mutations.run(opId, "StopPodSandboxes", "all", async () => {
-        log.debug({ op: opId }, "pod sandboxes: stopping");
-        const r = await deps.pods.stopAll(timeoutMs);
-        return { operationId: opId, ok: r.remaining.length === 0, replayed: false, ...r };
+      // The scope is part of the request's identity: the same id reused for another scope is a conflict.
+      const fingerprint = JSON.stringify({ scope });
+      const { result, replayed } = await deps.mutations.run(opId, "StopPodSandboxes", fingerprint, async () => {
+        log.debug({ op: opId, scope }, "pod sandboxes: stopping");
+        const r = await deps.pods.stop(scope, timeoutMs);
+        return {
+          operationId: opId,
+          ok: r.remaining.length === 0,
+          replayed: false,
+          stopped: r.stopped,
+          remaining: r.remaining,
+          message: r.message,
+          containersStopped: r.containersStopped,
+        };
       });
       return replayed ? { ...result, replayed } : result;
     }),
+
+    GetNodeLayout: unary("GetNodeLayout", "read", () => deps.layout.layout()),
+
+    ProbeComponents: unary("ProbeComponents", "read", async (req) => {
+      const asked = req.timeoutMs ?? 0;
+      if (asked > deps.config.probes.maxTimeoutMs) {
+        throw new KubecycleError(
+          "INVALID_REQUEST",
+          `timeout_ms: at most ${deps.config.probes.maxTimeoutMs}, got ${asked}`,
+          { field: "timeout_ms" },
+        );
+      }
+      const components = await probeComponents(
+        {
+          staticPods: async () => (await deps.staticPods.read()).pods,
+          kubeletPresent: () => unitExists(KUBELET_UNIT),
+          kubeletHealthzPort: deps.config.kubernetes.kubeletHealthzPort,
+        },
+        asked > 0 ? asked : deps.config.probes.timeoutMs,
+      );
+      return { components };
+    }),
+
+    GetCertificates: unary("GetCertificates", "read", async () => {
+      const [etcd, pods, kubeletPresent] = await Promise.all([
+        deps.layout.etcd(),
+        deps.staticPods.read(),
+        unitExists(KUBELET_UNIT),
+      ]);
+      const certificates = await nodeCertificates({
+        etcd,
+        staticPods: pods.pods,
+        kubeletKubeconfig: deps.config.kubernetes.kubeletKubeconfig,
+        kubeletPresent,
+        agentCert: deps.config.tls.cert,
+      });
+      return { certificates };
+    }),
+
+    PowerOff: unary("PowerOff", "write", (req) =>
+      deps.power.powerOff(validateOperationId(req.operationId), powerOffDelay(req.delayMs)),
+    ),
 
     EtcdSnapshot: (call) => void snapshot(call),
 
@@ -185,13 +248,14 @@ export function buildHandlers(deps: ServerDeps): AgentHandlers {
     ),
 
     WatchStatus: (call) => void watch(call),
-
-    // Declared in the contract; the agent's side lands with the node-layout work (issue 7) and cluster stop (11).
-    GetNodeLayout: (_call, cb) => cb({ code: 12, details: "GetNodeLayout: not implemented by this agent yet" }),
-    ProbeComponents: (_call, cb) => cb({ code: 12, details: "ProbeComponents: not implemented by this agent yet" }),
-    GetCertificates: (_call, cb) => cb({ code: 12, details: "GetCertificates: not implemented by this agent yet" }),
-    PowerOff: (_call, cb) => cb({ code: 12, details: "PowerOff: not implemented by this agent yet" }),
   };
+
+  /** Whether an allow-listed unit exists on this node (a unit off the list counts as absent: it is not ours). */
+  async function unitExists(unit: string): Promise<boolean> {
+    if (!deps.config.units.allow.includes(unit)) return false;
+    const [s] = await deps.status.unitStatesOf([unit]);
+    return s !== undefined && s.loadState !== "not-found";
+  }
 
   /** Streams a snapshot of the local member: data chunks, then the summary with the sha256 of all bytes sent. */
   async function snapshot(call: ServerWritableStream<{ timeoutMs?: number }, SnapshotChunk>): Promise<void> {

@@ -34,6 +34,11 @@ export class StatusReader {
     return this.#manager.states(this.#units, signal);
   }
 
+  /** The states of some units, in the order asked. */
+  unitStatesOf(units: readonly string[], signal?: AbortSignal): Promise<UnitState[]> {
+    return this.#manager.states(units, signal);
+  }
+
   /** A full status; with `refreshFacts` the slow probes run first, with `includeEtcd` the local member is asked. */
   async status(
     opts: { refreshFacts?: boolean; includeEtcd?: boolean; units?: UnitState[]; signal?: AbortSignal } = {},

@@ -43,8 +43,11 @@ describe("normalizeUnitName", () => {
 
 describe("allowedUnit", () => {
   it("accepts the default allow-list", () => {
-    for (const u of ["kubelet", "etcd", "containerd", "docker", "cri-dockerd"]) {
+    for (const u of ["kubelet", "etcd", "containerd", "docker", "cri-dockerd", "cri-docker"]) {
       expect(allowedUnit(u, DEFAULT_ALLOWED_UNITS)).toBe(`${u}.service`);
+    }
+    for (const u of ["docker.socket", "cri-dockerd.socket", "cri-docker.socket"]) {
+      expect(allowedUnit(u, DEFAULT_ALLOWED_UNITS)).toBe(u);
     }
   });
 

@@ -1,12 +1,20 @@
 import { KubecycleError } from "./errors.js";
 
-/** The units an agent may touch unless its config says otherwise. */
+/**
+ * The units an agent may touch unless its config says otherwise. The socket units are there because a socket-activated
+ * runtime must be stopped with its socket, or the next client starts it again; cri-dockerd's upstream units are named
+ * cri-docker.service/.socket, packages also ship cri-dockerd.service.
+ */
 export const DEFAULT_ALLOWED_UNITS: readonly string[] = Object.freeze([
   "kubelet.service",
   "etcd.service",
   "containerd.service",
   "docker.service",
   "cri-dockerd.service",
+  "docker.socket",
+  "cri-dockerd.socket",
+  "cri-docker.service",
+  "cri-docker.socket",
 ]);
 
 /** systemd caps unit names at 255 characters (UNIT_NAME_MAX). */

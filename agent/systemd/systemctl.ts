@@ -82,6 +82,12 @@ export class SystemctlUnitManager implements UnitManager {
     return res.stdout.split("\n").filter((l) => l !== "");
   }
 
+  async powerOff(signal?: AbortSignal): Promise<void> {
+    // systemctl poweroff queues the shutdown job and returns; the agent is then stopped with everything else.
+    const res = await this.#run(this.#systemctl, ["poweroff", "--no-block"], signal);
+    if (res.code !== 0) throw systemdError("systemctl poweroff", res);
+  }
+
   async #job(verb: "start" | "stop", unit: string, signal?: AbortSignal): Promise<void> {
     const res = await this.#run(this.#systemctl, [verb, "--no-block", "--", unit], signal);
     if (res.code !== 0) throw systemdError(`systemctl ${verb} ${unit}`, res, unit);

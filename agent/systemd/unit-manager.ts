@@ -36,4 +36,6 @@ export interface UnitManager {
   setEnabled(unit: string, enabled: boolean, signal?: AbortSignal): Promise<void>;
   /** The unit's last journal lines, oldest first. */
   journal(unit: string, lines: number, signal?: AbortSignal): Promise<string[]>;
+  /** Asks the service manager to power the node off (`systemctl poweroff`); returns once the request is queued. */
+  powerOff(signal?: AbortSignal): Promise<void>;
 }

@@ -9,6 +9,7 @@ export interface PodSandboxesResult {
   'stopped'?: (_kubecycle_v1_PodSandbox)[];
   'remaining'?: (_kubecycle_v1_PodSandbox)[];
   'message'?: (string);
+  'containersStopped'?: (number);
 }
 
 export interface PodSandboxesResult__Output {
@@ -18,4 +19,5 @@ export interface PodSandboxesResult__Output {
   'stopped': (_kubecycle_v1_PodSandbox__Output)[];
   'remaining': (_kubecycle_v1_PodSandbox__Output)[];
   'message': (string);
+  'containersStopped': (number);
 }
