@@ -114,6 +114,11 @@ function every(what: string, periodMs: number, fn: () => Promise<void>): Promise
 const loops = [
   every("pod sync", 1000, async () => {
     const up = await pods.sync();
+    if (up && !node.runtimeVersion) {
+      const v = await runtime.version();
+      node.runtimeVersion = `${v.runtimeName}://${v.runtimeVersion}`;
+      pods.runtimeName = v.runtimeName;
+    }
     if (up !== runtimeUp)
       log[up ? "info" : "warn"](up ? "container runtime is up" : "container runtime is down", {
         endpoint: runtime.endpoint,

@@ -40,6 +40,8 @@ export class NodeAgent {
   private registered = false;
   private lease: LeaseObj | undefined;
   uid: string | undefined;
+  /** What the runtime's CRI Version answered, e.g. "docker://24.0.9-lab" (the real kubelet reports the same). */
+  runtimeVersion = "";
 
   constructor(
     private readonly api: KubeClient,
@@ -89,7 +91,7 @@ export class NodeAgent {
         bootID: bootId(),
         kernelVersion: release(),
         osImage: "Debian GNU/Linux 12 (bookworm)",
-        containerRuntimeVersion: "containerd://1.7.24-lab",
+        containerRuntimeVersion: this.runtimeVersion,
         kubeletVersion: "v1.28.15",
         kubeProxyVersion: "v1.28.15",
         operatingSystem: "linux",
