@@ -53,16 +53,16 @@ export async function makeEtcdPki(dir: string, nodes: readonly NodePlan[]): Prom
   const leaf = (files: { cert: string; key: string }, cn: string, n: NodePlan) =>
     issueLeaf(ca, join(dir, files.cert), join(dir, files.key), {
       commonName: cn,
-      dnsNames: [n.name, "localhost"],
+      dnsNames: [...new Set([n.kubeName, n.hostname, "localhost"])],
       ips: [n.ip, "127.0.0.1"],
       usage: "both",
     });
   // One at a time: issueLeaf keeps the CA's serial in ca.srl (-CAcreateserial), which concurrent runs corrupt.
   for (const n of nodes) {
-    await leaf(etcdCertNames.node(n.name), `etcd-node-${n.name}`, n);
+    await leaf(etcdCertNames.node(n.kubeName), `etcd-node-${n.kubeName}`, n);
     if (n.role === "master") {
-      await leaf(etcdCertNames.member(n.name), `etcd-member-${n.name}`, n);
-      await leaf(etcdCertNames.admin(n.name), `etcd-admin-${n.name}`, n);
+      await leaf(etcdCertNames.member(n.kubeName), `etcd-member-${n.kubeName}`, n);
+      await leaf(etcdCertNames.admin(n.kubeName), `etcd-admin-${n.kubeName}`, n);
     }
   }
 }
@@ -71,12 +71,12 @@ export async function makeEtcdPki(dir: string, nodes: readonly NodePlan[]): Prom
 export async function installEtcdCerts(pkiDir: string, node: NodePlan, hostEtcSslEtcd: string): Promise<void> {
   const ssl = join(hostEtcSslEtcd, "ssl");
   await mkdir(ssl, { recursive: true, mode: 0o700 });
-  const names = [etcdCertNames.ca, ...Object.values(etcdCertNames.node(node.name))];
+  const names = [etcdCertNames.ca, ...Object.values(etcdCertNames.node(node.kubeName))];
   if (node.role === "master") {
     names.push(
       etcdCertNames.caKey,
-      ...Object.values(etcdCertNames.member(node.name)),
-      ...Object.values(etcdCertNames.admin(node.name)),
+      ...Object.values(etcdCertNames.member(node.kubeName)),
+      ...Object.values(etcdCertNames.admin(node.kubeName)),
     );
   }
   for (const f of names) {
@@ -88,8 +88,8 @@ export async function installEtcdCerts(pkiDir: string, node: NodePlan, hostEtcSs
 /** /etc/etcd.env of a master, as KubeKey writes it (member settings, TLS, then etcdctl's settings). */
 export function etcdEnvFile(node: NodePlan, masters: readonly NodePlan[]): string {
   if (node.etcdMember === undefined) throw new Error(`${node.name} is not an etcd member`);
-  const member = etcdCertNames.member(node.name);
-  const admin = etcdCertNames.admin(node.name);
+  const member = etcdCertNames.member(node.kubeName);
+  const admin = etcdCertNames.admin(node.kubeName);
   const ssl = (f: string) => `${ETCD_SSL_DIR}/${f}`;
   const cluster = masters.map((m) => `${m.etcdMember}=${peerUrl(m.ip)}`).join(",");
   return `# Environment file for etcd (kubecycle lab, KubeKey layout)
@@ -145,6 +145,8 @@ const ETCD_ENV_REAL = "/etc/kubecycle-lab/etcd.env";
 export const kubekeyLayout: EtcdLayout = {
   name: "kubekey",
   describe: "etcd.service (Type=notify) with /etc/etcd.env and /etc/ssl/etcd/ssl, as KubeKey lays it out",
+  memberName: (kubeName) => `etcd-${kubeName}`,
+  needsKube: false,
   stateDirs: [{ target: "/etc/ssl/etcd", kind: "dir", mode: 0o700 }],
   hostLinks: [{ path: ETCD_ENV_FILE, target: "kubecycle-lab/etcd.env" }],
   bootWaitsForQuorum: true,
@@ -159,7 +161,7 @@ export const kubekeyLayout: EtcdLayout = {
     };
   },
   apiserverClient(node, masters) {
-    const cert = etcdCertNames.node(node.name);
+    const cert = etcdCertNames.node(node.kubeName);
     return {
       endpoints: masters.map((m) => clientUrl(m.ip)),
       caFile: `${ETCD_SSL_DIR}/${etcdCertNames.ca}`,
@@ -170,7 +172,7 @@ export const kubekeyLayout: EtcdLayout = {
   hostClient(paths, plan) {
     const first = plan[0];
     if (!first) throw new Error("no nodes");
-    const admin = etcdCertNames.admin(first.name);
+    const admin = etcdCertNames.admin(first.kubeName);
     return {
       caFile: join(paths.etcdPki, etcdCertNames.ca),
       certFile: join(paths.etcdPki, admin.cert),

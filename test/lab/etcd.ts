@@ -28,6 +28,10 @@ export interface EtcdLayout {
   readonly name: "kubekey" | "kubeadm";
   /** One line for `lab up --help`. */
   readonly describe: string;
+  /** A master's etcd member name, from its Kubernetes node name. */
+  memberName(kubeName: string): string;
+  /** True when etcd needs the kube stand-ins (a static pod needs the kubelet and a runtime). */
+  readonly needsKube: boolean;
   /** Per-node writable directories it needs besides the common ones. */
   readonly stateDirs: readonly StateDir[];
   /** Symlinks on the host's shared root into a per-node directory (they resolve on some nodes only). */

@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import type { EtcdLayout } from "./etcd.js";
 import { exists } from "./host.js";
 import type { KubeNodeSpec } from "./kube/index.js";
+import type { RuntimeKind, RuntimeSpec } from "./kube/runtimes.js";
 import type { LabPaths, NodePlan } from "./layout.js";
 import { KUBE_BIN_DIR, type NodeFile, type NodeParts, type StateDir } from "./nodes.js";
 
@@ -48,8 +49,12 @@ export async function loadKube(): Promise<KubeModule> {
 /** Where the kube PKI is inside a node. */
 const KUBE_PKI_DIR = "/etc/kubernetes/pki";
 
+export { RUNTIMES, type RuntimeKind, type RuntimeSpec } from "./kube/runtimes.js";
+
 /** Per-node writable directories the stand-ins need besides the common ones (the runtime's container logs). */
-export const KUBE_STATE: readonly StateDir[] = [{ target: "/var/lib/containerd-lab", kind: "dir" }];
+export function kubeStateDirs(runtime: RuntimeSpec): StateDir[] {
+  return [{ target: runtime.rootDir, kind: "dir" }];
+}
 
 /** What the kube stand-ins add to a node: the kube PKI, their files (kubeconfigs, static pods, crictl) and units. */
 export async function kubeParts(
@@ -59,15 +64,17 @@ export async function kubeParts(
     masters: readonly NodePlan[];
     paths: LabPaths;
     etcd: EtcdLayout;
+    runtime: RuntimeKind;
     nodeGraceSeconds?: number;
   },
 ): Promise<NodeParts> {
   const { node } = o;
   const spec: KubeNodeSpec = {
-    name: node.name,
+    name: node.kubeName,
     role: node.role,
     ip: node.ip,
-    masters: o.masters.map((m) => ({ name: m.name, ip: m.ip })),
+    runtime: o.runtime,
+    masters: o.masters.map((m) => ({ name: m.kubeName, ip: m.ip })),
     etcd: o.etcd.apiserverClient(node, o.masters),
     kubePkiDir: KUBE_PKI_DIR,
     binDir: KUBE_BIN_DIR,

@@ -18,8 +18,7 @@ import {
   type EtcdLayout,
   type EtcdReport,
 } from "./etcd.js";
-import { kubekeyLayout } from "./etcd-kubekey.js";
-import { waitFor, waitForTcp, writeFileAtomic, type RunOptions, type RunResult } from "./host.js";
+import { exists, waitFor, waitForTcp, writeFileAtomic, type RunOptions, type RunResult } from "./host.js";
 import {
   NETNS_RUN_DIR,
   createBindTargets,
@@ -28,7 +27,14 @@ import {
   recordNetnsRunDir,
   removeCreatedPaths,
 } from "./host-paths.js";
-import { KUBE_STATE, kubeAvailable, kubeParts, loadKube, type KubeModule } from "./kube-plug.js";
+import {
+  kubeAvailable,
+  kubeParts,
+  loadKube,
+  type KubeModule,
+  type RuntimeKind,
+  type RuntimeSpec,
+} from "./kube-plug.js";
 import {
   LAB_PREFIX,
   OPERATOR_CLIENT,
@@ -36,11 +42,11 @@ import {
   labPaths,
   planNodes,
   type LabPaths,
+  type NodeNames,
   type NodePlan,
 } from "./layout.js";
 import { checkSubnetFree, destroyAllNetworks, networkPresent, setUpNetwork } from "./net.js";
 import {
-  COMMON_STATE,
   LabNode,
   agentParts,
   assembleNode,
@@ -50,14 +56,19 @@ import {
   type NodeSetup,
   type StateDir,
 } from "./nodes.js";
-import { checkQuorumForBoot, powerOff, powerOn } from "./power.js";
+import { checkQuorumForBoot, powerOff, powerOn, waitPoweredOff } from "./power.js";
 import { readLabState, recordsPresent, removeStateDir, writeInventory, writeLabState, type LabState } from "./state.js";
+import { SSHD_BINARY, makeClientKey, sshPaths, sshdParts, writeClientConfig } from "./sshd.js";
 import { bootSystemdNode, cleanupStaleNodes } from "./systemd-node.js";
+import { allVariantsHostNeeds, resolveVariants, variantsOf, type LabVariants, type LayoutName } from "./variants.js";
 
 export { checkPrerequisites, ensureBuilt } from "./build.js";
 export type { EtcdReport } from "./etcd.js";
 export { LabNode } from "./nodes.js";
 export { readInventory, type Inventory, type LabState } from "./state.js";
+export { LAYOUTS, type LabVariants, type LayoutName } from "./variants.js";
+export { RUNTIMES, type RuntimeKind } from "./kube-plug.js";
+export type { NodeNames } from "./layout.js";
 
 /** How to bring a lab up. */
 export interface LabOptions {
@@ -71,6 +82,14 @@ export interface LabOptions {
   kube?: boolean;
   /** The kube stand-ins' NotReady grace period; default theirs. */
   kubeNodeGraceSeconds?: number;
+  /** How etcd is laid out on the masters (see LAYOUTS); default "kubekey". "kubeadm" needs the kube stand-ins. */
+  layout?: LayoutName;
+  /** The nodes' container runtime (see RUNTIMES); default "containerd". */
+  runtime?: RuntimeKind;
+  /** The nodes' names in Kubernetes: "short" (kclab-worker-1, the default) or "cloud" (EC2's ip-...internal). */
+  nodeNames?: NodeNames;
+  /** openssh-server in every node, root login with the lab's key (see `lab env`); default false. */
+  sshd?: boolean;
   /**
    * The agent runs from dist/: "auto" (default) builds when it is missing or older than the sources, "check" fails
    * then instead, "skip" uses whatever is built (only a missing build fails).
@@ -100,6 +119,8 @@ export interface UpTimings {
 /** One node's state, as `lab status` shows it. */
 export interface NodeReport {
   name: string;
+  /** Its Kubernetes name (the same unless cloud names). */
+  kubeName: string;
   role: NodePlan["role"];
   ip: string;
   running: boolean;
@@ -112,23 +133,21 @@ export interface NodeReport {
   agent: string;
 }
 
-const STATUS_UNITS = ["kubecycle-agent", "containerd", "kubelet"];
 const AGENT_TIMEOUT_MS = 30_000;
-const ETCD_TIMEOUT_MS = 30_000;
-
-/** The variants a lab state describes. */
-function variantsOf(state: Pick<LabState, "kube">): { etcd: EtcdLayout; stateDirs: StateDir[] } {
-  const etcd = kubekeyLayout;
-  return { etcd, stateDirs: [...COMMON_STATE, ...etcd.stateDirs, ...(state.kube ? KUBE_STATE : [])] };
-}
+/** A static-pod etcd starts only once the kubelet runs, after the boot: allow for it. */
+const ETCD_TIMEOUT_MS = 60_000;
 
 /** A lab that is up (or was: nodes may be powered off). */
 export class Lab {
   readonly paths: LabPaths;
   readonly state: LabState;
   readonly nodes: readonly LabNode[];
+  /** What this lab is besides its size (layout, runtime, node names, sshd). */
+  readonly variants: LabVariants;
   /** How etcd is laid out on its masters. */
   readonly etcdLayout: EtcdLayout;
+  /** The nodes' container runtime (when the kube stand-ins run). */
+  readonly runtime: RuntimeSpec;
   /** Set when this handle brought the lab up. */
   timings: UpTimings | undefined;
   #tls: Promise<TlsMaterial> | undefined;
@@ -140,8 +159,10 @@ export class Lab {
     this.paths = paths;
     this.state = state;
     this.nodes = state.nodes.map((n) => new LabNode(n, paths));
-    const v = variantsOf(state);
+    this.variants = variantsOf(state);
+    const v = resolveVariants(this.variants);
     this.etcdLayout = v.etcd;
+    this.runtime = v.runtime;
     this.#stateDirs = v.stateDirs;
     this.#bootTimeoutMs = opts.bootTimeoutMs ?? 60_000;
     this.#log = opts.log ?? (() => undefined);
@@ -155,8 +176,9 @@ export class Lab {
     return this.nodes.filter((n) => n.role === "worker");
   }
 
+  /** A node by its lab name or its Kubernetes name. */
   node(name: string): LabNode {
-    const n = this.nodes.find((x) => x.name === name);
+    const n = this.nodes.find((x) => x.name === name || x.kubeName === name);
     if (!n) throw new Error(`no lab node ${JSON.stringify(name)}; nodes: ${this.nodes.map((x) => x.name).join(", ")}`);
     return n;
   }
@@ -183,7 +205,7 @@ export class Lab {
   /** A new mTLS connection to a node's agent as the lab operator; close it when done. */
   async agent(name: string): Promise<AgentConnection> {
     const n = this.node(name);
-    return new AgentConnection({ node: n.name, address: n.agentAddress, tls: await this.operatorTls() });
+    return new AgentConnection({ node: n.kubeName, address: n.agentAddress, tls: await this.operatorTls() });
   }
 
   /** `etcdctl ARGS...` on a master (default: the first running one), with that member's own credentials. */
@@ -237,6 +259,14 @@ export class Lab {
   }
 
   /**
+   * Waits until nodes that power themselves off (`systemctl poweroff` inside them, as kubecycle's PowerOff does) are
+   * gone, leaving them as a power cut would: ready to boot with their disks.
+   */
+  async waitPoweredOff(names: readonly string[], timeoutMs = 60_000): Promise<void> {
+    await Promise.all(names.map((name) => waitPoweredOff(this.node(name), timeoutMs)));
+  }
+
+  /**
    * Powers nodes on with their persistent state; returns once each one's boot target is active and its agent
    * serves. On a layout whose masters wait for etcd's quorum to finish booting (etcd.service is Type=notify),
    * booting them without enough members running is refused up front rather than left to time out.
@@ -275,6 +305,12 @@ export class Lab {
       `export KUBECYCLE_CONFIG=${q(this.paths.kubecycleConfig)}`,
       ...(this.state.kube ? [`export KUBECONFIG=${q(this.paths.kubeconfig)}`] : []),
       `export KUBECYCLE_LAB_INVENTORY=${q(this.paths.inventory)}`,
+      ...(this.variants.sshd
+        ? [
+            `export KUBECYCLE_LAB_SSH_CONFIG=${q(sshPaths(this.paths).config)}`,
+            `# ssh to a node as root (any of its names): ssh -F "$KUBECYCLE_LAB_SSH_CONFIG" root@${this.nodes[0]?.name ?? "NODE"}`,
+          ]
+        : []),
     ];
   }
 
@@ -291,6 +327,7 @@ export class Lab {
   async #nodeReport(n: LabNode): Promise<NodeReport> {
     const report: NodeReport = {
       name: n.name,
+      kubeName: n.kubeName,
       role: n.role,
       ip: n.ip,
       running: false,
@@ -301,7 +338,11 @@ export class Lab {
     report.running = true;
     report.system = (await n.systemctl("is-system-running")).stdout.trim();
     report.bootId = await n.bootId().catch(() => undefined);
-    for (const u of STATUS_UNITS) report.units[u] = await n.unitState(`${u}.service`);
+    const units = [
+      "kubecycle-agent.service",
+      ...(this.state.kube ? ["kubelet.service", ...this.runtime.services] : []),
+    ];
+    for (const u of units) report.units[u.replace(/\.service$/, "")] = await n.unitState(u);
     report.units.etcd = await this.etcdLayout.etcdState(n);
     const agent = await this.agent(n.name);
     try {
@@ -329,8 +370,21 @@ export async function labUp(opts: LabOptions = {}): Promise<Lab> {
   const paths = labPaths(opts.stateDir);
   const masters = opts.masters ?? 3;
   const workers = opts.workers ?? 2;
-  const kube = opts.kube ?? (await kubeAvailable());
-  const plan = planNodes(masters, workers);
+  const variants = variantsOf({
+    kube: opts.kube ?? (await kubeAvailable()),
+    ...(opts.layout ? { layout: opts.layout } : {}),
+    ...(opts.runtime ? { runtime: opts.runtime } : {}),
+    ...(opts.nodeNames ? { nodeNames: opts.nodeNames } : {}),
+    ...(opts.sshd !== undefined ? { sshd: opts.sshd } : {}),
+  });
+  const { kube } = variants;
+  const { etcd, stateDirs } = resolveVariants(variants);
+  if (etcd.needsKube && !kube)
+    throw new Error(`the ${etcd.name} layout runs etcd through the kube stand-ins: not with --no-kube`);
+  if (variants.sshd && !(await exists(SSHD_BINARY))) {
+    throw new Error(`--sshd needs ${SSHD_BINARY}: apt-get install openssh-server`);
+  }
+  const plan = planNodes(masters, workers, { nodeNames: variants.nodeNames, memberName: (k) => etcd.memberName(k) });
   const handleOpts = { log, ...(opts.bootTimeoutMs !== undefined ? { bootTimeoutMs: opts.bootTimeoutMs } : {}) };
 
   const current = await readLabState(paths);
@@ -338,7 +392,7 @@ export async function labUp(opts: LabOptions = {}): Promise<Lab> {
     current?.complete === true &&
     current.masters === masters &&
     current.workers === workers &&
-    current.kube === kube &&
+    JSON.stringify(variantsOf(current)) === JSON.stringify(variants) &&
     JSON.stringify(current.agentConfig ?? {}) === JSON.stringify(opts.agentConfig ?? {}) &&
     (await networkPresent(current.nodes)) &&
     (await recordsPresent(paths))
@@ -358,7 +412,7 @@ export async function labUp(opts: LabOptions = {}): Promise<Lab> {
     version: 1,
     masters,
     workers,
-    kube,
+    ...variants,
     ...(opts.agentConfig ? { agentConfig: opts.agentConfig } : {}),
     complete: false,
     startedUnixMs: t0,
@@ -367,7 +421,6 @@ export async function labUp(opts: LabOptions = {}): Promise<Lab> {
   await mkdir(paths.root, { recursive: true, mode: 0o700 });
   await writeLabState(paths, state);
   const lab = new Lab(paths, state, handleOpts);
-  const { etcd, stateDirs } = variantsOf(state);
 
   // Host paths first (recorded before they are made), then everything independent at once.
   const record = createdPathsRecord("lab");
@@ -375,8 +428,8 @@ export async function labUp(opts: LabOptions = {}): Promise<Lab> {
   for (const l of etcd.hostLinks) await createHostSymlink(record, l.path, l.target);
   await recordNetnsRunDir(record);
   const kubeMod = kube ? await loadKube() : undefined;
-  const masterList = plan.filter((n) => n.role === "master").map((n) => ({ name: n.name, ip: n.ip }));
-  log(`preparing ${plan.length} nodes (${masters} masters, ${workers} workers${kube ? ", kube stand-ins" : ""})`);
+  const masterList = plan.filter((n) => n.role === "master").map((n) => ({ name: n.kubeName, ip: n.ip }));
+  log(`preparing ${plan.length} nodes (${masters} masters, ${workers} workers; ${describeVariants(variants)})`);
   const [, , kubePki] = await Promise.all([
     makeKubecyclePki(paths, plan),
     etcd.makePki(paths, plan),
@@ -386,8 +439,10 @@ export async function labUp(opts: LabOptions = {}): Promise<Lab> {
         )
       : undefined,
     setUpNetwork(plan),
+    variants.sshd ? makeClientKey(paths) : undefined,
   ]);
-  const setups = await Promise.all(plan.map((n) => prepareNode(n, plan, paths, etcd, stateDirs, kubeMod, opts)));
+  const setups = await Promise.all(plan.map((n) => prepareNode(n, plan, paths, variants, kubeMod, opts)));
+  if (variants.sshd) await writeClientConfig(paths, plan);
   const tPrepared = Date.now();
 
   log(`booting ${plan.map((n) => n.name).join(", ")}`);
@@ -398,6 +453,7 @@ export async function labUp(opts: LabOptions = {}): Promise<Lab> {
       if (!setup) throw new Error(`no setup for ${n.name}`);
       const node = await bootSystemdNode({
         name: n.name,
+        hostname: n.hostname,
         stateDir: paths.node(n.name),
         netns: n.netns,
         ...setup,
@@ -426,7 +482,7 @@ export async function labUp(opts: LabOptions = {}): Promise<Lab> {
   }
   const tKube = Date.now();
 
-  await writeInventory(paths, plan, etcd, kube, server);
+  await writeInventory(paths, plan, etcd, variants, server);
   state.complete = true;
   await writeLabState(paths, state);
   lab.timings = {
@@ -483,25 +539,25 @@ export async function labDown(opts: Pick<LabOptions, "stateDir" | "log"> = {}): 
 export function labHostPaths(stateDir?: string): string[] {
   const paths = labPaths(stateDir);
   const out = new Set<string>();
-  const { etcd, stateDirs } = variantsOf({ kube: true });
+  const { stateDirs, hostLinks } = allVariantsHostNeeds();
   const binds = nodeBinds(planNodes(1, 0)[0] ?? fail(), paths, stateDirs, true);
-  const targets = [...hostBindTargets(binds, stateDirs).map((t) => t.path), ...etcd.hostLinks.map((l) => l.path)];
+  const targets = [...hostBindTargets(binds, stateDirs).map((t) => t.path), ...hostLinks.map((l) => l.path)];
   for (const t of [...targets, NETNS_RUN_DIR]) for (let p = t; p !== "/"; p = dirname(p)) out.add(p);
   return [...out].sort();
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 
-/** One node from its parts: the agent, the etcd layout's, the kube stand-ins'. */
+/** One node from its parts: the agent's, the etcd layout's, the kube stand-ins' (with the runtime), sshd's. */
 async function prepareNode(
   n: NodePlan,
   plan: readonly NodePlan[],
   paths: LabPaths,
-  etcd: EtcdLayout,
-  stateDirs: readonly StateDir[],
+  variants: LabVariants,
   kube: KubeModule | undefined,
   opts: LabOptions,
 ): Promise<NodeSetup> {
+  const { etcd, stateDirs } = resolveVariants(variants);
   const masters = plan.filter((m) => m.role === "master");
   const parts: NodeParts[] = [
     await agentParts(n, paths, stateDirs, opts.agentConfig),
@@ -514,17 +570,26 @@ async function prepareNode(
         masters,
         paths,
         etcd,
+        runtime: variants.runtime,
         ...(opts.kubeNodeGraceSeconds !== undefined ? { nodeGraceSeconds: opts.kubeNodeGraceSeconds } : {}),
       }),
     );
   }
+  if (variants.sshd) parts.push(await sshdParts(n, paths));
   return assembleNode(n, nodeBinds(n, paths, stateDirs, kube !== undefined), parts);
+}
+
+/** "kubekey layout, containerd, short names" and so on, for progress lines. */
+export function describeVariants(v: LabVariants): string {
+  const parts = [`${v.layout} layout`, v.kube ? v.runtime : "no kube stand-ins", `${v.nodeNames} names`];
+  if (v.sshd) parts.push("sshd");
+  return parts.join(", ");
 }
 
 async function makeKubecyclePki(paths: LabPaths, plan: readonly NodePlan[]): Promise<void> {
   await createCa(paths.pki, { commonName: "kubecycle-lab-ca" });
   await Promise.all([
-    ...plan.map((n) => issueAgentCert(paths.pki, { node: n.name, ips: [n.ip] })),
+    ...plan.map((n) => issueAgentCert(paths.pki, { node: n.kubeName, ips: [n.ip] })),
     issueClientCert(paths.pki, { name: OPERATOR_CLIENT, role: "operator" }),
     issueClientCert(paths.pki, { name: VIEWER_CLIENT, role: "viewer" }),
   ]);

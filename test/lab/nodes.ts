@@ -118,7 +118,7 @@ export async function agentParts(
   await mkdir(dir, { recursive: true });
   const agent = await prepareAgent({
     stateDir: dir,
-    nodeName: n.name,
+    nodeName: n.kubeName,
     pkiDir: paths.pki,
     listenAddress: n.ip,
     port: AGENT_PORT,
@@ -174,7 +174,10 @@ export function hostPathOf(binds: readonly Bind[], inNode: string, node: string)
 
 /** A lab node, found on the machine each time (so a handle works across processes and reboots). */
 export class LabNode {
+  /** The lab's name: cgroup, network namespace, state directory (see NodePlan). */
   readonly name: string;
+  /** Its name in Kubernetes and to kubecycle (its agent's nodeName). */
+  readonly kubeName: string;
   readonly role: NodePlan["role"];
   readonly ip: string;
   readonly netns: string;
@@ -189,6 +192,7 @@ export class LabNode {
   constructor(plan: NodePlan, paths: LabPaths) {
     this.plan = plan;
     this.name = plan.name;
+    this.kubeName = plan.kubeName;
     this.role = plan.role;
     this.ip = plan.ip;
     this.netns = plan.netns;

@@ -26,10 +26,29 @@ export async function powerOff(n: LabNode): Promise<void> {
   );
 }
 
+/**
+ * Waits until a node that is powering itself off (`systemctl poweroff` inside it, kubecycle's PowerOff) is gone, then
+ * clears what a power cut clears (its emptied cgroups), so that it can be booted again.
+ */
+export async function waitPoweredOff(n: LabNode, timeoutMs: number): Promise<void> {
+  await waitFor(`${n.name} to power itself off`, async () => ((await n.isRunning()) ? undefined : true), {
+    timeoutMs,
+    intervalMs: 100,
+  });
+  await powerOff(n);
+}
+
 /** Boots a powered-off node with its persistent state; resolves with its boot time once its boot target is active. */
 export async function powerOn(n: LabNode, binds: Bind[], bootTimeoutMs: number): Promise<number> {
   if (await n.isRunning()) throw new Error(`node ${n.name} is already running`);
-  const booted = await bootSystemdNode({ name: n.name, stateDir: n.stateDir, netns: n.netns, binds, bootTimeoutMs });
+  const booted = await bootSystemdNode({
+    name: n.name,
+    hostname: n.plan.hostname,
+    stateDir: n.stateDir,
+    netns: n.netns,
+    binds,
+    bootTimeoutMs,
+  });
   return booted.bootMs;
 }
 

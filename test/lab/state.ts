@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import { clientUrl, type EtcdLayout } from "./etcd.js";
 import { exists, writeFileAtomic } from "./host.js";
+import type { LabVariants } from "./variants.js";
 import {
   AGENT_PORT,
   BRIDGE,
@@ -20,11 +21,10 @@ import {
 } from "./layout.js";
 
 /** lab.json: what was asked for and how far `up` got. */
-export interface LabState {
+export interface LabState extends LabVariants {
   version: 1;
   masters: number;
   workers: number;
-  kube: boolean;
   /** LabOptions.agentConfig, as given. */
   agentConfig?: Record<string, unknown>;
   /** Set once every node is up, every agent serves and etcd is healthy. */
@@ -45,10 +45,13 @@ export interface Inventory {
     operator: { cert: string; key: string };
     viewer: { cert: string; key: string };
   };
+  /** The lab's variants (layout, runtime, node names, sshd). */
+  variants: LabVariants;
   /** Host-side etcd client settings. */
   etcd: { endpoints: string[]; caFile: string; certFile: string; keyFile: string };
   kube: { enabled: boolean; kubeconfig?: string; server?: string };
   kubecycleConfig: string;
+  /** Each node: its lab name (`name`, host objects) and its Kubernetes name (`kubeName`), address, role... */
   nodes: Array<NodePlan & { agentAddress: string; stateDir: string }>;
 }
 
@@ -72,11 +75,13 @@ export async function writeInventory(
   paths: LabPaths,
   plan: readonly NodePlan[],
   etcd: EtcdLayout,
-  kube: boolean,
+  variants: LabVariants,
   server?: string,
 ): Promise<void> {
+  const { kube } = variants;
   const inventory: Inventory = {
     version: 1,
+    variants,
     cluster: CLUSTER_NAME,
     stateDir: paths.root,
     bridge: { name: BRIDGE, address: BRIDGE_ADDRESS, cidr: LAB_CIDR },
@@ -110,7 +115,7 @@ export async function writeInventory(
       port: AGENT_PORT,
       tls: { ca: inventory.pki.ca, cert: inventory.pki.operator.cert, key: inventory.pki.operator.key },
     },
-    nodes: Object.fromEntries(plan.map((n) => [n.name, { address: n.ip }])),
+    nodes: Object.fromEntries(plan.map((n) => [n.kubeName, { address: n.ip }])),
   };
   await mkdir(paths.coordinatorState, { recursive: true, mode: 0o700 });
   await writeFileAtomic(
@@ -137,6 +142,7 @@ export async function removeStateDir(paths: LabPaths): Promise<void> {
     paths.etcdPki,
     paths.kubePki,
     paths.kubeBin,
+    paths.ssh,
     paths.coordinatorState,
     paths.inventory,
     paths.kubecycleConfig,
