@@ -3,9 +3,11 @@
 // layouts (etcd.ts, etcd-kubekey.ts), the kube stand-ins (kube-plug.ts, kube/), the records on the host (state.ts,
 // host-paths.ts), power (power.ts) and the CLI's verbs (cli.ts).
 //
-// Tests use the library: `const lab = await labUp({ masters: 3, workers: 2 })`, then lab.node(name).exec(...),
-// lab.etcdctl(...), lab.agent(name), lab.poweroff/boot/reboot(name), and `await labDown()`. One lab per machine:
-// everything it creates is named with LAB_PREFIX, and labDown() removes what it finds on the machine.
+// Tests use the library: `const lab = await labUp({ masters: 3, workers: 2 })` (variants: layout, runtime, nodeNames,
+// sshd; see variants.ts), then lab.node(name).exec(...) (a node's lab name or its Kubernetes name), lab.etcdctl(...),
+// lab.agent(name), lab.poweroff/boot/reboot(name), lab.waitPoweredOff(names) after a node powered itself off, and
+// `await labDown()`. One lab per machine: everything it creates is named with LAB_PREFIX, and labDown() removes what
+// it finds on the machine.
 import { mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { AgentConnection, createCa, issueAgentCert, issueClientCert } from "../../coordinator/index.js";
