@@ -187,7 +187,9 @@ async function up(rest: string[]): Promise<number> {
   }
   printNodes((await lab.status()).nodes);
   out();
-  out(`eval "$(npm run -s lab -- env)"   # ${lab.envLines().length} variables for the coordinator`);
+  out(
+    `eval "$(npm run -s lab -- env)"   # ${lab.envLines().filter((l) => l.startsWith("export ")).length} variables for the coordinator and tests`,
+  );
   return 0;
 }
 

@@ -97,7 +97,10 @@ export interface LabOptions {
    * then instead, "skip" uses whatever is built (only a missing build fails).
    */
   build?: "auto" | "check" | "skip";
-  /** Per node, from spawn to its boot target active (etcd waits for quorum at boot); default 60000. */
+  /**
+   * Per node, from spawn to its boot target active (etcd waits for quorum at boot); default 60000, plus 3000 per node
+   * beyond 5 (nodes boot concurrently: 15 of them took 46 s on 2 busy cores).
+   */
   bootTimeoutMs?: number;
   /** Agent config fields merged over the lab's (nodeName, listen); e.g. where to send boot reports. Default none. */
   agentConfig?: Record<string, unknown>;
@@ -166,7 +169,7 @@ export class Lab {
     this.etcdLayout = v.etcd;
     this.runtime = v.runtime;
     this.#stateDirs = v.stateDirs;
-    this.#bootTimeoutMs = opts.bootTimeoutMs ?? 60_000;
+    this.#bootTimeoutMs = opts.bootTimeoutMs ?? defaultBootTimeoutMs(state.nodes.length);
     this.#log = opts.log ?? (() => undefined);
   }
 
@@ -459,7 +462,7 @@ export async function labUp(opts: LabOptions = {}): Promise<Lab> {
         stateDir: paths.node(n.name),
         netns: n.netns,
         ...setup,
-        bootTimeoutMs: opts.bootTimeoutMs ?? 60_000,
+        bootTimeoutMs: opts.bootTimeoutMs ?? defaultBootTimeoutMs(plan.length),
       });
       nodeBootMs[n.name] = node.bootMs;
       log(`  ${n.name} booted in ${node.bootMs} ms`);
@@ -595,6 +598,11 @@ async function makeKubecyclePki(paths: LabPaths, plan: readonly NodePlan[]): Pro
     issueClientCert(paths.pki, { name: OPERATOR_CLIENT, role: "operator" }),
     issueClientCert(paths.pki, { name: VIEWER_CLIENT, role: "viewer" }),
   ]);
+}
+
+/** A node's boot budget when `nodes` boot at once on this machine's few cores. */
+function defaultBootTimeoutMs(nodes: number): number {
+  return 60_000 + 3_000 * Math.max(0, nodes - 5);
 }
 
 function fail(): never {
