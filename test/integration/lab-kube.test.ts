@@ -5,6 +5,7 @@
 // status current) and restores what it broke, so none depends on another having run; the containerd one, which
 // stops every container of a worker, runs last.
 import { request } from "node:https";
+import { connect } from "node:net";
 import {
   ApiException,
   CoordinationV1Api,
@@ -112,6 +113,22 @@ async function apiserverGet(ip: string, path: string): Promise<{ code: number; b
     req.on("timeout", () => req.destroy(new Error(`GET ${path} on ${ip}: timed out`)));
     req.on("error", reject);
     req.end();
+  });
+}
+
+/** Whether host:port accepts a TCP connection from the host, i.e. from outside every node. */
+function tcpAccepts(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host, port, timeout: 2000 });
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once("error", () => resolve(false));
+    s.once("timeout", () => {
+      s.destroy();
+      resolve(false);
+    });
   });
 }
 
@@ -647,6 +664,18 @@ describe("the Kubernetes stand-ins on a lab of 3 masters and 2 workers", () => {
   }, 120_000);
 
   // Last: it stops every container of a worker (and restores them through the kubelet at the end).
+  it("binds the scheduler's and controller-manager's health ports to 127.0.0.1 as kubeadm does: refused from outside, ok inside", async () => {
+    for (const m of lab.masters) {
+      for (const port of [10257, 10259]) {
+        expect([m.name, port, await tcpAccepts(m.ip, port)]).toEqual([m.name, port, false]);
+        const probe = `require("https").get({host:"127.0.0.1",port:${port},path:"/healthz",rejectUnauthorized:false},r=>{let b="";r.on("data",c=>b+=c);r.on("end",()=>console.log(r.statusCode,b))}).on("error",e=>{console.log("error",e.message);process.exit(1)})`;
+        const r = await m.exec(["/usr/bin/node", "-e", probe]);
+        expect([m.name, port, r.stdout.trim()]).toEqual([m.name, port, "200 ok"]);
+      }
+      expect(await tcpAccepts(m.ip, 6443)).toBe(true);
+    }
+  });
+
   it("keeps containers running through `systemctl stop containerd`; crictl lists them after the start and stops them", async () => {
     const { pods } = await settled();
     const worker = lab.workers[1] as LabNode;

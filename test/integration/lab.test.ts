@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { REPO_ROOT } from "../lab/agent.js";
-import { run, type RunResult } from "../lab/host.js";
+import { pidNamespaceAlive, run, type RunResult } from "../lab/host.js";
 import { labDown, labUp, readInventory, type Lab } from "../lab/lab.js";
 import { BRIDGE, BRIDGE_ADDRESS, LAB_PREFIX } from "../lab/layout.js";
 import { hostPathKinds, runLabCli } from "../lab/testing.js";
@@ -275,6 +275,27 @@ describe("a lab of 3 masters and 2 workers", () => {
     await lab.boot(...names);
     await lab.waitEtcdHealthy();
     expect((await lab.etcdctl(["get", key, "--print-value-only"])).stdout.trim()).toBe("kept");
+  });
+
+  it("ends a node on `systemctl poweroff` inside it as a power cut does; boot brings it back with its disks", async () => {
+    const w = lab.node("kclab-worker-1");
+    expect((await sh(w.name, "echo kept > /etc/kubecycle/lab-poweroff; echo gone > /run/lab-poweroff")).code).toBe(0);
+    const bootBefore = await w.bootId();
+    const pid1 = await w.pid1();
+    const poweroff = await w.systemctl("poweroff");
+    expect(poweroff.code, poweroff.stderr).toBe(0);
+    await lab.waitPoweredOff([w.name], 30_000);
+    expect(await w.isRunning()).toBe(false);
+    // Every process of that boot is gone, as after a power cut.
+    expect(await pidNamespaceAlive(pid1?.pidNs ?? "")).toBe(false);
+    const agent = await lab.agent(w.name);
+    await expect(agent.health({ deadlineMs: 1500 })).rejects.toThrow();
+    agent.close();
+
+    await lab.boot(w.name);
+    expect((await sh(w.name, "cat /etc/kubecycle/lab-poweroff")).stdout).toBe("kept\n");
+    expect((await sh(w.name, "test -e /run/lab-poweroff")).code).toBe(1);
+    expect(await w.bootId()).not.toBe(bootBefore);
   });
 
   it("works from the CLI: status, env and exec", async () => {

@@ -3,18 +3,45 @@
 import { spawn } from "node:child_process";
 import { constants } from "node:os";
 import { parseArgs } from "node:util";
-import { checkPrerequisites, labDown, labUp, openLab, type Lab, type NodeReport } from "./lab.js";
+import {
+  LAYOUTS,
+  RUNTIMES,
+  checkPrerequisites,
+  labDown,
+  labUp,
+  openLab,
+  type Lab,
+  type LayoutName,
+  type NodeNames,
+  type NodeReport,
+  type RuntimeKind,
+} from "./lab.js";
 import { join } from "node:path";
 import { REPO_ROOT } from "./agent.js";
 import { findNodePid1 } from "./host.js";
-import { planNodes } from "./layout.js";
+import { MAX_MASTERS, MAX_WORKERS, planNodes } from "./layout.js";
 import { isClean, labTraces } from "./traces.js";
 
 const USAGE = `usage: npm run lab -- COMMAND
 
-  up [--masters N] [--workers N] [--no-kube] [--no-build]
-                                             bring the lab up (idempotent; cleans a crashed lab first);
-                                             builds the repo first if dist/ is stale, unless --no-build
+  up [OPTIONS]                               bring the lab up (idempotent; cleans a crashed lab first)
+      --masters N                            etcd members and control-plane nodes, 1..${MAX_MASTERS} (default 3)
+      --workers N                            0..${MAX_WORKERS} (default 2)
+      --layout kubekey|kubeadm               how etcd runs on the masters (default kubekey):
+${Object.values(LAYOUTS)
+  .map((l) => `                                               ${l.name}: ${l.describe}`)
+  .join("\n")}
+      --runtime containerd|docker            the nodes' container runtime (default containerd):
+                                               containerd: containerd.service
+                                               docker: docker.service + docker.socket and cri-dockerd's
+                                               cri-docker.service + cri-docker.socket, socket-activated
+      --node-names short|cloud               the nodes' Kubernetes names (default short: kclab-worker-1);
+                                               cloud: EC2's, ip-198-18-7-21.eu-west-1.compute.internal
+                                               (host objects keep the short names; inventory.json maps both)
+      --sshd                                 openssh-server in every node, root login with the lab's key
+                                               (\`lab env\` prints how to ssh)
+      --no-kube                              no kube stand-ins (API, kubelet, runtime): etcd and agents only
+      --no-build                             use dist/ as it is (default: build it when stale)
   down                                       remove everything the lab made on this machine
   status [-o json]                           nodes, units, agents, etcd health
   env                                        shell lines for the coordinator: eval "$(npm run -s lab -- env)"
@@ -87,6 +114,14 @@ function noArgs(rest: string[]): void {
   if (rest.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])}`);
 }
 
+function oneOf<T extends string>(raw: string | undefined, flag: string, allowed: readonly T[]): T | undefined {
+  if (raw === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new UsageError(`${flag} expects ${allowed.join(" or ")}, not ${JSON.stringify(raw)}`);
+  }
+  return raw as T;
+}
+
 function count(raw: string | undefined, flag: string, def: number): number {
   if (raw === undefined) return def;
   if (!/^\d+$/.test(raw)) throw new UsageError(`${flag} expects a number, not ${JSON.stringify(raw)}`);
@@ -102,9 +137,21 @@ async function up(rest: string[]): Promise<number> {
       kube: { type: "boolean" },
       "no-kube": { type: "boolean" },
       "no-build": { type: "boolean" },
+      layout: { type: "string" },
+      runtime: { type: "string" },
+      "node-names": { type: "string" },
+      sshd: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
     },
     strict: true,
   });
+  if (values.help) {
+    out(USAGE);
+    return 0;
+  }
+  const layout = oneOf<LayoutName>(values.layout, "--layout", Object.keys(LAYOUTS) as LayoutName[]);
+  const runtime = oneOf<RuntimeKind>(values.runtime, "--runtime", Object.keys(RUNTIMES) as RuntimeKind[]);
+  const nodeNames = oneOf<NodeNames>(values["node-names"], "--node-names", ["short", "cloud"]);
   const masters = count(values.masters, "--masters", 3);
   const workers = count(values.workers, "--workers", 2);
   try {
@@ -119,6 +166,10 @@ async function up(rest: string[]): Promise<number> {
       workers,
       ...(values["no-kube"] ? { kube: false } : values.kube ? { kube: true } : {}),
       ...(values["no-build"] ? { build: "skip" as const } : {}),
+      ...(layout ? { layout } : {}),
+      ...(runtime ? { runtime } : {}),
+      ...(nodeNames ? { nodeNames } : {}),
+      ...(values.sshd ? { sshd: true } : {}),
       log: progress,
     });
   } catch (e) {
@@ -136,7 +187,9 @@ async function up(rest: string[]): Promise<number> {
   }
   printNodes((await lab.status()).nodes);
   out();
-  out(`eval "$(npm run -s lab -- env)"   # ${lab.envLines().length} variables for the coordinator`);
+  out(
+    `eval "$(npm run -s lab -- env)"   # ${lab.envLines().filter((l) => l.startsWith("export ")).length} variables for the coordinator and tests`,
+  );
   return 0;
 }
 
@@ -285,10 +338,15 @@ async function showApi(lab: Lab): Promise<void> {
 }
 
 function printNodes(nodes: NodeReport[]): void {
+  const runtimeUnits = (n: NodeReport) =>
+    Object.entries(n.units)
+      .filter(([u]) => !["kubecycle-agent", "kubelet", "etcd"].includes(u))
+      .map(([u, s]) => `${u}=${s}`)
+      .join(",");
   const rows = [
-    ["NODE", "ROLE", "IP", "POWER", "SYSTEM", "AGENT", "ETCD", "KUBELET", "CONTAINERD", "BOOT ID"],
+    ["NODE", "ROLE", "IP", "POWER", "SYSTEM", "AGENT", "ETCD", "KUBELET", "RUNTIME", "BOOT ID"],
     ...nodes.map((n) => [
-      n.name,
+      n.kubeName === n.name ? n.name : `${n.name} (${n.kubeName})`,
       n.role,
       n.ip,
       n.running ? "on" : "off",
@@ -296,7 +354,7 @@ function printNodes(nodes: NodeReport[]): void {
       n.agent,
       n.units.etcd ?? "-",
       n.units.kubelet ?? "-",
-      n.units.containerd ?? "-",
+      runtimeUnits(n) || "-",
       n.bootId?.slice(0, 8) ?? "-",
     ]),
   ];

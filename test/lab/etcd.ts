@@ -1,143 +1,104 @@
-// The masters' etcd, laid out as KubeKey lays it out: Debian's /usr/bin/etcd as etcd.service (Type=notify,
-// EnvironmentFile=/etc/etcd.env, Restart=always), client and peer TLS with certificates in /etc/ssl/etcd/ssl under
-// KubeKey's names, and the ETCDCTL_* settings in /etc/etcd.env so etcdctl v3 works on the node after sourcing it.
-import { chmod, copyFile, mkdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
-import { issueLeaf, makeCa } from "./certs.js";
-import { ETCD_CLIENT_PORT, ETCD_PEER_PORT, type NodePlan } from "./layout.js";
-
-/** Where the certificates are inside a node. */
-export const ETCD_SSL_DIR = "/etc/ssl/etcd/ssl";
-export const ETCD_ENV_FILE = "/etc/etcd.env";
-export const ETCD_DATA_DIR = "/var/lib/etcd";
-
-/** KubeKey's etcd.service, with Debian's binary. */
-export const ETCD_UNIT = `# etcd as KubeKey installs it (kubecycle lab)
-[Unit]
-Description=etcd
-After=network.target
-
-[Service]
-User=root
-# Ready only once the member has joined a quorum: starting members one at a time deadlocks.
-Type=notify
-EnvironmentFile=${ETCD_ENV_FILE}
-ExecStart=/usr/bin/etcd
-NotifyAccess=all
-RestartSec=10s
-LimitNOFILE=40000
-Restart=always
-
-[Install]
-WantedBy=multi-user.target
-`;
+// The lab's etcd: a real 3-member cluster (Debian's etcd) on the masters, laid out as one of the installers that
+// people run lays it out (a layout: etcd-kubekey.ts, etcd-kubeadm.ts), and the lab's own view of it (etcdctl inside a
+// member with that member's own credentials, health of the whole cluster), the same on every layout.
+import { waitFor, type RunOptions, type RunResult } from "./host.js";
+import { ETCD_CLIENT_PORT, ETCD_PEER_PORT, type LabPaths, type NodePlan } from "./layout.js";
+import type { LabNode, NodeParts, StateDir } from "./nodes.js";
 
 export const clientUrl = (ip: string): string => `https://${ip}:${ETCD_CLIENT_PORT}`;
 export const peerUrl = (ip: string): string => `https://${ip}:${ETCD_PEER_PORT}`;
 
-/** KubeKey's certificate file names. */
-export const etcdCertNames = {
-  ca: "ca.pem",
-  caKey: "ca-key.pem",
-  member: (node: string) => ({ cert: `member-${node}.pem`, key: `member-${node}-key.pem` }),
-  admin: (node: string) => ({ cert: `admin-${node}.pem`, key: `admin-${node}-key.pem` }),
-  node: (node: string) => ({ cert: `node-${node}.pem`, key: `node-${node}-key.pem` }),
-};
+/** How a client reaches etcd: endpoints and TLS files (paths inside a node, or on the host). */
+export interface EtcdClient {
+  endpoints: string[];
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+}
 
-/**
- * Creates the etcd CA and every certificate in dir: member-, admin- and node- for each master, node- for each
- * worker. Each names its node and its lab address (etcd checks a peer's certificate against its address).
- */
-export async function makeEtcdPki(dir: string, nodes: readonly NodePlan[]): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const ca = await makeCa(join(dir, etcdCertNames.ca), join(dir, etcdCertNames.caKey), "etcd-ca");
-  const leaf = (files: { cert: string; key: string }, cn: string, n: NodePlan) =>
-    issueLeaf(ca, join(dir, files.cert), join(dir, files.key), {
-      commonName: cn,
-      dnsNames: [n.name, "localhost"],
-      ips: [n.ip, "127.0.0.1"],
-      usage: "both",
-    });
-  // One at a time: issueLeaf keeps the CA's serial in ca.srl (-CAcreateserial), which concurrent runs corrupt.
-  for (const n of nodes) {
-    await leaf(etcdCertNames.node(n.name), `etcd-node-${n.name}`, n);
-    if (n.role === "master") {
-      await leaf(etcdCertNames.member(n.name), `etcd-member-${n.name}`, n);
-      await leaf(etcdCertNames.admin(n.name), `etcd-admin-${n.name}`, n);
-    }
+/** What a layout gets to prepare one node. */
+export interface EtcdNodeContext {
+  node: NodePlan;
+  masters: readonly NodePlan[];
+  paths: LabPaths;
+}
+
+/** One way of laying etcd out on the masters. Everything that differs between layouts is here, nowhere else. */
+export interface EtcdLayout {
+  readonly name: "kubekey" | "kubeadm";
+  /** One line for `lab up --help`. */
+  readonly describe: string;
+  /** A master's etcd member name, from its Kubernetes node name. */
+  memberName(kubeName: string): string;
+  /** True when etcd needs the kube stand-ins (a static pod needs the kubelet and a runtime). */
+  readonly needsKube: boolean;
+  /** Per-node writable directories it needs besides the common ones. */
+  readonly stateDirs: readonly StateDir[];
+  /** Symlinks on the host's shared root into a per-node directory (they resolve on some nodes only). */
+  readonly hostLinks: ReadonlyArray<{ path: string; target: string }>;
+  /** True when a member's boot waits for quorum (etcd.service is Type=notify and started at boot). */
+  readonly bootWaitsForQuorum: boolean;
+  /** The CA and certificates, made on the host under paths.etcdPki. */
+  makePki(paths: LabPaths, plan: readonly NodePlan[]): Promise<void>;
+  /** The node's etcd files, units and certificates. */
+  nodeParts(ctx: EtcdNodeContext): Promise<NodeParts>;
+  /** How the API simulator on a master reaches etcd (paths inside the node). */
+  apiserverClient(node: NodePlan, masters: readonly NodePlan[]): EtcdClient;
+  /** Host-side client credentials (inventory.json). */
+  hostClient(paths: LabPaths, plan: readonly NodePlan[]): Omit<EtcdClient, "endpoints">;
+  /** argv running `etcdctl ARGS...` inside a member with that member's own credentials, as an operator would. */
+  etcdctlArgv(args: readonly string[]): string[];
+  /** How etcd runs on a node right now, for `lab status` ("active", "inactive", "-" for none...). */
+  etcdState(node: LabNode): Promise<string>;
+  /** Whether the member starts etcd when it boots (read from its state directory: the node may be off). */
+  enabledAtBoot(node: LabNode): Promise<boolean>;
+}
+
+/** The etcd cluster's health as seen from one member. */
+export interface EtcdReport {
+  from?: string;
+  endpoints: Array<{ endpoint: string; health: boolean; error?: string }>;
+  error?: string;
+}
+
+/** `etcdctl ARGS...` inside `member`. */
+export function etcdctl(
+  layout: EtcdLayout,
+  member: LabNode,
+  args: readonly string[],
+  o?: RunOptions,
+): Promise<RunResult> {
+  return member.exec(layout.etcdctlArgv(args), o);
+}
+
+/** `etcdctl endpoint health --cluster` from one member, parsed. */
+export async function etcdHealth(layout: EtcdLayout, member: LabNode): Promise<EtcdReport> {
+  const r = await etcdctl(layout, member, ["endpoint", "health", "--cluster", "-w", "json", "--command-timeout=3s"], {
+    timeoutMs: 15_000,
+  });
+  try {
+    const parsed = JSON.parse(r.stdout) as Array<{ endpoint: string; health: boolean; error?: string }>;
+    return { from: member.name, endpoints: parsed.sort((a, b) => a.endpoint.localeCompare(b.endpoint)) };
+  } catch {
+    return { from: member.name, endpoints: [], error: (r.stderr || r.stdout).trim() || `etcdctl exited ${r.code}` };
   }
 }
 
-/** Copies what a node gets into its /etc/ssl/etcd (host side): all of its own certificates and the CA. */
-export async function installEtcdCerts(pkiDir: string, node: NodePlan, hostEtcSslEtcd: string): Promise<void> {
-  const ssl = join(hostEtcSslEtcd, "ssl");
-  await mkdir(ssl, { recursive: true, mode: 0o700 });
-  const names = [etcdCertNames.ca, ...Object.values(etcdCertNames.node(node.name))];
-  if (node.role === "master") {
-    names.push(
-      etcdCertNames.caKey,
-      ...Object.values(etcdCertNames.member(node.name)),
-      ...Object.values(etcdCertNames.admin(node.name)),
-    );
-  }
-  for (const f of names) {
-    await copyFile(join(pkiDir, f), join(ssl, f));
-    await chmod(join(ssl, f), f.endsWith("-key.pem") ? 0o600 : 0o644);
-  }
-}
-
-/** /etc/etcd.env of a master, as KubeKey writes it (member settings, TLS, then etcdctl's settings). */
-export function etcdEnvFile(node: NodePlan, masters: readonly NodePlan[]): string {
-  if (node.etcdMember === undefined) throw new Error(`${node.name} is not an etcd member`);
-  const member = etcdCertNames.member(node.name);
-  const admin = etcdCertNames.admin(node.name);
-  const ssl = (f: string) => `${ETCD_SSL_DIR}/${f}`;
-  const cluster = masters.map((m) => `${m.etcdMember}=${peerUrl(m.ip)}`).join(",");
-  return `# Environment file for etcd (kubecycle lab, KubeKey layout)
-ETCD_DATA_DIR=${ETCD_DATA_DIR}
-ETCD_ADVERTISE_CLIENT_URLS=${clientUrl(node.ip)}
-ETCD_INITIAL_ADVERTISE_PEER_URLS=${peerUrl(node.ip)}
-ETCD_INITIAL_CLUSTER_STATE=new
-ETCD_METRICS=basic
-ETCD_LISTEN_CLIENT_URLS=${clientUrl(node.ip)},https://127.0.0.1:${ETCD_CLIENT_PORT}
-ETCD_INITIAL_CLUSTER_TOKEN=k8s_etcd
-ETCD_LISTEN_PEER_URLS=${peerUrl(node.ip)}
-ETCD_NAME=${node.etcdMember}
-ETCD_PROXY=off
-ETCD_ENABLE_V2=true
-ETCD_INITIAL_CLUSTER=${cluster}
-# KubeKey uses 5000/250; every member is on one machine here, so elections can be quick.
-ETCD_ELECTION_TIMEOUT=1000
-ETCD_HEARTBEAT_INTERVAL=100
-ETCD_AUTO_COMPACTION_RETENTION=8
-ETCD_SNAPSHOT_COUNT=10000
-
-# TLS settings
-ETCD_TRUSTED_CA_FILE=${ssl(etcdCertNames.ca)}
-ETCD_CERT_FILE=${ssl(member.cert)}
-ETCD_KEY_FILE=${ssl(member.key)}
-ETCD_CLIENT_CERT_AUTH=true
-
-ETCD_PEER_TRUSTED_CA_FILE=${ssl(etcdCertNames.ca)}
-ETCD_PEER_CERT_FILE=${ssl(member.cert)}
-ETCD_PEER_KEY_FILE=${ssl(member.key)}
-ETCD_PEER_CLIENT_CERT_AUTH=True
-
-# CLI settings
-ETCDCTL_API=3
-ETCDCTL_ENDPOINTS=https://127.0.0.1:${ETCD_CLIENT_PORT}
-ETCDCTL_CACERT=${ssl(etcdCertNames.ca)}
-ETCDCTL_KEY=${ssl(admin.key)}
-ETCDCTL_CERT=${ssl(admin.cert)}
-`;
-}
-
-/** Writes a master's /etc/etcd.env (host side of its bind). */
-export async function writeEtcdEnv(hostPath: string, node: NodePlan, masters: readonly NodePlan[]): Promise<void> {
-  await writeFile(hostPath, etcdEnvFile(node, masters), { mode: 0o600 });
-}
-
-/** argv that runs `etcdctl ARGS...` inside a node with the settings of its own /etc/etcd.env, as an operator would. */
-export function etcdctlArgv(args: readonly string[]): string[] {
-  return ["/bin/sh", "-c", `set -a; . ${ETCD_ENV_FILE}; set +a; exec etcdctl "$@"`, "etcdctl", ...args];
+/** Waits until `members` members answer a linearizable health check, asking whichever `ask()` names each time. */
+export function waitEtcdHealthy(
+  members: number,
+  ask: () => Promise<EtcdReport>,
+  timeoutMs: number,
+): Promise<EtcdReport> {
+  return waitFor(
+    `etcd: ${members} healthy members`,
+    async () => {
+      const h = await ask();
+      if (h.error !== undefined) throw new Error(h.error);
+      const healthy = h.endpoints.filter((e) => e.health).length;
+      if (healthy === members && h.endpoints.length === members) return h;
+      throw new Error(`${healthy}/${members} healthy: ${JSON.stringify(h.endpoints)}`);
+    },
+    { timeoutMs, intervalMs: 200 },
+  );
 }

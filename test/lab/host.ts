@@ -3,6 +3,7 @@
 import { spawn } from "node:child_process";
 import { constants as fsc } from "node:fs";
 import { access, mkdir, open, readdir, readFile, readlink, rename } from "node:fs/promises";
+import { connect } from "node:net";
 import { constants as osc } from "node:os";
 import { dirname, join } from "node:path";
 
@@ -295,4 +296,25 @@ export async function writeFileAtomic(path: string, content: string, mode = 0o64
     await fh.close();
   }
   await rename(tmp, path);
+}
+
+/** Waits until host:port accepts a TCP connection. */
+export function waitForTcp(host: string, port: number, timeoutMs: number): Promise<true> {
+  return waitFor(
+    `${host}:${port} to accept connections`,
+    () =>
+      new Promise<true | undefined>((resolve) => {
+        const s = connect({ host, port, timeout: 1000 });
+        s.once("connect", () => {
+          s.destroy();
+          resolve(true);
+        });
+        s.once("error", () => resolve(undefined));
+        s.once("timeout", () => {
+          s.destroy();
+          resolve(undefined);
+        });
+      }),
+    { timeoutMs, intervalMs: 200 },
+  );
 }

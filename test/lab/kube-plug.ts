@@ -1,9 +1,15 @@
 // Where the kube stand-ins (API simulator, kubelet, containerd, crictl, the seeded workload; test/lab/kube/) plug into
 // the lab. They are optional until they land: the lab runs without them when test/lab/kube/index.ts is missing, or
 // when switched off.
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { EtcdLayout } from "./etcd.js";
 import { exists } from "./host.js";
 import type { KubeNodeSpec } from "./kube/index.js";
+import type { RuntimeKind, RuntimeSpec } from "./kube/runtimes.js";
+import type { LabPaths, NodePlan } from "./layout.js";
+import { KUBE_BIN_DIR, type NodeFile, type NodeParts, type StateDir } from "./nodes.js";
 
 /** What the kube stand-ins need to know about one node (their own type). */
 export type { KubeNodeSpec } from "./kube/index.js";
@@ -38,4 +44,53 @@ export async function loadKube(): Promise<KubeModule> {
   // import from running when the stand-ins are not there.
   const kube: KubeModule = await import("./kube/index.js");
   return kube;
+}
+
+/** Where the kube PKI is inside a node. */
+const KUBE_PKI_DIR = "/etc/kubernetes/pki";
+
+export { RUNTIMES, type RuntimeKind, type RuntimeSpec } from "./kube/runtimes.js";
+
+/** Per-node writable directories the stand-ins need besides the common ones (the runtime's container logs). */
+export function kubeStateDirs(runtime: RuntimeSpec): StateDir[] {
+  return [{ target: runtime.rootDir, kind: "dir" }];
+}
+
+/** What the kube stand-ins add to a node: the kube PKI, their files (kubeconfigs, static pods, crictl) and units. */
+export async function kubeParts(
+  kube: KubeModule,
+  o: {
+    node: NodePlan;
+    masters: readonly NodePlan[];
+    paths: LabPaths;
+    etcd: EtcdLayout;
+    runtime: RuntimeKind;
+    nodeGraceSeconds?: number;
+  },
+): Promise<NodeParts> {
+  const { node } = o;
+  const spec: KubeNodeSpec = {
+    name: node.kubeName,
+    role: node.role,
+    ip: node.ip,
+    runtime: o.runtime,
+    masters: o.masters.map((m) => ({ name: m.kubeName, ip: m.ip })),
+    etcd: o.etcd.apiserverClient(node, o.masters),
+    kubePkiDir: KUBE_PKI_DIR,
+    binDir: KUBE_BIN_DIR,
+    ...(o.nodeGraceSeconds !== undefined ? { nodeGraceSeconds: o.nodeGraceSeconds } : {}),
+  };
+  const pki: NodeFile[] = (await readdir(o.paths.kubePki)).map((f) => ({
+    path: `${KUBE_PKI_DIR}/${f}`,
+    copyFrom: join(o.paths.kubePki, f),
+    mode: f.endsWith(".key") ? 0o600 : 0o644,
+  }));
+  const unitFiles = kube.kubeUnitFiles(spec);
+  return {
+    files: [...pki, ...kube.kubeNodeFiles(spec)],
+    unitFiles,
+    enable: Object.entries(unitFiles)
+      .filter(([, content]) => /^\[Install\]/m.test(content))
+      .map(([unit]) => unit),
+  };
 }

@@ -20,16 +20,32 @@ export const ETCD_PEER_PORT = 2380;
 /** The lab's operator and viewer client certificates, in `<state>/pki/clients/`. */
 export const OPERATOR_CLIENT = "lab-operator";
 export const VIEWER_CLIENT = "lab-viewer";
-/** Up to 9 of each: a node name must never be a prefix of another (cgroup cleanup matches by prefix). */
+/** Up to 9 masters (.11-.19) and 12 workers (.21-.32). */
 export const MAX_MASTERS = 9;
-export const MAX_WORKERS = 9;
+export const MAX_WORKERS = 12;
+/** The longest UTS host name Linux takes (HOST_NAME_MAX). */
+const HOST_NAME_MAX = 64;
 
 export type NodeRole = "master" | "worker";
 
+/**
+ * How the nodes are named in Kubernetes: "short" (the lab's own names, kclab-worker-1) or "cloud" (EC2's private DNS
+ * names, ip-198-18-7-21.eu-west-1.compute.internal: kubelet's --hostname-override, the agent's nodeName and
+ * certificate, the kubecycle config's nodes). The lab's host objects keep their short names either way.
+ */
+export type NodeNames = "short" | "cloud";
+
 /** One node of the lab. */
 export interface NodePlan {
-  /** Host name, Kubernetes node name, cgroup and network namespace name. */
+  /**
+   * The lab's name of the node: its cgroup, network namespace, state directory, and what the lab CLI and tests call
+   * it. Never a prefix of another node's (cgroup cleanup matches by prefix).
+   */
   name: string;
+  /** The node's name in Kubernetes (and to kubecycle: its agent's nodeName). The lab's name unless cloud names. */
+  kubeName: string;
+  /** The node's UTS host name: its Kubernetes name, or that name's first label when it is too long for Linux. */
+  hostname: string;
   role: NodeRole;
   /** Address on the lab bridge (its eth0). */
   ip: string;
@@ -37,32 +53,54 @@ export interface NodePlan {
   netns: string;
   /** Host side of the node's veth pair, enslaved to {@link BRIDGE}. */
   hostVeth: string;
-  /** The node's etcd member name (KubeKey's `etcd-<host>`), for masters. */
+  /** The node's etcd member name (its layout's: KubeKey's `etcd-<node>`, kubeadm's `<node>`), for masters. */
   etcdMember?: string;
 }
 
-/** The nodes of a lab with this many masters and workers: masters .11-.19, workers .21-.29. */
-export function planNodes(masters: number, workers: number): NodePlan[] {
+/** What else decides the nodes' names. */
+export interface PlanOptions {
+  /** Default "short". */
+  nodeNames?: NodeNames;
+  /** The etcd member name of a master, from its Kubernetes name; default KubeKey's `etcd-<node>`. */
+  memberName?: (kubeName: string) => string;
+}
+
+/** EC2's private DNS name of an address in eu-west-1 (41 or 42 characters in the lab). */
+export function cloudName(ip: string): string {
+  return `ip-${ip.replaceAll(".", "-")}.eu-west-1.compute.internal`;
+}
+
+/**
+ * The nodes of a lab with this many masters and workers: masters .11-.19, workers .21-.32. Numbers are padded to
+ * the widest one (kclab-worker-01 .. -12), so that no name is a prefix of another.
+ */
+export function planNodes(masters: number, workers: number, o: PlanOptions = {}): NodePlan[] {
   if (!Number.isInteger(masters) || masters < 1 || masters > MAX_MASTERS) {
     throw new Error(`masters must be 1..${MAX_MASTERS}, not ${masters}`);
   }
   if (!Number.isInteger(workers) || workers < 0 || workers > MAX_WORKERS) {
     throw new Error(`workers must be 0..${MAX_WORKERS}, not ${workers}`);
   }
-  const node = (role: NodeRole, i: number): NodePlan => {
-    const name = `${LAB_PREFIX}-${role}-${i}`;
+  const memberName = o.memberName ?? ((n: string) => `etcd-${n}`);
+  const node = (role: NodeRole, i: number, count: number): NodePlan => {
+    const num = String(i).padStart(String(count).length, "0");
+    const name = `${LAB_PREFIX}-${role}-${num}`;
+    const ip = `${LAB_NET}.${role === "master" ? 10 + i : 20 + i}`;
+    const kubeName = o.nodeNames === "cloud" ? cloudName(ip) : name;
     return {
       name,
+      kubeName,
+      hostname: kubeName.length <= HOST_NAME_MAX ? kubeName : (kubeName.split(".")[0] ?? name),
       role,
-      ip: `${LAB_NET}.${role === "master" ? 10 + i : 20 + i}`,
+      ip,
       netns: name,
-      hostVeth: `${LAB_PREFIX}-h-${role[0]}${i}`,
-      ...(role === "master" ? { etcdMember: `etcd-${name}` } : {}),
+      hostVeth: `${LAB_PREFIX}-h-${role[0]}${num}`,
+      ...(role === "master" ? { etcdMember: memberName(kubeName) } : {}),
     };
   };
   return [
-    ...Array.from({ length: masters }, (_, i) => node("master", i + 1)),
-    ...Array.from({ length: workers }, (_, i) => node("worker", i + 1)),
+    ...Array.from({ length: masters }, (_, i) => node("master", i + 1, masters)),
+    ...Array.from({ length: workers }, (_, i) => node("worker", i + 1, workers)),
   ];
 }
 
@@ -89,6 +127,8 @@ export function labPaths(stateDir: string = DEFAULT_STATE_DIR) {
     kubePki: join(root, "kube-pki"),
     /** bundleKube() output, bound read-only into every node. */
     kubeBin: join(root, "kube-bin"),
+    /** The ssh client's key, known_hosts and config for the nodes' sshd (`up --sshd`). */
+    ssh: join(root, "ssh"),
     /** Coordinator state dir named in kubecycle.yaml. */
     coordinatorState: join(root, "coordinator"),
     nodes: join(root, "nodes"),

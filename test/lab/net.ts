@@ -18,6 +18,25 @@ export async function checkSubnetFree(): Promise<void> {
   }
 }
 
+/** The bridge, then every node's namespace and veth. */
+export async function setUpNetwork(plan: readonly NodePlan[]): Promise<void> {
+  await createBridge();
+  // Namespaces one at a time: the first `ip netns add` bind-mounts /run/netns, and concurrent ones would stack binds.
+  for (const n of plan) await mustRun("ip", ["netns", "add", n.netns]);
+  await Promise.all(plan.map((n) => createNodeNetwork(n)));
+}
+
+/** Whether the bridge and every node's namespace and host-side veth are there. */
+export async function networkPresent(plan: readonly NodePlan[]): Promise<boolean> {
+  const links = (await run("ip", ["-o", "link", "show"])).stdout;
+  if (!links.includes(` ${BRIDGE}:`)) return false;
+  for (const n of plan) {
+    if (!(await exists(`${NETNS_DIR}/${n.netns}`))) return false;
+    if (!links.includes(` ${n.hostVeth}@`)) return false;
+  }
+  return true;
+}
+
 /** Creates the lab bridge with the host's lab address (idempotent). */
 export async function createBridge(): Promise<void> {
   if (!(await linkExists(BRIDGE))) {

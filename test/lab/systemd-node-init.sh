@@ -123,7 +123,8 @@ rmdir "$stage"
 mount --bind /proc/sys /proc/sys
 mount -o remount,bind,ro /proc/sys
 
-hostname "$name"
+# The host name systemd-node.ts wrote (the node's name unless it was given another).
+hostname -F /etc/hostname
 
 exec env -i container=kubecycle-lab PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
   /lib/systemd/systemd --system --unit="$unit" --show-status=no

@@ -43,8 +43,10 @@ export interface Bind {
 
 /** How to boot a node. */
 export interface BootOptions {
-  /** Hostname and cgroup subtree name, [a-z0-9-]; unique among running nodes. */
+  /** Cgroup subtree name (and the host name, unless `hostname`), [a-z0-9-]; unique among running nodes. */
   name: string;
+  /** The node's UTS host name (at most 64 characters); default `name`. */
+  hostname?: string;
   /** Host directory for the node's writable state (created if missing); keeps /etc/systemd/system across boots. */
   stateDir: string;
   /** Extra bind mounts, applied in the node's mount namespace before systemd starts. */
@@ -365,7 +367,11 @@ async function prepareStateDir(stateDir: string, name: string, opts: BootOptions
   for (const [file, content] of Object.entries(LAB_UNITS)) await writeFile(join(units, file), content);
   await symlink(BOOT_TARGET, join(units, "default.target"));
 
-  await writeFile(join(stateDir, "hostname"), `${name}\n`);
+  const hostname = opts.hostname ?? name;
+  if (!/^[a-z0-9]([a-z0-9.-]{0,62}[a-z0-9])?$/.test(hostname)) {
+    throw new Error(`host name ${JSON.stringify(hostname)} is not a Linux host name of at most 64 characters`);
+  }
+  await writeFile(join(stateDir, "hostname"), `${hostname}\n`);
   const machineId = join(stateDir, "machine-id");
   // Kept across boots, like a real machine's; the journal directory is named after it.
   if (!(await exists(machineId))) await writeFile(machineId, `${randomBytes(16).toString("hex")}\n`);
@@ -516,6 +522,39 @@ const LAB_UNITS: Record<string, string> = {
     "time-sync.target": "System Time Synchronized",
   }),
   "shutdown.target": unit("System Shutdown", ["DefaultDependencies=no", "RefuseManualStart=yes"]),
+  // `systemctl poweroff` (and halt) as on a real machine: every unit stopped, then the rest killed; systemd-shutdown
+  // then ends PID 1, which in a PID namespace ends the node (reboot(2)). What is left is a powered-off node.
+  "poweroff.target": unit("Power-Off", [
+    "DefaultDependencies=no",
+    "Requires=systemd-poweroff.service",
+    "After=systemd-poweroff.service",
+    "AllowIsolate=yes",
+    "JobTimeoutSec=30min",
+    "JobTimeoutAction=poweroff-force",
+  ]),
+  "systemd-poweroff.service": unit("Power-Off", [
+    "DefaultDependencies=no",
+    "Requires=shutdown.target umount.target final.target",
+    "After=shutdown.target umount.target final.target",
+    "SuccessAction=poweroff-force",
+  ]),
+  "halt.target": unit("System Halt", [
+    "DefaultDependencies=no",
+    "Requires=systemd-halt.service",
+    "After=systemd-halt.service",
+    "AllowIsolate=yes",
+  ]),
+  "systemd-halt.service": unit("System Halt", [
+    "DefaultDependencies=no",
+    "Requires=shutdown.target umount.target final.target",
+    "After=shutdown.target umount.target final.target",
+    "SuccessAction=halt-force",
+  ]),
+  "final.target": unit("Late Shutdown Services", [
+    "DefaultDependencies=no",
+    "RefuseManualStart=yes",
+    "After=shutdown.target umount.target",
+  ]),
   "umount.target": unit("Unmount All Filesystems", ["DefaultDependencies=no", "RefuseManualStart=yes"]),
   "systemd-journald.socket": unit(
     "Journal Socket",

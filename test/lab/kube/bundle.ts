@@ -11,6 +11,9 @@ export const KUBE_BUNDLES = {
   "kube-scheduler": "scheduler/main.ts",
   kubelet: "kubelet/main.ts",
   containerd: "runtime/main.ts",
+  // The same runtime as docker.service (the lab's docker is the containerd stand-in under docker's units).
+  dockerd: "runtime/main.ts",
+  "cri-dockerd": "cri-dockerd/main.ts",
   crictl: "crictl/main.ts",
 } as const;
 

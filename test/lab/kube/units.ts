@@ -5,6 +5,7 @@
 // pod sandboxes (crictl stopp) ends it, and after a boot it only comes back once kubelet runs again.
 import { stringify } from "yaml";
 import { PKI_FILES } from "./pki.js";
+import { RUNTIMES, type RuntimeKind } from "./runtimes.js";
 
 /** One lab node, as the lab infrastructure describes it. All paths are as seen inside the node. */
 export interface KubeNodeSpec {
@@ -22,17 +23,19 @@ export interface KubeNodeSpec {
   nodeGraceSeconds?: number;
   /** Node capacity (= allocatable). Default cpu "2", memory "4Gi". */
   capacity?: { cpu: string; memory: string };
+  /** The container runtime (see runtimes.ts). Default containerd. */
+  runtime?: RuntimeKind;
 }
 
 const NODE = "/usr/bin/node";
-const RUNTIME_ENDPOINT = "unix:///run/containerd/containerd.sock";
 
 /**
- * Unit name -> unit file. Every unit returned is to be enabled (WantedBy=multi-user.target).
- * kubelet.service is ordered After=containerd.service but does not Require/BindTo it: like the real units,
- * stopping containerd leaves kubelet running (it then reports the node NotReady: "container runtime is down").
+ * Unit name -> unit file. Every unit returned is to be enabled ([Install] WantedBy=).
+ * kubelet.service is ordered after the runtime's services but does not Require/BindTo them: like the real units,
+ * stopping the runtime leaves kubelet running (it then reports the node NotReady: "container runtime is down").
  */
 export function kubeUnitFiles(spec: KubeNodeSpec): Record<string, string> {
+  const runtime = RUNTIMES[spec.runtime ?? "containerd"];
   const apiServers = spec.masters.map((m) => `https://${m.ip}:6443`).join(",");
   const labels =
     spec.role === "master"
@@ -45,37 +48,17 @@ export function kubeUnitFiles(spec: KubeNodeSpec): Record<string, string> {
     `--node-labels=${labels}`,
     ...(spec.role === "master" ? ["--register-with-taints=node-role.kubernetes.io/control-plane:NoSchedule"] : []),
     "--pod-manifest-path=/etc/kubernetes/manifests",
-    `--container-runtime-endpoint=${RUNTIME_ENDPOINT}`,
+    `--container-runtime-endpoint=${runtime.criEndpoint}`,
     `--lab-api-servers=${apiServers}`,
     `--lab-cpu=${spec.capacity?.cpu ?? "2"}`,
     `--lab-memory=${spec.capacity?.memory ?? "4Gi"}`,
   ];
   return {
-    "containerd.service": `# containerd stand-in (kubecycle lab): the real unit's Type, KillMode and restart policy.
-[Unit]
-Description=containerd container runtime (kubecycle lab stand-in)
-After=network.target local-fs.target
-
-[Service]
-Type=notify
-NotifyAccess=all
-ExecStart=${NODE} ${spec.binDir}/containerd.mjs --address /run/containerd/containerd.sock --state /run/containerd-lab --root /var/lib/containerd-lab
-# The containers are this unit's child processes: stopping the unit must leave them running, as the real unit does.
-KillMode=process
-Delegate=yes
-Restart=always
-RestartSec=2
-TimeoutStartSec=30
-LimitNOFILE=infinity
-OOMScoreAdjust=-999
-
-[Install]
-WantedBy=multi-user.target
-`,
+    ...runtime.unitFiles(NODE, spec.binDir),
     "kubelet.service": `# kubelet stand-in (kubecycle lab), shaped like kubeadm's kubelet.service.
 [Unit]
 Description=kubelet: The Kubernetes Node Agent (kubecycle lab stand-in)
-After=network-online.target containerd.service
+After=network-online.target ${runtime.services.join(" ")}
 
 [Service]
 ExecStart=${NODE} ${spec.binDir}/kubelet.mjs ${kubeletArgs.join(" ")}
@@ -146,7 +129,13 @@ export function kubeNodeFiles(spec: KubeNodeSpec): NodeFile[] {
   const ownServer =
     spec.role === "master" ? `https://${spec.ip}:6443` : `https://${spec.masters[0]?.ip ?? spec.ip}:6443`;
   const files: NodeFile[] = [
-    { path: "/usr/local/bin/crictl", content: `#!/bin/sh\nexec ${NODE} ${spec.binDir}/crictl.mjs "$@"\n`, mode: 0o755 },
+    {
+      // This node's runtime endpoint, as /etc/crictl.yaml gives it on a real node (a docker node's crictl talks to
+      // cri-dockerd); $CONTAINER_RUNTIME_ENDPOINT and --runtime-endpoint still win, as with the real crictl.
+      path: "/usr/local/bin/crictl",
+      content: `#!/bin/sh\nexport CONTAINER_RUNTIME_ENDPOINT="\${CONTAINER_RUNTIME_ENDPOINT:-${RUNTIMES[spec.runtime ?? "containerd"].criEndpoint}}"\nexec ${NODE} ${spec.binDir}/crictl.mjs "$@"\n`,
+      mode: 0o755,
+    },
     {
       path: "/etc/kubernetes/kubelet.conf",
       content: kubeconfigWithFiles(ownServer, pki("caCert"), pki("kubeletCert"), pki("kubeletKey"), "system:node:lab"),
@@ -197,7 +186,8 @@ export function kubeNodeFiles(spec: KubeNodeSpec): NodeFile[] {
         [
           NODE,
           `${spec.binDir}/kube-controller-manager.mjs`,
-          "--bind-address=0.0.0.0",
+          // As kubeadm (and the CIS benchmark) have it: the health port answers on the node only.
+          "--bind-address=127.0.0.1",
           "--secure-port=10257",
           ...tls,
           ...etcdFlags,
@@ -217,7 +207,7 @@ export function kubeNodeFiles(spec: KubeNodeSpec): NodeFile[] {
         [
           NODE,
           `${spec.binDir}/kube-scheduler.mjs`,
-          "--bind-address=0.0.0.0",
+          "--bind-address=127.0.0.1",
           "--secure-port=10259",
           ...tls,
           ...etcdFlags,

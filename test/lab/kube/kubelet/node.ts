@@ -27,6 +27,23 @@ export interface NodeConfig {
   runtimeEndpoint: string;
 }
 
+/** The longest the kubelet goes without writing its node's status (the real one's nodeStatusReportFrequency: 5 min). */
+const STATUS_REPORT_MS = 10_000;
+
+/** A status as canonical JSON (keys sorted) without heartbeat and transition times: a change, not a heartbeat. */
+function withoutTimes(status: unknown): string {
+  return JSON.stringify(status ?? null, (k, v: unknown) => {
+    if (k === "lastHeartbeatTime" || k === "lastTransitionTime") return undefined;
+    if (v === null || typeof v !== "object" || Array.isArray(v)) return v;
+    const o = v as Record<string, unknown>;
+    return Object.fromEntries(
+      Object.keys(o)
+        .sort()
+        .map((key) => [key, o[key]]),
+    );
+  });
+}
+
 function bootId(): string {
   try {
     return readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
@@ -40,6 +57,10 @@ export class NodeAgent {
   private registered = false;
   private lease: LeaseObj | undefined;
   uid: string | undefined;
+  /** When the status was last written; it is written when it changes, else at most every STATUS_REPORT_MS. */
+  private lastPosted = 0;
+  /** What the runtime's CRI Version answered, e.g. "docker://24.0.9-lab" (the real kubelet reports the same). */
+  runtimeVersion = "";
 
   constructor(
     private readonly api: KubeClient,
@@ -89,7 +110,7 @@ export class NodeAgent {
         bootID: bootId(),
         kernelVersion: release(),
         osImage: "Debian GNU/Linux 12 (bookworm)",
-        containerRuntimeVersion: "containerd://1.7.24-lab",
+        containerRuntimeVersion: this.runtimeVersion,
         kubeletVersion: "v1.28.15",
         kubeProxyVersion: "v1.28.15",
         operatingSystem: "linux",
@@ -143,12 +164,12 @@ export class NodeAgent {
       throw err;
     });
     this.uid = cur.metadata.uid;
-    await this.api.request(
-      "PATCH",
-      `${path}/status`,
-      { status: this.statusBody(runtimeUp, cur.status?.conditions) },
-      "application/strategic-merge-patch+json",
-    );
+    const status = this.statusBody(runtimeUp, cur.status?.conditions);
+    // As the real kubelet does since the Lease is the heartbeat (nodeStatusReportFrequency): write the status when
+    // it changed (the controller-manager's Unknown included), else only now and then. Each write is an etcd write.
+    if (withoutTimes(status) === withoutTimes(cur.status) && Date.now() - this.lastPosted < STATUS_REPORT_MS) return;
+    await this.api.request("PATCH", `${path}/status`, { status }, "application/strategic-merge-patch+json");
+    this.lastPosted = Date.now();
   }
 
   /** Renews (or creates) the node's Lease. */

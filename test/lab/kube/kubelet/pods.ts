@@ -50,6 +50,8 @@ function stripTimes(v: unknown): string {
 
 export class PodSync {
   private readonly backoff = new Map<string, Backoff>();
+  /** The runtime's name as its CRI Version gives it: container IDs read "<name>://<id>". */
+  runtimeName = "containerd";
   private readonly firstSeen = new Map<string, string>();
 
   constructor(
@@ -366,7 +368,7 @@ export class PodSync {
         reason: x.reason ?? "Error",
         startedAt: nsToTime(x.startedAt),
         finishedAt: nsToTime(x.finishedAt),
-        containerID: `containerd://${x.id}`,
+        containerID: `${this.runtimeName}://${x.id}`,
       });
       const oldStatus = old.containerStatuses?.find((s) => s.name === c.name);
       const base = { name: c.name, image: c.image ?? "", imageID: cur ? cur.imageRef : "" };
@@ -395,7 +397,7 @@ export class PodSync {
       } else state = { terminated: terminated(cur) };
       return {
         ...base,
-        containerID: `containerd://${cur.id}`,
+        containerID: `${this.runtimeName}://${cur.id}`,
         ready: running && sb?.state === "SANDBOX_READY",
         started: running,
         restartCount: cur.metadata.attempt,

@@ -37,6 +37,13 @@ export class Election {
         if (ttl > 0) this.lastRenew = Date.now();
         else this.lose("lease expired");
       } else {
+        // Campaign only while nobody leads, as client-go's leader election does: a campaign is a txn, and every txn
+        // that may write is a raft proposal (a WAL fsync on every member), a few per second per candidate for nothing.
+        const cur = (await this.etcd.range(this.key, { timeoutMs: 1000 })).kvs[0];
+        if (cur && !(cur.value === this.identity && cur.lease === this.leaseId)) {
+          this.leaseId = undefined;
+          return false;
+        }
         if (!this.leaseId) this.leaseId = await this.etcd.leaseGrant(this.ttlSeconds);
         const granted = Date.now();
         const ttl = await this.etcd.leaseKeepAlive(this.leaseId, 1000);

@@ -1,5 +1,7 @@
 // containerd stand-in (lab fixture, never shipped), run as containerd.service with KillMode=process like the real
-// unit. Serves the CRI RuntimeService as JSON over HTTP on its socket (real containerd speaks gRPC). Its
+// unit, and under another name as docker.service (the lab's docker node: --lab-runtime docker, socket-activated by
+// docker.socket with --address fd://, reached by the kubelet and crictl through the cri-dockerd stand-in). Serves the
+// CRI RuntimeService as JSON over HTTP on its socket (real containerd speaks gRPC). Its
 // "containers" are real processes, each in its own session, so they outlive this daemon exactly as real
 // containers outlive containerd (the shims keep them): stopping the unit, SIGTERM or a crash leave them running,
 // and the next start re-adopts them from the state files under --state (default /run/containerd-lab, a tmpfs:
@@ -29,19 +31,26 @@ import { createServer, type IncomingMessage } from "node:http";
 import { execFile } from "node:child_process";
 import { dirname, join } from "node:path";
 import { parseFlags } from "../lib/flags.js";
+import { systemdSocket } from "../lib/socket-activation.js";
 import { createLog, errMsg } from "../lib/log.js";
 import type { ContainerConfig, PodSandbox, RuntimeContainer } from "../lib/runtime-client.js";
 
-const log = createLog("containerd");
-const flags = parseFlags(process.argv.slice(2), ["address", "state", "root"] as const, {
+const flags = parseFlags(process.argv.slice(2), ["address", "state", "root", "lab-runtime"] as const, {
   address: "/run/containerd/containerd.sock",
   state: "/run/containerd-lab",
   root: "/var/lib/containerd-lab",
+  "lab-runtime": "containerd",
 });
+/** A socket path, or "fd://": the listening socket systemd passes (socket activation, as `dockerd -H fd://`). */
 const SOCKET = flags.address ?? "";
+const log = createLog(flags["lab-runtime"] === "docker" ? "dockerd" : "containerd");
 const STATE = flags.state ?? "";
 const ROOT = flags.root ?? "";
-const VERSION = { version: "0.1.0", runtimeName: "containerd", runtimeVersion: "v1.7.24-lab", runtimeApiVersion: "v1" };
+/** What CRI's Version answers: containerd's own, or what cri-dockerd answers for docker. */
+const VERSION =
+  flags["lab-runtime"] === "docker"
+    ? { version: "0.1.0", runtimeName: "docker", runtimeVersion: "24.0.9-lab", runtimeApiVersion: "v1" }
+    : { version: "0.1.0", runtimeName: "containerd", runtimeVersion: "v1.7.24-lab", runtimeApiVersion: "v1" };
 
 /** A container's record: the CRI fields plus what identifies its process. */
 interface ContainerRec extends RuntimeContainer {
@@ -345,14 +354,9 @@ async function handle(req: IncomingMessage): Promise<unknown> {
   throw new HttpError(404, "NotFound", `unknown method ${m} ${path}`);
 }
 
-mkdirSync(dirname(SOCKET), { recursive: true });
 mkdirSync(STATE, { recursive: true });
 load();
-try {
-  unlinkSync(SOCKET);
-} catch {
-  /* no stale socket */
-}
+const listenOn = listenTarget(SOCKET);
 const server = createServer((req, res) => {
   handle(req).then(
     (out) => {
@@ -366,8 +370,8 @@ const server = createServer((req, res) => {
     },
   );
 });
-server.listen(SOCKET, () => {
-  log.info("serving", { address: SOCKET, state: STATE });
+server.listen(listenOn, () => {
+  log.info("serving", { address: SOCKET, state: STATE, runtime: VERSION.runtimeName });
   // Type=notify, like the real unit: tell systemd we are ready (systemd-notify on our behalf: --pid).
   if (process.env.NOTIFY_SOCKET)
     execFile(
@@ -389,3 +393,15 @@ const stop = (): void => {
 };
 process.on("SIGTERM", stop);
 process.on("SIGINT", stop);
+
+/** Where to listen: systemd's socket (fd 3) for "fd://", else a fresh socket at the path. */
+function listenTarget(address: string): string | { fd: number } {
+  if (address === "fd://") return { fd: systemdSocket() };
+  mkdirSync(dirname(address), { recursive: true });
+  try {
+    unlinkSync(address);
+  } catch {
+    /* no stale socket */
+  }
+  return address;
+}
