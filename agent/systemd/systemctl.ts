@@ -97,7 +97,10 @@ export class SystemctlUnitManager implements UnitManager {
     return runCommand(file, args, {
       timeoutMs: this.#timeoutMs,
       signal,
-      env: { SYSTEMD_PAGER: "", SYSTEMD_COLORS: "0" },
+      // SYSTEMCTL_SKIP_SYSV: a packaged init script beside the unit (Debian's etcd-server ships /etc/init.d/etcd)
+      // makes enable/disable run update-rc.d, which writes /etc/rc?.d, outside what the hardened unit lets the agent
+      // write; systemd boots from the unit alone, so the SysV links are not the agent's to keep in step.
+      env: { SYSTEMD_PAGER: "", SYSTEMD_COLORS: "0", SYSTEMCTL_SKIP_SYSV: "1" },
     });
   }
 }

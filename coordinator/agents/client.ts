@@ -39,6 +39,9 @@ const IDEMPOTENT_RPCS: ReadonlySet<string> = new Set([
   "PowerOff",
 ]);
 
+/** How often a connection with a call in flight is pinged, and how long an answer may take. */
+const KEEPALIVE_MS = 5000;
+
 /** Where and how to reach one node's agent. */
 export interface AgentEndpoint {
   /** The node's name; errors name it. */
@@ -90,6 +93,10 @@ export class AgentConnection {
         // Fail fast on a node that is down instead of waiting out the whole deadline in reconnect backoff.
         "grpc.initial_reconnect_backoff_ms": 200,
         "grpc.max_reconnect_backoff_ms": 2000,
+        // A node that drops off the network mid-call leaves its connection open and silent: pings while a call runs
+        // find that out in seconds, and the call fails as unreachable instead of waiting out its whole deadline.
+        "grpc.keepalive_time_ms": KEEPALIVE_MS,
+        "grpc.keepalive_timeout_ms": KEEPALIVE_MS,
       },
     );
   }

@@ -362,6 +362,8 @@ describe("kubecycle cluster stop/start on the lab", () => {
 
     const stop = await kubecycle(["cluster", "stop", "--yes", "--boot-hold", "--poweroff"]);
     expect(stop.code, stop.stderr).toBe(0);
+    // Each node's agent answered and then powered it off: every node's systemd ends by itself.
+    await lab.waitPoweredOff(everyNode());
     for (const n of lab.nodes) expect(await n.isRunning(), `${n.name} still running`).toBe(false);
 
     // Power returns: every node boots, and none starts kubelet, etcd or its runtime.

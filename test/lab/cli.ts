@@ -49,7 +49,7 @@ ${Object.values(LAYOUTS)
   poweroff NODE...                           cut a node's power (its systemd and everything in it die at once)
   boot NODE...                               power nodes on again (same persistent state, fresh /run and /tmp)
   reboot NODE...                             poweroff, then boot
-  demo                                       up, show the lab, down
+  demo                                       up, show the lab, a node and a cluster cycle, down
 `;
 
 class UsageError extends Error {}
@@ -267,11 +267,22 @@ async function demo(): Promise<number> {
   return code;
 }
 
-/** The coordinator at work: status, then a worker stopped and started again with every step verified. */
+/**
+ * The coordinator at work: status, a worker stopped and started again, then the whole cluster stopped and started
+ * again (the runbook's planned outage), every step verified and shown live.
+ */
 async function showCoordinator(lab: Lab): Promise<void> {
   const worker = lab.workers[0]?.name;
   if (!worker) return;
-  for (const args of [["status"], ["node", "stop", worker, "--yes"], ["node", "start", worker, "--yes"], ["status"]]) {
+  for (const args of [
+    ["status"],
+    ["node", "stop", worker, "--yes"],
+    ["node", "start", worker, "--yes"],
+    ["cluster", "stop", "--yes"],
+    ["status"],
+    ["cluster", "start", "--yes", "--settle-timeout", "60s"],
+    ["status"],
+  ]) {
     out(`\n$ kubecycle ${args.join(" ")}`);
     const code = await kubecycle(lab, args);
     if (code !== 0) throw new Error(`kubecycle ${args.join(" ")} exited ${code}`);
