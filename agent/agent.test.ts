@@ -28,7 +28,7 @@ import {
   writeTree,
 } from "./testing/layouts.js";
 
-// Each test starts one or two agents; on a loaded 2-core machine their background facts collection is slow.
+// Each test starts one or two agents and runs crictl/etcdctl stand-ins (node processes): seconds on a busy machine.
 vi.setConfig({ testTimeout: 30_000 });
 
 let dir: string;

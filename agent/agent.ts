@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { join } from "node:path";
 import { hostname } from "node:os";
 import type { Server } from "@grpc/grpc-js";
@@ -13,9 +14,10 @@ import { StaticPodReader } from "./manifests.js";
 import { PodSandboxes } from "./pods.js";
 import { PowerControl } from "./power.js";
 import { createServer, serverCredentials } from "./server.js";
-import { StatusReader } from "./status.js";
+import { StatusReader, StatusWatchers } from "./status.js";
 import { SystemctlUnitManager } from "./systemd/systemctl.js";
 import type { UnitManager } from "./systemd/unit-manager.js";
+import { UnitStateCache } from "./unit-cache.js";
 import { UnitController } from "./units.js";
 
 /** The agent's version, reported by Health. */
@@ -42,6 +44,8 @@ export async function startAgent(opts: {
   const lifecycle = new Lifecycle();
   const nodeName = config.nodeName ?? hostname();
   const drain = new AbortController();
+  // Every open status stream listens for the drain: as many as the stream bounds allow, not a leak.
+  setMaxListeners(2 * config.limits.streamsPerRole + 16, drain.signal);
   const force = new AbortController();
   const facts = new FactsCollector({ log, refreshMs: config.status.factsRefreshMs });
   let server: Server | undefined;
@@ -53,6 +57,8 @@ export async function startAgent(opts: {
     const mutations = new Mutations(records);
     const manager = opts.manager ?? new SystemctlUnitManager(config.systemd);
     const units = new UnitController({ manager, mutations, config, log, signal: force.signal });
+    // Readers share one briefly cached systemctl show; unit control reads systemd directly.
+    const unitStates = new UnitStateCache(manager, config.units.allow, config.status.unitCacheMs);
     const staticPods = new StaticPodReader(config.kubernetes.manifestDir);
     const layout = new NodeLayoutReader({
       nodeName,
@@ -60,7 +66,7 @@ export async function startAgent(opts: {
       etcdEnvFile: config.etcd.envFile,
       pkiDir: config.kubernetes.pkiDir,
       staticPods,
-      unitStates: (units, signal) => manager.states(units, signal),
+      unitStates: (units, signal) => unitStates.states(units, signal),
       bootId: () => facts.bootId(),
       addresses: () => facts.addresses(),
     });
@@ -73,8 +79,7 @@ export async function startAgent(opts: {
     power = new PowerControl({ manager, mutations, bootId: () => facts.bootId(), log });
     const status = new StatusReader({
       nodeName,
-      units: config.units.allow,
-      manager,
+      units: unitStates,
       facts,
       etcd,
       etcdTimeoutMs: config.etcd.timeoutMs,
@@ -88,7 +93,9 @@ export async function startAgent(opts: {
       tls,
       lifecycle,
       units,
+      unitStates,
       status,
+      watchers: new StatusWatchers(status, config.status.pollIntervalMs),
       etcd,
       pods,
       layout,

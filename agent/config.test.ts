@@ -38,6 +38,9 @@ describe("agent config", () => {
     });
     expect(c.probes).toEqual({ timeoutMs: 2000, maxTimeoutMs: 10_000 });
     expect(c.pods.stopConcurrency).toBe(16);
+    expect(c.limits).toMatchObject({ readsPerClient: 16, readsPerRole: 64, streamsPerClient: 8, streamsPerRole: 64 });
+    expect(c.status.unitCacheMs).toBe(500);
+    expect(c.etcd.maxTimeoutMs).toBe(30_000);
     expect(c.stateDir).toBe("/var/lib/kubecycle-agent");
     expect(c.nodeName).toBeUndefined();
     expect(Object.isFrozen(c.units.allow)).toBe(true);
@@ -67,6 +70,9 @@ describe("agent config", () => {
     [{ probes: { timeoutMs: 20_000 } }, "probes.timeoutMs: expected at most probes.maxTimeoutMs"],
     [{ kubernetes: { kubeletHealthzPort: 0 } }, "kubernetes.kubeletHealthzPort: "],
     [{ pods: { stopConcurrency: 0 } }, "pods.stopConcurrency: "],
+    [{ limits: { readsPerClient: 100 } }, "limits.readsPerClient: expected at most limits.readsPerRole (64)"],
+    [{ limits: { streamsPerClient: 65 } }, "limits.streamsPerClient: expected at most limits.streamsPerRole (64)"],
+    [{ etcd: { timeoutMs: 60_000 } }, "etcd.timeoutMs: expected at most etcd.maxTimeoutMs (30000)"],
     [{ nodeName: "Master_1" }, "nodeName: expected a DNS-1123 name"],
     [{ tls: { ca: "" } }, "tls.ca: "],
     [{ log: { level: "loud" } }, "log.level: "],

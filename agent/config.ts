@@ -72,6 +72,14 @@ const schema = z.strictObject({
         .default(1024 * 1024),
       /** Most units in one call. Default 16. */
       maxUnitsPerCall: z.number().int().min(1).max(256).default(16),
+      /** Unary reads one client certificate may have in flight; more are refused (RESOURCE_EXHAUSTED). Default 16. */
+      readsPerClient: z.number().int().min(1).max(10_000).default(16),
+      /** Unary reads in flight per role: viewers and operators each have their own, so viewers never crowd out an operator. Default 64. */
+      readsPerRole: z.number().int().min(1).max(10_000).default(64),
+      /** Streams (WatchStatus, EtcdSnapshot) one client certificate may hold open. Default 8. */
+      streamsPerClient: z.number().int().min(1).max(10_000).default(8),
+      /** Streams open per role. Default 64. */
+      streamsPerRole: z.number().int().min(1).max(10_000).default(64),
     })
     .prefault({}),
   status: z
@@ -80,6 +88,8 @@ const schema = z.strictObject({
       pollIntervalMs: ms(100, 60_000).default(1000),
       /** How often the slower node facts (CPU, disks, addresses) are refreshed. Default 60 s. */
       factsRefreshMs: ms(1000, 3_600_000).default(60_000),
+      /** How long one `systemctl show` of the allow-listed units answers every reader. Default 500 ms. */
+      unitCacheMs: ms(0, 60_000).default(500),
     })
     .prefault({}),
   systemd: z
@@ -95,6 +105,8 @@ const schema = z.strictObject({
       etcdctl: z.string().min(1).default("etcdctl"),
       /** Default deadline of a status probe. Default 10 s. */
       timeoutMs: ms(100, 600_000).default(10_000),
+      /** The most a status request may ask for (any role: a read must not be made costly). Default 30 s. */
+      maxTimeoutMs: ms(100, 600_000).default(30_000),
       /** Default deadline of taking a snapshot. Default 5 min. */
       snapshotTimeoutMs: ms(1000, 3_600_000).default(300_000),
     })
@@ -147,6 +159,18 @@ const rules = [
     c.units.settleTimeoutMs > c.units.maxSettleTimeoutMs
       ? [`units.settleTimeoutMs: expected at most units.maxSettleTimeoutMs (${c.units.maxSettleTimeoutMs})`]
       : [],
+  (c: CompiledAgentConfig) =>
+    c.etcd.timeoutMs > c.etcd.maxTimeoutMs
+      ? [`etcd.timeoutMs: expected at most etcd.maxTimeoutMs (${c.etcd.maxTimeoutMs})`]
+      : [],
+  (c: CompiledAgentConfig) => [
+    ...(c.limits.readsPerClient > c.limits.readsPerRole
+      ? [`limits.readsPerClient: expected at most limits.readsPerRole (${c.limits.readsPerRole})`]
+      : []),
+    ...(c.limits.streamsPerClient > c.limits.streamsPerRole
+      ? [`limits.streamsPerClient: expected at most limits.streamsPerRole (${c.limits.streamsPerRole})`]
+      : []),
+  ],
   (c: CompiledAgentConfig) =>
     c.probes.timeoutMs > c.probes.maxTimeoutMs
       ? [`probes.timeoutMs: expected at most probes.maxTimeoutMs (${c.probes.maxTimeoutMs})`]

@@ -1,8 +1,8 @@
 import type { OpRecords } from "./op-records.js";
 
 /**
- * The one door for every change the agent makes: each call runs once per operation id (replayed from its record
- * afterwards) and one at a time, so two calls never race on the same unit or pod.
+ * The one door for every change the agent makes: each call runs once per operation id of its caller (replayed from
+ * its record afterwards) and one at a time, so two calls never race on the same unit or pod.
  */
 export class Mutations {
   readonly #records: OpRecords;
@@ -12,13 +12,15 @@ export class Mutations {
     this.#records = records;
   }
 
+  /** Runs `act` once for `owner`'s (the caller identity's) operation id `opId`. */
   run<R>(
+    owner: string,
     opId: string,
     rpc: string,
     fingerprint: string,
     act: () => Promise<R>,
   ): Promise<{ result: R; replayed: boolean }> {
-    return this.#records.once(opId, rpc, fingerprint, () => this.#serialized(act));
+    return this.#records.once(owner, opId, rpc, fingerprint, () => this.#serialized(act));
   }
 
   #serialized<T>(work: () => Promise<T>): Promise<T> {

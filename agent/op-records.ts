@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { mkdir, open, readdir, readFile, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { KubecycleError, type Logger } from "../shared/index.js";
@@ -5,10 +6,20 @@ import { KubecycleError, type Logger } from "../shared/index.js";
 // The one rule for operation ids, shared with the coordinator that builds them.
 export { validateOperationId } from "../shared/index.js";
 
-// Record file: "<13-digit unix ms>-<op id>.json", so a directory listing alone gives both the index and the age.
-const RECORD_FILE = /^(\d{13})-(.+)\.json$/;
+// Record file: "<13-digit unix ms>-<owner tag>~<op id>.json", so a directory listing alone gives the index and the
+// age. "~" is not in the operation id's alphabet.
+const RECORD_FILE = /^(\d{13})-([0-9a-f]{16}~.+)\.json$/;
+// Records of agents before operation ids were owned by their caller: no owner, never replayed again.
+const LEGACY_RECORD_FILE = /^\d{13}-[^~]+\.json$/;
+
+/** The short, file-name-safe tag of a caller identity that namespaces its operation ids. */
+export function ownerTag(owner: string): string {
+  return createHash("sha256").update(owner, "utf8").digest("hex").slice(0, 16);
+}
 
 interface StoredRecord<R> {
+  /** The caller identity (certificate common name) the operation id belongs to. */
+  owner: string;
   opId: string;
   rpc: string;
   fingerprint: string;
@@ -17,15 +28,16 @@ interface StoredRecord<R> {
 }
 
 /**
- * Durable results of mutating calls, keyed by operation id. A repeated call with a known id gets the recorded
- * result back instead of acting again, also after an agent restart. Each record is one file written via temp file,
- * fsync and rename; only the newest `maxRecords` are kept.
+ * Durable results of mutating calls, keyed by the caller's identity and the operation id: an id belongs to the
+ * caller that used it, so another caller can neither receive its recorded result nor be refused for reusing it. A
+ * repeated call with a known id gets the recorded result back instead of acting again, also after an agent
+ * restart. Each record is one file written via temp file, fsync and rename; only the newest `maxRecords` are kept.
  */
 export class OpRecords {
   readonly #dir: string;
   readonly #max: number;
   readonly #log: Logger;
-  /** op id -> file name, oldest first (insertion order). */
+  /** "<owner tag>~<op id>" -> file name, oldest first (insertion order). */
   readonly #index = new Map<string, string>();
   readonly #inFlight = new Map<string, { key: string; promise: Promise<{ result: unknown; replayed: boolean }> }>();
 
@@ -42,8 +54,11 @@ export class OpRecords {
     for (const name of await readdir(this.#dir)) {
       const m = RECORD_FILE.exec(name);
       if (m?.[2]) files.push([m[2], name]);
-      // Leftover temp files of a crash mid-write are not records; drop them.
-      else if (name.endsWith(".tmp")) await unlink(join(this.#dir, name)).catch(() => undefined);
+      // Leftover temp files of a crash mid-write are not records, and records without an owner can never be
+      // replayed again; drop both.
+      else if (name.endsWith(".tmp") || LEGACY_RECORD_FILE.test(name)) {
+        await unlink(join(this.#dir, name)).catch(() => undefined);
+      }
     }
     files.sort((a, b) => a[1].localeCompare(b[1]));
     for (const [opId, name] of files) this.#index.set(opId, name);
@@ -55,42 +70,44 @@ export class OpRecords {
   }
 
   /**
-   * Runs `act` once per operation id. Returns the recorded result when the id is known (replayed=true), waits for
-   * the first call when the same id is still in flight, and refuses an id reused for a different request.
+   * Runs `act` once per operation id of `owner`. Returns the recorded result when the id is known (replayed=true),
+   * waits for the first call when the same id is still in flight, and refuses an id reused for a different request.
    */
   async once<R>(
+    owner: string,
     opId: string,
     rpc: string,
     fingerprint: string,
     act: () => Promise<R>,
   ): Promise<{ result: R; replayed: boolean }> {
     const key = `${rpc}:${fingerprint}`;
-    const flying = this.#inFlight.get(opId);
+    const id = `${ownerTag(owner)}~${opId}`;
+    const flying = this.#inFlight.get(id);
     if (flying) {
       checkSameRequest(opId, flying.key, key);
       return { result: (await flying.promise).result as R, replayed: true };
     }
     // Registered before the first await, so a concurrent call with the same id always finds it.
     const promise = (async () => {
-      const stored = await this.#read<R>(opId);
+      const stored = await this.#read<R>(id, opId);
       if (stored) {
         checkSameRequest(opId, stored.fingerprint, key);
         return { result: stored.result, replayed: true };
       }
       const result = await act();
-      await this.#write({ opId, rpc, fingerprint: key, recordedUnixMs: Date.now(), result });
+      await this.#write(id, { owner, opId, rpc, fingerprint: key, recordedUnixMs: Date.now(), result });
       return { result, replayed: false };
     })();
-    this.#inFlight.set(opId, { key, promise });
+    this.#inFlight.set(id, { key, promise });
     try {
       return await promise;
     } finally {
-      this.#inFlight.delete(opId);
+      this.#inFlight.delete(id);
     }
   }
 
-  async #read<R>(opId: string): Promise<StoredRecord<R> | undefined> {
-    const name = this.#index.get(opId);
+  async #read<R>(id: string, opId: string): Promise<StoredRecord<R> | undefined> {
+    const name = this.#index.get(id);
     if (!name) return undefined;
     try {
       return JSON.parse(await readFile(join(this.#dir, name), "utf8")) as StoredRecord<R>;
@@ -98,13 +115,13 @@ export class OpRecords {
       // A record that cannot be read is treated as absent: acting again is safe, because every unit action
       // first checks the unit's current state.
       this.#log.warn({ op: opId, err }, "operation record unreadable; ignoring it");
-      this.#index.delete(opId);
+      this.#index.delete(id);
       return undefined;
     }
   }
 
-  async #write(record: StoredRecord<unknown>): Promise<void> {
-    const name = `${String(record.recordedUnixMs).padStart(13, "0")}-${record.opId}.json`;
+  async #write(id: string, record: StoredRecord<unknown>): Promise<void> {
+    const name = `${String(record.recordedUnixMs).padStart(13, "0")}-${id}.json`;
     const tmp = join(this.#dir, `${name}.tmp`);
     const fh = await open(tmp, "w", 0o600);
     try {
@@ -120,7 +137,7 @@ export class OpRecords {
     } finally {
       await dir.close();
     }
-    this.#index.set(record.opId, name);
+    this.#index.set(id, name);
     await this.#prune();
   }
 

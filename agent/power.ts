@@ -36,9 +36,10 @@ export class PowerControl {
     this.#log = deps.log;
   }
 
-  /** Records the power-off and schedules it `delayMs` from now, unless this operation id was recorded before. */
-  async powerOff(opId: string, delayMs: number): Promise<PowerOffResult__Output> {
-    const { result, replayed } = await this.#mutations.run(opId, "PowerOff", JSON.stringify({ delayMs }), async () => ({
+  /** Records the power-off and schedules it `delayMs` from now, unless `owner` recorded this operation id before. */
+  async powerOff(owner: string, opId: string, delayMs: number): Promise<PowerOffResult__Output> {
+    const fingerprint = JSON.stringify({ delayMs });
+    const { result, replayed } = await this.#mutations.run(owner, opId, "PowerOff", fingerprint, async () => ({
       operationId: opId,
       replayed: false,
       powerOffUnixMs: Date.now() + delayMs,

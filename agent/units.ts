@@ -15,6 +15,8 @@ import type { UnitManager, UnitState } from "./systemd/unit-manager.js";
 
 /** A validated unit-control request: canonical unit names, resolved timeouts. */
 export interface UnitPlan {
+  /** The caller identity the operation id belongs to. */
+  owner: string;
   opId: string;
   units: Array<{ name: string; settleTimeoutMs: number }>;
   ignoreMissing: boolean;
@@ -56,8 +58,8 @@ export class UnitController {
     this.#signal = deps.signal;
   }
 
-  /** Validates names and timeouts of a request; throws before anything is executed. */
-  plan(req: RawUnitsRequest, units: unknown[]): UnitPlan {
+  /** Validates names and timeouts of `owner`'s request; throws before anything is executed. */
+  plan(owner: string, req: RawUnitsRequest, units: unknown[]): UnitPlan {
     const opId = validateOperationId(req.operationId);
     if (units.length === 0)
       throw new KubecycleError("INVALID_REQUEST", "units: at least one unit is required", { op: opId });
@@ -84,7 +86,7 @@ export class UnitController {
     const dup = planned.find((u, i) => planned.findIndex((v) => v.name === u.name) !== i);
     if (dup)
       throw new KubecycleError("INVALID_REQUEST", `units: ${dup.name} is listed twice`, { op: opId, unit: dup.name });
-    return { opId, units: planned, ignoreMissing: req.ignoreMissing === true };
+    return { owner, opId, units: planned, ignoreMissing: req.ignoreMissing === true };
   }
 
   /** Stops the planned units in order. */
@@ -113,7 +115,7 @@ export class UnitController {
     one: (unit: string, timeoutMs: number) => Promise<UnitOutcome__Output>,
   ): Promise<UnitsResult__Output> {
     const fingerprint = JSON.stringify({ units: plan.units, ignoreMissing: plan.ignoreMissing, ...extra });
-    const { result, replayed } = await this.#mutations.run(plan.opId, rpc, fingerprint, async () => {
+    const { result, replayed } = await this.#mutations.run(plan.owner, plan.opId, rpc, fingerprint, async () => {
       const startedUnixMs = Date.now();
       const outcomes: UnitOutcome__Output[] = [];
       for (const { name, settleTimeoutMs } of plan.units) {

@@ -1,0 +1,71 @@
+import type { AgentHandlers } from "../../shared/index.js";
+import { validateOperationId } from "../op-records.js";
+import { podScope } from "../pods.js";
+import { powerOffDelay } from "../power.js";
+import { OPERATOR_ONLY, type Roles } from "./authz.js";
+import { requestedTimeout, type RpcContext } from "./context.js";
+import { unaryWrite } from "./unary.js";
+
+/** Who may call the changes: operators only. */
+export const WRITE_ROLES = {
+  StopUnits: OPERATOR_ONLY,
+  StartUnits: OPERATOR_ONLY,
+  SetAutoStart: OPERATOR_ONLY,
+  StopPodSandboxes: OPERATOR_ONLY,
+  PowerOff: OPERATOR_ONLY,
+} as const satisfies Record<string, Roles>;
+
+// The longest a change may be asked to take in all (a pod scope's grace periods).
+const MAX_CHANGE_MS = 3_600_000;
+
+/**
+ * The changes. Each carries an operation id that belongs to its caller: a repeated call with the same id returns the
+ * recorded result and does not act twice (see Mutations and OpRecords).
+ */
+export function writeHandlers(ctx: RpcContext): Pick<AgentHandlers, keyof typeof WRITE_ROLES> {
+  const write = unaryWrite(ctx);
+  const { units, config } = ctx;
+  return {
+    StopUnits: write("StopUnits", (req, caller) => units.stop(units.plan(caller.identity, req, req.units ?? []))),
+
+    StartUnits: write("StartUnits", (req, caller) =>
+      units.start(units.plan(caller.identity, req, req.units ?? []), req.noBlock === true),
+    ),
+
+    SetAutoStart: write("SetAutoStart", (req, caller) =>
+      units.setAutoStart(units.plan(caller.identity, req, req.units ?? []), req.enabled === true),
+    ),
+
+    StopPodSandboxes: write("StopPodSandboxes", async (req, caller) => {
+      const opId = validateOperationId(req.operationId);
+      const scope = podScope(req.scope);
+      const timeoutMs = requestedTimeout(req.timeoutMs, config.pods.timeoutMs, MAX_CHANGE_MS);
+      // The scope is part of the request's identity: the same id reused for another scope is a conflict.
+      const fingerprint = JSON.stringify({ scope });
+      const { result, replayed } = await ctx.mutations.run(
+        caller.identity,
+        opId,
+        "StopPodSandboxes",
+        fingerprint,
+        async () => {
+          ctx.log.debug({ op: opId, scope }, "pod sandboxes: stopping");
+          const r = await ctx.pods.stop(scope, timeoutMs);
+          return {
+            operationId: opId,
+            ok: r.remaining.length === 0,
+            replayed: false,
+            stopped: r.stopped,
+            remaining: r.remaining,
+            message: r.message,
+            containersStopped: r.containersStopped,
+          };
+        },
+      );
+      return replayed ? { ...result, replayed } : result;
+    }),
+
+    PowerOff: write("PowerOff", (req, caller) =>
+      ctx.power.powerOff(caller.identity, validateOperationId(req.operationId), powerOffDelay(req.delayMs)),
+    ),
+  };
+}
