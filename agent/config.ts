@@ -1,5 +1,13 @@
 import { z } from "zod";
-import { DEFAULT_ALLOWED_UNITS, compileConfig, normalizeUnitName, readYamlFile } from "../shared/index.js";
+import {
+  compileConfig,
+  DEFAULT_ALLOWED_UNITS,
+  MAX_COMPONENT_PROBE_MS,
+  MAX_ETCD_PROBE_MS,
+  MAX_UNIT_SETTLE_MS,
+  normalizeUnitName,
+  readYamlFile,
+} from "../shared/index.js";
 
 const ms = (min: number, max: number) => z.number().int().min(min).max(max);
 
@@ -46,7 +54,7 @@ const schema = z.strictObject({
       /** Default wait for a unit to settle when a request gives none. Default 90 s. */
       settleTimeoutMs: ms(100, 3_600_000).default(90_000),
       /** Upper bound for a requested settle timeout. Default 15 min. */
-      maxSettleTimeoutMs: ms(100, 3_600_000).default(900_000),
+      maxSettleTimeoutMs: ms(100, 3_600_000).default(MAX_UNIT_SETTLE_MS),
       /** A started unit must stay active (same invocation) this long to count as started. Default 500 ms. */
       startStableMs: ms(0, 60_000).default(500),
       /** Journal lines returned with a failure. Default 30. */
@@ -106,7 +114,7 @@ const schema = z.strictObject({
       /** Default deadline of a status probe. Default 10 s. */
       timeoutMs: ms(100, 600_000).default(10_000),
       /** The most a status request may ask for (any role: a read must not be made costly). Default 30 s. */
-      maxTimeoutMs: ms(100, 600_000).default(30_000),
+      maxTimeoutMs: ms(100, 600_000).default(MAX_ETCD_PROBE_MS),
       /** Default deadline of taking a snapshot. Default 5 min. */
       snapshotTimeoutMs: ms(1000, 3_600_000).default(300_000),
     })
@@ -137,7 +145,7 @@ const schema = z.strictObject({
       /** Default deadline of one control-plane health probe. Default 2 s. */
       timeoutMs: ms(100, 60_000).default(2000),
       /** The most a request may ask for one probe. Default 10 s. */
-      maxTimeoutMs: ms(100, 60_000).default(10_000),
+      maxTimeoutMs: ms(100, 60_000).default(MAX_COMPONENT_PROBE_MS),
     })
     .prefault({}),
   log: z

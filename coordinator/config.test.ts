@@ -38,9 +38,9 @@ describe("coordinator config", () => {
     [{ ...base, units: { runtime: "containerd" } }, 'Unrecognized key: "units"'],
     [{ ...base, timeouts: { drainMs: 5 } }, "timeouts.drainMs: "],
     // What an agent would refuse is refused when the config is read: a unit's settle over 15 min, an etcd probe
-    // over a minute.
+    // over 30 s.
     [{ ...base, timeouts: { unitSettleMs: 900_001 } }, "timeouts.unitSettleMs: "],
-    [{ ...base, timeouts: { etcdProbeMs: 60_001 } }, "timeouts.etcdProbeMs: "],
+    [{ ...base, timeouts: { etcdProbeMs: 30_001 } }, "timeouts.etcdProbeMs: "],
     [{ ...base, timeouts: { etcdHealthyMs: 12_000 } }, "timeouts.etcdHealthyMs: expected more than"],
     [{ ...base, agents: { ...base.agents, callTimeoutMs: 200_000 } }, "timeouts.controlPlaneMs: expected more"],
     [{ ...base, concurrency: 0 }, "concurrency: "],

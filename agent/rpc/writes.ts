@@ -1,4 +1,4 @@
-import type { AgentHandlers } from "../../shared/index.js";
+import { MAX_POD_SANDBOXES_MS, type AgentHandlers } from "../../shared/index.js";
 import { validateOperationId } from "../op-records.js";
 import { podScope } from "../pods.js";
 import { powerOffDelay } from "../power.js";
@@ -14,9 +14,6 @@ export const WRITE_ROLES = {
   StopPodSandboxes: OPERATOR_ONLY,
   PowerOff: OPERATOR_ONLY,
 } as const satisfies Record<string, Roles>;
-
-// The longest a change may be asked to take in all (a pod scope's grace periods).
-const MAX_CHANGE_MS = 3_600_000;
 
 /**
  * The changes. Each carries an operation id that belongs to its caller: a repeated call with the same id returns the
@@ -39,7 +36,7 @@ export function writeHandlers(ctx: RpcContext): Pick<AgentHandlers, keyof typeof
     StopPodSandboxes: write("StopPodSandboxes", async (req, caller) => {
       const opId = validateOperationId(req.operationId);
       const scope = podScope(req.scope);
-      const timeoutMs = requestedTimeout(req.timeoutMs, config.pods.timeoutMs, MAX_CHANGE_MS);
+      const timeoutMs = requestedTimeout(req.timeoutMs, config.pods.timeoutMs, MAX_POD_SANDBOXES_MS);
       // The scope is part of the request's identity: the same id reused for another scope is a conflict.
       const fingerprint = JSON.stringify({ scope });
       const { result, replayed } = await ctx.mutations.run(

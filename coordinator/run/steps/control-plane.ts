@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { KubecycleError } from "../../../shared/index.js";
+import { KubecycleError, MAX_COMPONENT_PROBE_MS } from "../../../shared/index.js";
 import { isReady } from "../../kube/index.js";
 import type { StepAction } from "../../plan/index.js";
 import type { Evidence, StepContext } from "../executor.js";
@@ -19,7 +19,7 @@ export async function checkControlPlane(deps: StepDeps, ctx: StepContext): Promi
   for (;;) {
     try {
       const res = await agent.probeComponents(
-        { timeoutMs: deps.config.timeouts.agentCallMs / 2 },
+        { timeoutMs: Math.min(deps.config.timeouts.agentCallMs / 2, MAX_COMPONENT_PROBE_MS) },
         { deadlineMs: deps.config.timeouts.agentCallMs, signal: ctx.signal },
       );
       const kube = res.components.filter((c) => c.present && c.component !== "kubelet");
