@@ -38,6 +38,7 @@ const TABLE: Array<[ErrorCode, status, boolean]> = [
   ["API_AT_RISK", status.FAILED_PRECONDITION, true],
   ["COMPONENT_UNHEALTHY", status.UNAVAILABLE, false],
   ["RESOURCE_EXHAUSTED", status.RESOURCE_EXHAUSTED, false],
+  ["SERVE_UNREACHABLE", status.UNAVAILABLE, false],
   ["INTERNAL", status.INTERNAL, false],
 ];
 

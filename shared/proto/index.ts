@@ -4,6 +4,7 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ProtoGrpcType } from "./generated/agent.js";
+import type { ProtoGrpcType as RegistryProtoGrpcType } from "./generated/registry.js";
 
 export type * from "./generated/kubecycle/v1/Agent.js";
 export type * from "./generated/kubecycle/v1/HealthResponse.js";
@@ -45,6 +46,15 @@ export type * from "./generated/kubecycle/v1/CertificateInfo.js";
 export type * from "./generated/kubecycle/v1/CertificatesResult.js";
 export type * from "./generated/kubecycle/v1/PowerOffRequest.js";
 export type * from "./generated/kubecycle/v1/PowerOffResult.js";
+export type * from "./generated/kubecycle/v1/Registry.js";
+export type * from "./generated/kubecycle/v1/BootReport.js";
+export type * from "./generated/kubecycle/v1/ReportAck.js";
+export type * from "./generated/kubecycle/v1/ReportReason.js";
+export type * from "./generated/kubecycle/v1/ListReportsRequest.js";
+export type * from "./generated/kubecycle/v1/KeptReport.js";
+export type * from "./generated/kubecycle/v1/ReportList.js";
+export type * from "./generated/kubecycle/v1/StartOnBoot.js";
+export type * from "./generated/kubecycle/v1/MissingNode.js";
 
 /** proto-loader options; they must match the ones `npm run proto:gen` generates the types with. */
 export const PROTO_LOADER_OPTIONS: Options = {
@@ -56,17 +66,23 @@ export const PROTO_LOADER_OPTIONS: Options = {
 };
 
 const AGENT_PROTO = "proto/kubecycle/v1/agent.proto";
+const REGISTRY_PROTO = "proto/kubecycle/v1/registry.proto";
 
 /**
- * Where the .proto contract lives: the nearest proto/ above this module, which is the package root whether the
+ * Where a .proto contract lives: the nearest proto/ above this module, which is the package root whether the
  * code runs from source, from dist/ or from a single-file bundle in dist/bin/.
  */
-export function agentProtoPath(): string {
+function protoPath(file: string): string {
   for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
-    const candidate = join(dir, AGENT_PROTO);
+    const candidate = join(dir, file);
     if (existsSync(candidate)) return candidate;
-    if (dirname(dir) === dir) throw new Error(`${AGENT_PROTO} not found above ${fileURLToPath(import.meta.url)}`);
+    if (dirname(dir) === dir) throw new Error(`${file} not found above ${fileURLToPath(import.meta.url)}`);
   }
+}
+
+/** The agent contract's path. */
+export function agentProtoPath(): string {
+  return protoPath(AGENT_PROTO);
 }
 
 let cached: ProtoGrpcType | undefined;
@@ -75,4 +91,14 @@ let cached: ProtoGrpcType | undefined;
 export function loadAgentProto(): ProtoGrpcType {
   cached ??= loadPackageDefinition(loadSync(agentProtoPath(), PROTO_LOADER_OPTIONS)) as unknown as ProtoGrpcType;
   return cached;
+}
+
+let cachedRegistry: RegistryProtoGrpcType | undefined;
+
+/** Loads the registry contract (`kubecycle serve`'s, which imports the agent's messages) once per process. */
+export function loadRegistryProto(): RegistryProtoGrpcType {
+  cachedRegistry ??= loadPackageDefinition(
+    loadSync(protoPath(REGISTRY_PROTO), PROTO_LOADER_OPTIONS),
+  ) as unknown as RegistryProtoGrpcType;
+  return cachedRegistry;
 }
