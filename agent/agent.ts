@@ -13,6 +13,7 @@ import { NodeLayoutReader } from "./layout.js";
 import { StaticPodReader } from "./manifests.js";
 import { PodSandboxes } from "./pods.js";
 import { PowerControl } from "./power.js";
+import { BootReporter } from "./report.js";
 import { createServer, serverCredentials } from "./server.js";
 import { StatusReader, StatusWatchers } from "./status.js";
 import { SystemctlUnitManager } from "./systemd/systemctl.js";
@@ -29,6 +30,8 @@ export interface RunningAgent {
   /** The port actually bound (useful with port 0). */
   readonly port: number;
   readonly nodeName: string;
+  /** Its reports to `kubecycle serve` (none without report.endpoints). */
+  readonly reporter: BootReporter;
   /** Drains and stops: no new changes, in-flight calls get `graceMs` to finish, then are cut. Idempotent. */
   shutdown(graceMs?: number): Promise<void>;
 }
@@ -50,6 +53,7 @@ export async function startAgent(opts: {
   const facts = new FactsCollector({ log, refreshMs: config.status.factsRefreshMs });
   let server: Server | undefined;
   let power: PowerControl | undefined;
+  let reporter: BootReporter | undefined;
   try {
     const tls = await readTlsFiles(config.tls);
     const records = new OpRecords(join(config.stateDir, "operations"), config.operations.maxRecords, log);
@@ -85,6 +89,7 @@ export async function startAgent(opts: {
       etcdTimeoutMs: config.etcd.timeoutMs,
     });
     const startedUnixMs = Date.now();
+    const watchers = new StatusWatchers(status, config.status.pollIntervalMs);
     server = createServer({
       config,
       nodeName,
@@ -95,7 +100,7 @@ export async function startAgent(opts: {
       units,
       unitStates,
       status,
-      watchers: new StatusWatchers(status, config.status.pollIntervalMs),
+      watchers,
       etcd,
       pods,
       layout,
@@ -108,6 +113,22 @@ export async function startAgent(opts: {
     const port = await bind(server, config.listen.address, config.listen.port, serverCredentials(tls));
     lifecycle.to("serving");
     facts.start();
+    // Reports begin once the agent serves, and run beside it: a coordinator that is down delays nothing here.
+    reporter = new BootReporter({
+      nodeName,
+      version: AGENT_VERSION,
+      startedUnixMs,
+      tls,
+      endpoints: config.report.endpoints,
+      ...(config.report.serverName ? { serverName: config.report.serverName } : {}),
+      backoff: { initialMs: config.report.initialBackoffMs, maxMs: config.report.maxBackoffMs },
+      callTimeoutMs: config.report.callTimeoutMs,
+      heartbeatMs: config.report.heartbeatMs,
+      status: () => status.status({ refreshFacts: true }),
+      watch: (intervalMs, send, signal) => watchers.watch(intervalMs, send, signal),
+      log: log.child({ component: "report" }),
+    });
+    reporter.start();
     log.info({ node: nodeName, address: config.listen.address, port, units: config.units.allow }, "agent serving");
 
     let stopping: Promise<void> | undefined;
@@ -115,6 +136,7 @@ export async function startAgent(opts: {
       lifecycle,
       port,
       nodeName,
+      reporter,
       shutdown(graceMs = config.shutdownGraceMs) {
         stopping ??= drainAndStop(server as Server, graceMs);
         return stopping;
@@ -124,6 +146,7 @@ export async function startAgent(opts: {
   } catch (err) {
     lifecycle.to("failed");
     facts.stop();
+    await reporter?.stop();
     server?.forceShutdown();
     throw err;
   }
@@ -133,6 +156,7 @@ export async function startAgent(opts: {
     lifecycle.to("draining");
     drain.abort();
     facts.stop();
+    await reporter?.stop();
     // A power-off that was answered must happen, also when the agent is stopped before its delay ran out.
     await power?.flush();
     await new Promise<void>((resolve) => {
