@@ -12,6 +12,7 @@ export const COMMANDS: Readonly<Record<string, Loader>> = {
   "pki init": () => import("./commands/pki/init.js"),
   "pki agent": () => import("./commands/pki/agent.js"),
   "pki client": () => import("./commands/pki/client.js"),
+  "pki serve": () => import("./commands/pki/serve.js"),
   status: () => import("./commands/status/status.js"),
   "node stop": () => import("./commands/node/stop.js"),
   "node start": () => import("./commands/node/start.js"),
@@ -21,6 +22,7 @@ export const COMMANDS: Readonly<Record<string, Loader>> = {
   "ops list": () => import("./commands/ops/list.js"),
   "ops show": () => import("./commands/ops/show.js"),
   "ops resume": () => import("./commands/ops/resume.js"),
+  serve: () => import("./commands/serve/serve.js"),
 };
 
 /** Flags every command takes; command options must not reuse these names. */

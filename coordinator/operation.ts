@@ -9,7 +9,7 @@ import { loadInventory, type Inventory } from "./inventory.js";
 import { ClusterLock, connectCluster, type ClusterApi, type LockHolder } from "./kube/index.js";
 import { changedNodeBy, renderPlan, type Plan } from "./plan/index.js";
 import { executePlan, type ExecutionResult } from "./run/executor.js";
-import { Journal, newOperationId } from "./run/journal.js";
+import { Journal, newOperationId, type OperationOrigin } from "./run/journal.js";
 import { makeRunners } from "./run/steps/index.js";
 import { createProgress, progressMode } from "./ui/progress.js";
 
@@ -91,6 +91,8 @@ export async function runProcedure(opts: {
   dryRun: boolean;
   /** Called before anything changes (the confirmation); skipped in a dry run. */
   confirm: () => Promise<void>;
+  /** Who began it, when not an operator (serve's start on boot), and why: journaled, shown by `ops show`. */
+  origin?: OperationOrigin;
   /** Resume this operation (its plan is `plan`): the steps in `completed` are not run again. */
   resume?: { op: string; completed: ReadonlySet<string> };
 }): Promise<number> {
@@ -104,7 +106,7 @@ export async function runProcedure(opts: {
   const op = opts.resume?.op ?? newOperationId(plan.procedure, plan.target);
   const journal = opts.resume
     ? await Journal.resume(session.config.stateDir, op, opts.resume.completed.size)
-    : await Journal.create(session.config.stateDir, op, plan, opts.inventory);
+    : await Journal.create(session.config.stateDir, op, plan, opts.inventory, opts.origin);
   const interrupt = new AbortController();
   const lock = new ClusterLock(
     session.api,

@@ -74,7 +74,13 @@ export type StepAction =
   | { kind: "check-api" }
   | { kind: "check-certificates"; windowMs: number }
   | { kind: "check-addresses" }
-  | { kind: "record-inventory"; bootHold: boolean; poweroff: boolean }
+  | {
+      kind: "record-inventory";
+      bootHold: boolean;
+      poweroff: boolean;
+      /** `--start-on-boot`: serve starts the cluster once every node reported from a new boot (absent: false). */
+      startOnBoot?: boolean;
+    }
   | { kind: "park-lease" }
   | { kind: "attach-lease" }
   | { kind: "set-auto-start"; units: string[]; enabled: boolean }
