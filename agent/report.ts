@@ -1,12 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { checkServerIdentity, type PeerCertificate } from "node:tls";
-import { credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
+import { Metadata, type ServiceError } from "@grpc/grpc-js";
 import {
   KubecycleError,
-  SERVE_ORGANIZATION,
   fromGrpcError,
-  hasOrganization,
   loadRegistryProto,
+  serveDial,
   type BootReport,
   type Logger,
   type NodeStatus__Output,
@@ -239,24 +237,13 @@ export class BootReporter {
   #client(endpoint: string): RegistryClient {
     let c = this.#clients.get(endpoint);
     if (!c) {
-      const { tls } = this.#d;
       const Registry = loadRegistryProto().kubecycle.v1.Registry;
-      c = new Registry(
-        endpoint,
-        credentials.createSsl(tls.ca, tls.key, tls.cert, {
-          // The name as Node checks it, and then the certificate's purpose: only serve's may receive the reports.
-          checkServerIdentity: (host: string, cert: PeerCertificate) =>
-            checkServerIdentity(host, cert) ??
-            (hasOrganization(cert.subject, SERVE_ORGANIZATION)
-              ? undefined
-              : new Error(`${host}'s certificate is not kubecycle serve's (O=${SERVE_ORGANIZATION})`)),
-        }),
-        {
-          ...(this.#d.serverName ? { "grpc.ssl_target_name_override": this.#d.serverName } : {}),
-          "grpc.initial_reconnect_backoff_ms": 500,
-          "grpc.max_reconnect_backoff_ms": this.#d.backoff.maxMs,
-        },
-      );
+      const dial = serveDial(endpoint, this.#d.tls, this.#d.serverName);
+      c = new Registry(endpoint, dial.credentials, {
+        ...dial.options,
+        "grpc.initial_reconnect_backoff_ms": 500,
+        "grpc.max_reconnect_backoff_ms": this.#d.backoff.maxMs,
+      });
       this.#clients.set(endpoint, c);
     }
     return c;

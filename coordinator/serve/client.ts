@@ -1,10 +1,8 @@
-import { credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
-import { checkServerIdentity, type PeerCertificate } from "node:tls";
+import { Metadata, type ServiceError } from "@grpc/grpc-js";
 import {
-  SERVE_ORGANIZATION,
   fromGrpcError,
-  hasOrganization,
   loadRegistryProto,
+  serveDial,
   type RegistryClient,
   type ReportList__Output,
   type TlsMaterial,
@@ -19,17 +17,8 @@ export class ServeConnection {
   constructor(endpoint: string, tls: TlsMaterial, serverName?: string) {
     this.endpoint = endpoint;
     const Registry = loadRegistryProto().kubecycle.v1.Registry;
-    this.#client = new Registry(
-      endpoint,
-      credentials.createSsl(tls.ca, tls.key, tls.cert, {
-        checkServerIdentity: (host: string, cert: PeerCertificate) =>
-          checkServerIdentity(host, cert) ??
-          (hasOrganization(cert.subject, SERVE_ORGANIZATION)
-            ? undefined
-            : new Error(`${host}'s certificate is not kubecycle serve's (O=${SERVE_ORGANIZATION})`)),
-      }),
-      serverName ? { "grpc.ssl_target_name_override": serverName } : {},
-    );
+    const dial = serveDial(endpoint, tls, serverName);
+    this.#client = new Registry(endpoint, dial.credentials, dial.options);
   }
 
   /** Every node's last report and the armed start, if any. */
