@@ -1,7 +1,12 @@
 import type { V1Node } from "@kubernetes/client-node";
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { KubecycleError, type Logger, type NodeLayout__Output } from "../shared/index.js";
+import {
+  KubecycleError,
+  type EtcdMemberStatus__Output,
+  type Logger,
+  type NodeLayout__Output,
+} from "../shared/index.js";
 import type { AgentPool } from "./agents/index.js";
 import { etcdProbeTimeouts, type CompiledCoordinatorConfig } from "./config.js";
 import { writeFileDurably } from "./durable.js";
@@ -45,18 +50,34 @@ interface Probed {
   error?: string;
 }
 
+/** What discovery saw on its way, for a caller that shows it (status) instead of asking again. */
+export interface Discovery {
+  inventory: Inventory;
+  /** The API's nodes, when the API answered. */
+  apiNodes?: V1Node[];
+  /** Each etcd node's local member as its agent answered, by node name. */
+  localEtcd: Map<string, EtcdMemberStatus__Output>;
+}
+
+type DiscoveryDeps = {
+  api: ClusterApi;
+  agents: AgentPool;
+  config: Readonly<CompiledCoordinatorConfig>;
+  log: Logger;
+};
+
 /**
  * Discovers the inventory: nodes, addresses and the control-plane role from the Kubernetes API; how each node runs
  * etcd and its runtime from its agent (GetNodeLayout); etcd membership from etcd's member list, matched against the
  * nodes' addresses. Writes the cache on success; when the API does not answer, reads the cache instead and says so.
  * A node whose agent does not answer keeps the layout an earlier inventory had (its `agent` says "unreachable").
  */
-export async function loadInventory(deps: {
-  api: ClusterApi;
-  agents: AgentPool;
-  config: Readonly<CompiledCoordinatorConfig>;
-  log: Logger;
-}): Promise<Inventory> {
+export async function loadInventory(deps: DiscoveryDeps): Promise<Inventory> {
+  return (await discover(deps)).inventory;
+}
+
+/** {@link loadInventory}, with what it saw on the way. */
+export async function discover(deps: DiscoveryDeps): Promise<Discovery> {
   const { api, config } = deps;
   const previous = await readInventoryCache(config.stateDir);
   // The control-plane nodes we knew of are fallbacks when the kubeconfig's server is the one that is down.
@@ -77,7 +98,7 @@ export async function loadInventory(deps: {
       );
     }
     deps.log.warn({ err }, "API down: using the cached inventory");
-    return { ...previous, source: "cache" };
+    return { inventory: { ...previous, source: "cache" }, localEtcd: new Map() };
   }
 
   const call = { deadlineMs: config.timeouts.agentCallMs };
@@ -137,7 +158,8 @@ export async function loadInventory(deps: {
     etcd: { ...list, members },
   };
   await writeInventoryCache(config.stateDir, inventory);
-  return inventory;
+  const localEtcd = new Map(local.flatMap((v) => (v.status ? [[v.node, v.status] as const] : [])));
+  return { inventory, apiNodes, localEtcd };
 }
 
 function etcdMode(layout: NodeLayout__Output): EtcdMode | "unknown" {

@@ -1,8 +1,8 @@
-import type { V1Node } from "@kubernetes/client-node";
 import type { NodeStatus__Output } from "../../../shared/index.js";
 import { defineCommand, noArgs } from "../../command.js";
 import { readyStatus } from "../../kube/index.js";
-import { inventoryOf, openSession } from "../../operation.js";
+import { discover } from "../../inventory.js";
+import { openSession } from "../../operation.js";
 import { isEtcdMember } from "../../plan/index.js";
 import { renderOutput } from "../../ui/output.js";
 import { table } from "../../ui/table.js";
@@ -38,17 +38,9 @@ ${CLUSTER_HELP}`,
     noArgs(ctx);
     const session = await openSession(ctx, ctx.values.config);
     try {
-      const inventory = await inventoryOf(session);
-      let apiNodes: V1Node[] | undefined;
-      let apiError = inventory.source === "cache" ? "the API did not answer; see the log" : "";
-      // The inventory came from the cache only because the API is down: don't wait for it a second time.
-      if (inventory.source === "api") {
-        try {
-          apiNodes = await session.api.listNodes();
-        } catch (err) {
-          apiError = (err as Error).message;
-        }
-      }
+      // One pass: the nodes, their layouts and their etcd members as discovery saw them, then each agent's units.
+      const { inventory, apiNodes, localEtcd } = await discover(session);
+      const apiError = apiNodes ? "" : "the API did not answer; see the log";
       const { config } = session;
       const rows: Row[] = await Promise.all(
         inventory.nodes.map(async (n): Promise<Row> => {
@@ -58,12 +50,15 @@ ${CLUSTER_HELP}`,
           try {
             status = await session.agents
               .get(n.name, n.address)
-              .getStatus({ includeEtcd: isEtcdMember(n) }, { deadlineMs: config.agents.callTimeoutMs });
+              .getStatus(
+                { includeEtcd: isEtcdMember(n) && !localEtcd.has(n.name) },
+                { deadlineMs: config.agents.callTimeoutMs },
+              );
           } catch (err) {
             agentError = (err as Error).message;
           }
           const unitName = (u: string) => (u.endsWith(".service") ? u.slice(0, -8) : u);
-          const etcd = status?.etcd;
+          const etcd = localEtcd.get(n.name) ?? status?.etcd;
           return {
             node: n.name,
             roles: [
