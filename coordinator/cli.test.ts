@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { KubecycleError } from "../shared/index.js";
-import { COMMANDS, GLOBAL_OPTIONS } from "./cli.js";
+import { COMMANDS, GLOBAL_OPTIONS, VALUE_FLAGS } from "./cli.js";
 import { UsageError } from "./command.js";
 import { EXIT, main, reportError } from "./main.js";
 
@@ -65,10 +65,49 @@ describe("help", () => {
     expect(r.stderr).toBe("");
   });
 
-  it("is a usage error to give no command", async () => {
+  it("shows what it can do when given no command", async () => {
     const r = await kubecycle();
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("kubecycle <noun> <verb>");
+    expect(r.stderr).toBe("");
+  });
+});
+
+describe("flags", () => {
+  it("knows every flag that takes a value, so flags may stand anywhere on the line", async () => {
+    const declared = new Set<string>();
+    const add = (opts: Record<string, { type: string; short?: string }>) => {
+      for (const [name, o] of Object.entries(opts)) {
+        if (o.type !== "string") continue;
+        declared.add(name);
+        if (o.short) declared.add(o.short);
+      }
+    };
+    add(GLOBAL_OPTIONS);
+    for (const load of Object.values(COMMANDS)) add((await load()).command.options);
+    expect([...VALUE_FLAGS].sort()).toEqual([...declared].sort());
+  }, 30_000);
+
+  it.each([
+    [["-o", "json", "pki", "init", "--dir", "D"]],
+    [["pki", "-o=json", "init", "--dir", "D"]],
+    [["--dir", "D", "pki", "init", "--output=json"]],
+    [["pki", "--dir", "D", "init", "-ojson"]],
+  ])("finds the command and its flags in %j", async (argv) => {
+    const dir = await mkdtemp(join(tmpdir(), "kc-cli-"));
+    try {
+      const r = await kubecycle(...argv.map((a) => (a === "D" ? join(dir, "pki") : a)));
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ cert: expect.stringMatching(/ca\.crt$/) });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses a log level it does not know, naming the ones it does", async () => {
+    const r = await kubecycle("pki", "init", "--log-level", "loud");
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe("error: missing command\n  hint: run `kubecycle --help` for usage\n");
+    expect(r.stderr).toContain("--log-level must be one of fatal, error, warn, info, debug, trace");
   });
 });
 
@@ -90,7 +129,11 @@ describe("usage errors", () => {
       "kubecycle pki client --help",
     ],
     [["pki", "init", "--days", "ten"], '--days must be a whole number of days, not "ten"', "kubecycle pki init --help"],
-    [["pki", "init", "-o", "xml"], '--output must be one of table, json, yaml, not "xml"', "kubecycle pki init --help"],
+    [
+      ["pki", "init", "-o", "xml"],
+      '--output must be one of table, wide, json, yaml, not "xml"',
+      "kubecycle pki init --help",
+    ],
   ])("kubecycle %j", async (argv, message, help) => {
     const r = await kubecycle(...argv);
     expect(r.code).toBe(EXIT.USER);

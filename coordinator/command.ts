@@ -22,6 +22,9 @@ export type OptionValues<O extends Options> = {
   [K in keyof O as O[K] extends { default: unknown } ? never : K]?: OptionValue<O[K]>;
 };
 
+/** A log level the CLI accepts for its log file. */
+export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace";
+
 /** Where a command writes; `process.stdout` is one, a test's string collector another. */
 export interface Writer {
   write(chunk: string): unknown;
@@ -35,6 +38,8 @@ export interface CommandContext<V = OptionValues<Options>> {
   positionals: string[];
   /** The global `-o/--output`. Default "table". */
   output: OutputFormat;
+  /** The global `-v`/`--log-level`: the log file's level, and whether its lines also go to stderr. */
+  log: { level: LogLevel; toStderr: boolean };
   stdout: Writer;
   stderr: Writer;
   env: NodeJS.ProcessEnv;

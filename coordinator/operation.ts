@@ -4,7 +4,7 @@ import { pino } from "pino";
 import { KubecycleError, createLogger, readTlsFiles, type Logger } from "../shared/index.js";
 import { AgentPool } from "./agents/index.js";
 import type { CommandContext } from "./command.js";
-import { loadCoordinatorConfig, type CompiledCoordinatorConfig } from "./config.js";
+import { loadCoordinatorConfig, type CompiledCoordinatorConfig, type ConfigFlags } from "./config.js";
 import { loadInventory, type Inventory } from "./inventory.js";
 import { ClusterLock, connectCluster, type ClusterApi, type LockHolder } from "./kube/index.js";
 import { changedNodeBy, renderPlan, type Plan } from "./plan/index.js";
@@ -23,14 +23,16 @@ export interface ClusterSession {
 }
 
 /** Loads the config, opens the log file in the state directory, and connects to the API and the agents. */
-export async function openSession(ctx: CommandContext, configPath: string | undefined): Promise<ClusterSession> {
-  const config = await loadCoordinatorConfig(configPath, ctx.env);
+export async function openSession(ctx: CommandContext, flags: ConfigFlags): Promise<ClusterSession> {
+  const config = await loadCoordinatorConfig(flags, ctx.env);
   await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
-  // Logs go to a file, never to the operator's screen; the screen gets the progress view.
+  // Logs go to a file; the screen gets the progress view, and the log lines too with -v. Written synchronously: a
+  // CLI that exits (or is killed) right after a failure must leave its last lines in the file.
+  const file = pino.destination({ dest: join(config.stateDir, "kubecycle.log"), mkdir: true, sync: true });
   const log = createLogger({
     name: "kubecycle",
-    level: "debug",
-    destination: pino.destination({ dest: join(config.stateDir, "kubecycle.log"), mkdir: true, sync: false }),
+    level: ctx.log.level,
+    destination: ctx.log.toStderr ? pino.multistream([{ stream: file }, { stream: pino.destination(2) }]) : file,
   });
   const tls = await readTlsFiles(config.agents.tls, "agents.tls");
   const agents = new AgentPool({ tls, port: config.agents.port, unreachableMs: config.agents.unreachableMs });
@@ -131,6 +133,7 @@ export async function runProcedure(opts: {
     progressMode(ctx.output, (ctx.stdout as { isTTY?: boolean }).isTTY === true),
     ctx.stdout,
     plan,
+    op,
   );
   ctx.stderr.write(`operation ${op}${opts.resume ? " (resumed)" : ""}\n`);
   let result: ExecutionResult;

@@ -66,6 +66,7 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecutionResult
   const record = async (entry: JournalEntry) => {
     await journal.append(entry);
     opts.onEvent?.(entry);
+    logEntry(opts.log, journal.op, entry);
   };
 
   let failed: ExecutionResult["failed"];
@@ -148,6 +149,15 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecutionResult
       clearTimeout(timer);
     }
   }
+}
+
+/** Every journal entry as a log line too: the log file tells the whole operation, beside the journal. */
+function logEntry(log: Logger, op: string, e: JournalEntry): void {
+  const { type, ...fields } = e;
+  const line = { op, ...fields };
+  if (type === "step-failed" || (type === "operation-finished" && e.result !== "succeeded")) log.error(line, type);
+  else if (type === "step-progress") log.debug(line, type);
+  else log.info(line, type);
 }
 
 function aborted(signal: AbortSignal): Promise<never> {

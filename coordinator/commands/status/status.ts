@@ -36,7 +36,7 @@ ${CLUSTER_HELP}`,
   options: { ...CLUSTER_OPTIONS },
   async run(ctx) {
     noArgs(ctx);
-    const session = await openSession(ctx, ctx.values.config);
+    const session = await openSession(ctx, ctx.values);
     try {
       // One pass: the nodes, their layouts and their etcd members as discovery saw them, then each agent's units.
       const { inventory, apiNodes, localEtcd } = await discover(session);
