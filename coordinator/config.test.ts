@@ -24,6 +24,9 @@ describe("coordinator config", () => {
     expect(c.backups.dir).toBe(`${c.stateDir}/backups`);
     expect(c.timeouts.drainMs).toBe(300_000);
     expect(c.timeouts.agentCallMs).toBe(10_000);
+    // Every step of a phase at once, unless the config bounds it.
+    expect(c.concurrency).toBe(Number.POSITIVE_INFINITY);
+    expect(compileCoordinatorConfig({ ...base, concurrency: 50 }, opts).concurrency).toBe(50);
   });
 
   it("reads the kubeconfig as kubectl does: the config, then $KUBECONFIG's first entry, then ~/.kube/config", () => {
