@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { UsageError, type Command, type LogLevel, type Options, type Writer } from "./command.js";
+import type { ClusterApi } from "./kube/index.js";
 import { OUTPUT_FORMATS, isOutputFormat } from "./ui/output.js";
 
 type Loader = () => Promise<{ command: Command }>;
@@ -72,6 +73,8 @@ export interface CliIo {
   stdout: Writer;
   stderr: Writer;
   env: NodeJS.ProcessEnv;
+  /** The Kubernetes API to talk to instead of the kubeconfig's (a simulated one, in tests and benchmarks). */
+  clusterApi?: ClusterApi;
 }
 
 /** Runs `kubecycle argv...` and returns the exit code. Errors are thrown, for main to report in one place. */

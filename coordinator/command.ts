@@ -1,4 +1,5 @@
 import type { ParseArgsConfig } from "node:util";
+import type { ClusterApi } from "./kube/index.js";
 import type { OutputFormat } from "./ui/output.js";
 
 /** A command's flags, in `util.parseArgs` form. */
@@ -43,6 +44,8 @@ export interface CommandContext<V = OptionValues<Options>> {
   stdout: Writer;
   stderr: Writer;
   env: NodeJS.ProcessEnv;
+  /** The Kubernetes API, when the caller injects one; default: the kubeconfig's (see openSession). */
+  clusterApi?: ClusterApi;
 }
 
 /** One `kubecycle <noun> <verb>`; a module under `commands/<noun>/<verb>.ts` exports it as `command`. */

@@ -28,6 +28,9 @@ describe("coordinator config", () => {
     expect(c.backups.dir).toBe(`${c.stateDir}/backups`);
     expect(c.timeouts.drainMs).toBe(300_000);
     expect(c.timeouts.agentCallMs).toBe(10_000);
+    // Every step of a phase at once, unless the config bounds it.
+    expect(c.concurrency).toBe(Number.POSITIVE_INFINITY);
+    expect(compileCoordinatorConfig({ ...base, concurrency: 50 }, opts).concurrency).toBe(50);
   });
 
   it("reads the kubeconfig as kubectl does: the config's, then $KUBECONFIG's list, then ~/.kube/config", () => {

@@ -37,8 +37,11 @@ const schema = z.strictObject({
     /** How long a call keeps retrying an agent that does not answer at all before the step fails naming it. Default 20 s. */
     unreachableMs: ms(100, 3_600_000).default(20_000),
   }),
-  /** Steps of one phase that run at once. Default 16. */
-  concurrency: z.number().int().min(1).max(1000).default(16),
+  /**
+   * Steps of one phase that run at once. Default: all of them. A phase runs on every node it names at once (SPEC.md,
+   * "Cluster stop"): a bound of k turns a phase on n nodes into n/k rounds of the slowest node's transition.
+   */
+  concurrency: z.number().int().min(1).optional(),
   /** Journals, inventory cache, backups. Default ~/.kubecycle/<cluster>. */
   stateDir: z.string().min(1).optional(),
   backups: z
@@ -97,6 +100,7 @@ export interface CompiledCoordinatorConfig {
     callTimeoutMs: number;
     unreachableMs: number;
   };
+  /** Steps of one phase that run at once; Infinity: all of them. */
   concurrency: number;
   stateDir: string;
   backups: { dir: string; keep: number };
@@ -133,7 +137,7 @@ export function compileCoordinatorConfig(
           callTimeoutMs: c.agents.callTimeoutMs,
           unreachableMs: c.agents.unreachableMs,
         },
-        concurrency: c.concurrency,
+        concurrency: c.concurrency ?? Number.POSITIVE_INFINITY,
         stateDir,
         backups: { dir: abs(c.backups.dir ?? join(stateDir, "backups")), keep: c.backups.keep },
         timeouts: { agentCallMs: c.agents.callTimeoutMs, ...c.timeouts },

@@ -22,7 +22,10 @@ export interface ClusterSession {
   close(): void;
 }
 
-/** Loads the config, opens the log file in the state directory, and connects to the API and the agents. */
+/**
+ * Loads the config, opens the log file in the state directory, and connects to the API (the one `ctx` injects, else
+ * the kubeconfig's) and the agents.
+ */
 export async function openSession(ctx: CommandContext, flags: ConfigFlags): Promise<ClusterSession> {
   const config = await loadCoordinatorConfig(flags, ctx.env);
   await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
@@ -36,12 +39,14 @@ export async function openSession(ctx: CommandContext, flags: ConfigFlags): Prom
   });
   const tls = await readTlsFiles(config.agents.tls, "agents.tls");
   const agents = new AgentPool({ tls, port: config.agents.port, unreachableMs: config.agents.unreachableMs });
-  const api = connectCluster({
-    kubeconfig: config.kubeconfig,
-    context: config.context,
-    onFailover: ({ from, to, what, err }) =>
-      log.warn({ from, to, what, err: (err as Error).message }, "API server does not answer; failing over"),
-  });
+  const api =
+    ctx.clusterApi ??
+    connectCluster({
+      kubeconfig: config.kubeconfig,
+      context: config.context,
+      onFailover: ({ from, to, what, err }) =>
+        log.warn({ from, to, what, err: (err as Error).message }, "API server does not answer; failing over"),
+    });
   return {
     config,
     log,

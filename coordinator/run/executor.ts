@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { KubecycleError, agentOperationId, type ErrorFields, type Logger } from "../../shared/index.js";
 import { changesNodes, type Plan, type Step, type StepAction, type StepKind } from "../plan/index.js";
 import type { Journal, JournalEntry } from "./journal.js";
@@ -113,8 +114,12 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecutionResult
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), step.timeoutMs);
     const signal = AbortSignal.any([deadline.signal, interrupt]);
+    // A step may ask every node at once under its one signal (record-inventory does): a listener per call in flight
+    // is expected, not a leak, and Node's warning about it would land on the operator's terminal.
+    setMaxListeners(0, signal);
     const progressWrites: Array<Promise<void>> = [];
     let lastProgress = "";
+    const cutOff = whenAborted(signal);
     try {
       if (!runner) throw new KubecycleError("INTERNAL", `no runner for step kind ${step.action.kind}`);
       const ctx: StepContext = {
@@ -130,7 +135,7 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecutionResult
       };
       if (opts.beforeChange && changesNodes(step.action)) await opts.beforeChange(step);
       // A runner that ignores its signal must still not hold the procedure past the deadline.
-      const evidence = await Promise.race([runner(ctx), aborted(signal)]);
+      const evidence = await Promise.race([runner(ctx), cutOff.promise]);
       await Promise.all(progressWrites);
       await record({ type: "step-succeeded", step: step.id, evidence });
       return undefined;
@@ -147,6 +152,7 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecutionResult
       return error;
     } finally {
       clearTimeout(timer);
+      cutOff.dispose();
     }
   }
 }
@@ -160,12 +166,19 @@ function logEntry(log: Logger, op: string, e: JournalEntry): void {
   else log.info(line, type);
 }
 
-function aborted(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => {
-    const fail = () => reject(new Error("aborted"));
+/**
+ * A promise that rejects when `signal` aborts, and the way to remove its listener once the step is over: Node keeps a
+ * signal made by AbortSignal.any alive while it has listeners and a source that may still abort (the operation's
+ * interrupt), so a listener left behind holds every step's signal, and what it reaches, until the process ends.
+ */
+function whenAborted(signal: AbortSignal): { promise: Promise<never>; dispose: () => void } {
+  let fail = (): void => undefined;
+  const promise = new Promise<never>((_, reject) => {
+    fail = () => reject(new Error("aborted"));
     if (signal.aborted) fail();
     else signal.addEventListener("abort", fail, { once: true });
   });
+  return { promise, dispose: () => signal.removeEventListener("abort", fail) };
 }
 
 function asStepError(err: unknown, step: Step, timedOut: boolean, interrupted: boolean, last: string): KubecycleError {
