@@ -14,6 +14,7 @@ export const COMMANDS: Readonly<Record<string, Loader>> = {
   "pki agent": () => import("./commands/pki/agent.js"),
   "pki client": () => import("./commands/pki/client.js"),
   status: () => import("./commands/status/status.js"),
+  health: () => import("./commands/health/health.js"),
   "node stop": () => import("./commands/node/stop.js"),
   "node start": () => import("./commands/node/start.js"),
   "cluster stop": () => import("./commands/cluster/stop.js"),
@@ -22,6 +23,8 @@ export const COMMANDS: Readonly<Record<string, Loader>> = {
   "ops list": () => import("./commands/ops/list.js"),
   "ops show": () => import("./commands/ops/show.js"),
   "ops resume": () => import("./commands/ops/resume.js"),
+  "config init": () => import("./commands/config/init.js"),
+  completion: () => import("./commands/completion/completion.js"),
 };
 
 /** Flags every command takes; command options must not reuse these names. */
@@ -57,6 +60,9 @@ export const VALUE_FLAGS: ReadonlySet<string> = new Set([
   "dns",
   "role",
   "cn",
+  "pki",
+  "client",
+  "cluster",
 ]);
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
