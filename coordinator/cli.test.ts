@@ -311,13 +311,11 @@ describe("kubecycle completion", () => {
   /** What bash completes for the words typed, with the script `kubecycle completion bash` prints. */
   async function complete(script: string, ...words: string[]): Promise<string[]> {
     const { execFile } = await import("node:child_process");
+    const { promisify } = await import("node:util");
     const line = words.map((w) => `'${w}'`).join(" ");
     const program = `${script}\nCOMP_WORDS=(kubecycle ${line}); COMP_CWORD=${words.length}; _kubecycle; printf '%s\\n' "\${COMPREPLY[@]}"`;
-    return new Promise((resolve, reject) =>
-      execFile("bash", ["-c", program], (err, stdout) =>
-        err ? reject(err) : resolve(stdout.split("\n").filter(Boolean).sort()),
-      ),
-    );
+    const { stdout } = await promisify(execFile)("bash", ["-c", program]);
+    return stdout.split("\n").filter(Boolean).sort();
   }
 
   it("completes nouns, verbs and each command's flags in bash", async () => {

@@ -9,8 +9,9 @@ import { loadInventory, type Inventory } from "./inventory.js";
 import { ClusterLock, connectCluster, type ClusterApi, type LockHolder } from "./kube/index.js";
 import { changedNodeBy, renderPlan, type Plan } from "./plan/index.js";
 import { executePlan, type ExecutionResult } from "./run/executor.js";
-import { Journal, newOperationId } from "./run/journal.js";
+import { Journal, MemoryJournal, newOperationId } from "./run/journal.js";
 import { makeRunners } from "./run/steps/index.js";
+import { renderOutput } from "./ui/output.js";
 import { createProgress, progressMode } from "./ui/progress.js";
 
 /** Everything a command needs to talk to one cluster. */
@@ -103,10 +104,7 @@ export async function runProcedure(opts: {
 }): Promise<number> {
   const { ctx, session, plan } = opts;
   const { lockAfter, adoptLock } = procedureLock(plan);
-  if (opts.dryRun) {
-    ctx.stdout.write(ctx.output === "json" ? `${JSON.stringify(plan, null, 2)}\n` : renderPlan(plan));
-    return 0;
-  }
+  if (opts.dryRun) return dryRun(ctx, session, opts.inventory, plan);
   await opts.confirm();
   const op = opts.resume?.op ?? newOperationId(plan.procedure, plan.target);
   const journal = opts.resume
@@ -196,6 +194,72 @@ export async function runProcedure(opts: {
     },
     { cause },
   );
+}
+
+/**
+ * A dry run: the plan, then its read-only preflight checks run for real (nothing is journaled, locked or changed),
+ * each with its answer: what a drain would evict, which certificate expires, which member is down. Exit 0 when they
+ * all pass, 2 when the procedure would be refused.
+ */
+async function dryRun(ctx: CommandContext, session: ClusterSession, inventory: Inventory, plan: Plan): Promise<number> {
+  const checks: Plan = { ...plan, phases: plan.phases.filter((p) => p.name === "preflight") };
+  const journal = new MemoryJournal(newOperationId(`dry run ${plan.procedure}`, plan.target));
+  const result =
+    checks.phases.length === 0
+      ? undefined
+      : await executePlan({
+          plan: checks,
+          journal,
+          runners: makeRunners({
+            api: session.api,
+            agents: session.agents,
+            inventory,
+            config: session.config,
+            lock: new ClusterLock(
+              session.api,
+              { op: journal.op, procedure: plan.procedure, target: plan.target },
+              {
+                stateDir: session.config.stateDir,
+              },
+            ),
+            log: session.log,
+          }),
+          concurrency: session.config.concurrency,
+          // Every check runs, also after one refuses: the operator sees all that stands in the way at once.
+          interrupt: new AbortController().signal,
+          log: session.log,
+          continueOnFailure: true,
+        });
+  interface Answer {
+    step: string;
+    ok: boolean;
+    evidence?: Record<string, unknown>;
+    error?: { code: string; message: string };
+  }
+  const answers = journal.entries.flatMap((e): Answer[] =>
+    e.type === "step-succeeded"
+      ? [{ step: e.step, ok: true, evidence: e.evidence }]
+      : e.type === "step-failed"
+        ? [{ step: e.step, ok: false, error: { code: e.code, message: e.message } }]
+        : [],
+  );
+  if (ctx.output === "json" || ctx.output === "yaml") {
+    ctx.stdout.write(renderOutput(ctx.output, { plan, preflight: answers }, () => ""));
+  } else {
+    const lines = answers.map((a) =>
+      a.ok ? `  ✓ ${a.step}${summarize(a.evidence)}` : `  ✗ ${a.step}: ${a.error?.message ?? ""}`,
+    );
+    ctx.stdout.write(`${renderPlan(plan)}\nPreflight, run now (read-only):\n${lines.join("\n") || "  (none)"}\n`);
+  }
+  return result?.result === "failed" ? 2 : 0;
+}
+
+/** A check's evidence in one line: what a drain would evict is listed whole, the rest kept short. */
+function summarize(evidence: Record<string, unknown> | undefined): string {
+  if (!evidence || Object.keys(evidence).length === 0) return "";
+  const pods = Array.isArray(evidence.evict) ? `; a drain would evict: ${evidence.evict.join(", ") || "nothing"}` : "";
+  const rest = JSON.stringify({ ...evidence, evict: undefined });
+  return ` ${rest.length > 120 ? `${rest.slice(0, 117)}...` : rest}${pods}`;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { setMaxListeners } from "node:events";
 import { KubecycleError, agentOperationId, type ErrorFields, type Logger } from "../../shared/index.js";
 import { changesNodes, type Plan, type Step, type StepAction, type StepKind } from "../plan/index.js";
-import type { Journal, JournalEntry } from "./journal.js";
+import type { JournalEntry, JournalWriter } from "./journal.js";
 
 /** What a step hands back as proof of success; journaled as the step's evidence. */
 export type Evidence = Record<string, unknown>;
@@ -39,13 +39,15 @@ export interface ExecutionResult {
 /** Options of {@link executePlan}. */
 export interface ExecuteOptions {
   plan: Plan;
-  journal: Journal;
+  journal: JournalWriter;
   runners: StepRunners;
   /** Steps of one phase run at most this many at a time. */
   concurrency: number;
   /** Aborted on SIGINT/SIGTERM/SIGHUP: no new step starts, running ones are told to stop. */
   interrupt: AbortSignal;
   log: Logger;
+  /** Run every step even after one failed (a dry run's checks); the result still says it failed. Default false. */
+  continueOnFailure?: boolean;
   /** Step ids already done (from the journal of an earlier run), skipped on resume. */
   completed?: ReadonlySet<string>;
   /** Every journal entry, as it is written: for the live view and the JSON event stream. */
@@ -77,7 +79,8 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecutionResult
     if (!reached || order.indexOf(step) > order.indexOf(reached)) reached = step;
   };
   for (const phase of plan.phases) {
-    if (interrupt.aborted || failed) break;
+    const stop = () => interrupt.aborted || (failed !== undefined && !opts.continueOnFailure);
+    if (stop()) break;
     const todo = phase.steps.filter((s) => !opts.completed?.has(s.id));
     for (const s of phase.steps.filter((x) => opts.completed?.has(x.id))) {
       await record({ type: "step-skipped", step: s.id, reason: "already done in an earlier run" });
@@ -87,7 +90,7 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecutionResult
     const queue = [...todo];
     const worker = async () => {
       for (let step = queue.shift(); step; step = queue.shift()) {
-        if (interrupt.aborted || failed) return;
+        if (stop()) return;
         reach(step);
         const error = await runStep(step, phase.name);
         if (error) failed ??= { step, error };

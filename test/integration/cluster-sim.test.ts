@@ -202,12 +202,12 @@ describe("cluster stop refuses, with nothing changed", () => {
   afterAll(() => sim.close());
 
   /** Runs `cluster stop` and checks that no agent and no API object was changed, and nothing was recorded. */
-  async function refused(opts: { config?: string } = {}) {
+  async function refused(opts: { config?: string } = {}, args = ["cluster", "stop", "--yes"]) {
     const from = sim.cluster.calls.length;
     const state = () =>
       units(sim.cluster).map(({ node, unit }) => `${node} ${unit.name} ${unit.active} ${unit.history.length}`);
     const before = state();
-    const res = await sim.kubecycle(["cluster", "stop", "--yes"], opts);
+    const res = await sim.kubecycle(args, opts);
     expect(changesSince(sim.cluster, from).map((c) => `${c.node} ${c.rpc} ${c.about ?? ""}`)).toEqual([]);
     expect(state()).toEqual(before);
     for (const n of NODES) expect(sim.api.storedNode(n).spec?.unschedulable, n).toBeUndefined();
@@ -276,6 +276,35 @@ describe("cluster stop refuses, with nothing changed", () => {
     const res = await refused({ config: sim.viewerConfig });
     expect(res.code).toBe(2);
     expect(res.stderr).toContain("viewer");
+  });
+
+  it("--dry-run runs every preflight check, names all the faults at once, and changes nothing", async () => {
+    const cert = sim.cluster.node("sim-worker-1").certificates.find((c) => c.purpose === "kubelet-client");
+    if (!cert) throw new Error("no kubelet-client certificate");
+    const saved = cert.notAfterUnixMs;
+    cert.notAfterUnixMs = Date.now() + 10 * 86_400_000;
+    sim.agents.stopAgent("sim-worker-3");
+    try {
+      const res = await refused({}, ["cluster", "stop", "--dry-run", "-o", "json"]);
+      expect(res.code, res.stderr).toBe(2);
+      const out = JSON.parse(res.stdout) as {
+        plan: { procedure: string };
+        preflight: Array<{ step: string; ok: boolean; error?: { message: string } }>;
+      };
+      expect(out.plan.procedure).toBe("cluster stop");
+      const failed = out.preflight.filter((a) => !a.ok).map((a) => a.error?.message ?? "");
+      expect(failed.some((m) => m.includes("/var/lib/kubelet/pki/kubelet-client-current.pem"))).toBe(true);
+      expect(failed.some((m) => /sim-worker-3.*unreachable/.test(m))).toBe(true);
+      // The checks that could pass did, and say so.
+      expect(out.preflight.filter((a) => a.ok).length).toBeGreaterThan(0);
+    } finally {
+      cert.notAfterUnixMs = saved;
+      await sim.agents.startAgent("sim-worker-3");
+    }
+    const clean = await refused({}, ["node", "stop", "sim-worker-1", "--dry-run"]);
+    expect(clean.code, clean.stderr).toBe(0);
+    expect(clean.stdout).toContain("Preflight, run now (read-only):");
+    expect(clean.stdout).toMatch(/✓ \S*check-drainable\S*.*a drain would evict: /);
   });
 
   it("and with every fault undone, the same cluster stops (so the refusals above had a cause)", async () => {
