@@ -1,3 +1,6 @@
 export { AgentConnection, type AgentEndpoint, type CallOptions } from "./agents/client.js";
 export * from "./pki/index.js";
 export { ServeConnection } from "./serve/client.js";
+export type { ClusterApi, EvictionResult } from "./kube/index.js";
+// The CLI's entry, for tests and benchmarks that run it in-process (with a simulated API: CliIo.clusterApi).
+export { main } from "./main.js";

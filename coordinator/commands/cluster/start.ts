@@ -36,7 +36,7 @@ ${PROCEDURE_HELP}`,
       minMs: 0,
       maxMs: 86_400_000,
     });
-    const session = await openSession(ctx, ctx.values.config);
+    const session = await openSession(ctx, ctx.values);
     try {
       return await startCluster(ctx, session, {
         breakLock: ctx.values["break-lock"],

@@ -1,13 +1,11 @@
 import { resolve } from "node:path";
-import { createLogger, type LogOptions } from "../../../shared/index.js";
-import { UsageError, defineCommand, noArgs, type CommandContext, type Writer } from "../../command.js";
+import { createLogger } from "../../../shared/index.js";
+import { defineCommand, noArgs, type CommandContext, type Writer } from "../../command.js";
 import { loadCoordinatorConfig } from "../../config.js";
 import { openSession } from "../../operation.js";
 import { startServe } from "../../serve/daemon.js";
 import { startCluster } from "../cluster/start.js";
 import { CLUSTER_HELP, CLUSTER_OPTIONS } from "../common.js";
-
-const LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
 export const command = defineCommand({
   summary: "Run the coordinator as a daemon: keep the agents' boot reports, serve status, start on boot",
@@ -18,21 +16,22 @@ export const command = defineCommand({
   before they are acknowledged); serves them to \`kubecycle status\`; exposes Prometheus metrics; and, when a
   \`cluster stop --poweroff --boot-hold --start-on-boot\` armed it, runs \`cluster start\` (the same plan, checks,
   journal and lock as the CLI's) once every recorded node has reported from a new boot. Logs JSON lines on stdout
-  (the journal, under systemd). SIGTERM stops it; a start it is running stops at a step boundary and parks the
-  lock, as on Ctrl-C (\`kubecycle ops resume\` finishes it).
+  (the journal, under systemd), at the level --log-level sets (default info). SIGTERM stops it; a start it is
+  running stops at a step boundary and parks the lock, as on Ctrl-C (\`kubecycle ops resume\` finishes it).
 
-      --log-level LEVEL   ${LEVELS.join(", ")} (default info)
 ${CLUSTER_HELP}`,
-  options: { ...CLUSTER_OPTIONS, "log-level": { type: "string", default: "info" } },
+  options: { ...CLUSTER_OPTIONS },
   async run(ctx) {
     noArgs(ctx);
-    const level = ctx.values["log-level"];
-    if (!(LEVELS as readonly string[]).includes(level)) {
-      throw new UsageError(`--log-level must be one of ${LEVELS.join(", ")}, not "${level}"`, ctx.name);
-    }
-    const config = await loadCoordinatorConfig(ctx.values.config, ctx.env);
-    const log = createLogger({ name: "kubecycle-serve", level: level as LogOptions["level"] & string });
-    const configPath = resolve(ctx.values.config ?? ctx.env.KUBECYCLE_CONFIG ?? "");
+    const config = await loadCoordinatorConfig(ctx.values, ctx.env);
+    const log = createLogger({ name: "kubecycle-serve", level: ctx.log.level });
+    // The start it runs reads the same config file and kubeconfig, whatever the working directory is then.
+    const abs = (p: string | undefined) => (p ? resolve(p) : undefined);
+    const flags = {
+      config: abs(ctx.values.config ?? ctx.env.KUBECYCLE_CONFIG),
+      kubeconfig: abs(ctx.values.kubeconfig),
+      context: ctx.values.context,
+    };
     const startLog = log.child({ component: "start-on-boot" });
     // The start's screen is serve's log: its JSON events, one line each.
     const lines = (to: (line: string) => void): Writer => {
@@ -66,9 +65,11 @@ ${CLUSTER_HELP}`,
             }
           }),
           stderr: lines((l) => startLog.warn(l)),
+          // The start's own log goes to <stateDir>/kubecycle.log, as the CLI's does.
+          log: { level: ctx.log.level, toStderr: false },
           env: ctx.env,
         };
-        const session = await openSession(startCtx, configPath);
+        const session = await openSession(startCtx, flags);
         try {
           await startCluster(startCtx, session, {
             breakLock: false,
