@@ -1,7 +1,7 @@
 // What the whole-cluster end-to-end tests check through channels of their own, never kubecycle's word: each node's
 // systemd (unit states, enablement and transition times, as `systemctl show` in the node gives them), etcd itself
 // (its v3 JSON gateway with the lab's etcd admin certificate) and the API (@kubernetes/client-node).
-import { CoordinationV1Api, CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import { CoordinationV1Api, CoreV1Api, KubeConfig, type V1Node } from "@kubernetes/client-node";
 import { readFile } from "node:fs/promises";
 import { request } from "node:https";
 import { expect } from "vitest";
@@ -111,16 +111,19 @@ export class ClusterProbe {
     for (const m of this.masters) expect((await this.unitTimes(m, "etcd")).active, `${m} etcd`).toBe("active");
   }
 
-  /** Every node Ready and untainted by the node-lifecycle controller. */
-  async settled(timeoutMs = 120_000): Promise<void> {
+  /** Every node Ready and untainted by the node-lifecycle controller (a node in `cordoned` may keep its cordon's taint). */
+  async settled(timeoutMs = 120_000, opts: { cordoned?: readonly string[] } = {}): Promise<void> {
     await waitFor(
       "every node Ready and untainted",
       async () => {
         const nodes = (await this.core.listNode()).items;
+        // A node an administrator cordoned on purpose keeps the cordon's own taint; no other.
+        const expected = (n: V1Node, key: string) =>
+          key === "node.kubernetes.io/unschedulable" && (opts.cordoned ?? []).includes(n.metadata?.name ?? "");
         const ok = nodes.every(
           (n) =>
             n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") &&
-            !(n.spec?.taints ?? []).some((t) => t.key.startsWith("node.kubernetes.io/")),
+            !(n.spec?.taints ?? []).some((t) => t.key.startsWith("node.kubernetes.io/") && !expected(n, t.key)),
         );
         return nodes.length === this.lab.nodes.length && ok ? true : undefined;
       },
