@@ -1,5 +1,7 @@
 export { AgentConnection, type AgentEndpoint, type CallOptions } from "./agents/client.js";
 export * from "./pki/index.js";
 export type { ClusterApi, EvictionResult } from "./kube/index.js";
+// The Kubernetes client and the lock as a procedure uses them, for tests of what they ask of a real API server.
+export { ClusterLock, connectCluster, type KubeCluster } from "./kube/index.js";
 // The CLI's entry, for tests and benchmarks that run it in-process (with a simulated API: CliIo.clusterApi).
 export { main } from "./main.js";

@@ -20,6 +20,7 @@ import { run } from "../lab/host.js";
 import { labUp, type Lab } from "../lab/lab.js";
 import {
   answer,
+  downLab,
   journalOf as journal,
   kubecycle as run_,
   kubecycleOnTerminal as onTerminal,
@@ -199,7 +200,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await lab?.down();
+  await downLab(lab, import.meta.url);
 }, 120_000);
 
 describe("kubecycle node stop/start on the lab", () => {
