@@ -600,8 +600,8 @@ describe("kubecycle node stop/start on the lab", () => {
     expect(await activeState(node, "kubelet")).toBe("active");
     expect(await lockLease()).toBeUndefined();
 
-    const plan = JSON.parse((await kubecycle(["node", "stop", node, "--dry-run", "-o", "json"])).stdout) as {
-      phases: Array<{ title: string }>;
+    const { plan } = JSON.parse((await kubecycle(["node", "stop", node, "--dry-run", "-o", "json"])).stdout) as {
+      plan: { phases: Array<{ title: string }> };
     };
     const yes = await kubecycleOnTerminal(["node", "stop", node], answer("y"));
     expect(yes.code, yes.screen).toBe(0);
