@@ -72,6 +72,7 @@ function emptyStatus(): EtcdMemberStatus__Output {
     members: [],
     membersError: "",
     clusterId: "",
+    dbSizeInUseBytes: 0,
   };
 }
 
@@ -204,6 +205,7 @@ export class EtcdProbe {
         raftIndex: num(s.raftIndex),
         raftAppliedIndex: num(s.raftAppliedIndex),
         dbSizeBytes: num(s.dbSize),
+        dbSizeInUseBytes: num(s.dbSizeInUse),
         version: str(s.version),
         errors: Array.isArray(s.errors) ? s.errors.map(str) : [],
       });
