@@ -3,3 +3,5 @@ export * from "./pki/index.js";
 export type { ClusterApi, EvictionResult } from "./kube/index.js";
 // The CLI's entry, for tests and benchmarks that run it in-process (with a simulated API: CliIo.clusterApi).
 export { main } from "./main.js";
+// What `kubecycle doctor -o json` prints, for scripts and tests that read it.
+export type { Evidence, Finding, Layer } from "./doctor/index.js";

@@ -384,20 +384,43 @@ function podView(n: SimNode, s: SimSandbox): V1Pod {
       nodeName: n.name,
       containers: [{ name: "main", image: "sim", resources: { requests: { cpu: "100m", memory: "128Mi" } } }],
     },
-    status: {
-      phase: s.ready ? "Running" : "Pending",
-      conditions: [{ type: "Ready", status: s.ready ? "True" : "False" }],
-      containerStatuses: [
-        {
-          name: "main",
-          image: "sim",
-          imageID: "sim",
-          ready: s.ready,
-          restartCount: s.restarts,
-          state: s.ready ? { running: {} } : { waiting: { reason: "ContainerCreating" } },
+    status: s.crashLoop
+      ? {
+          phase: "Running",
+          conditions: [{ type: "Ready", status: "False" }],
+          containerStatuses: [
+            {
+              name: "main",
+              image: "sim",
+              imageID: "sim",
+              ready: false,
+              restartCount: s.restarts,
+              state: { waiting: { reason: "CrashLoopBackOff", message: "back-off 5m0s restarting failed container" } },
+              lastState: {
+                terminated: {
+                  reason: s.crashLoop.reason,
+                  exitCode: s.crashLoop.exitCode,
+                  message: s.crashLoop.message,
+                  finishedAt: new Date(s.crashLoop.finishedAt),
+                },
+              },
+            },
+          ],
+        }
+      : {
+          phase: s.ready ? "Running" : "Pending",
+          conditions: [{ type: "Ready", status: s.ready ? "True" : "False" }],
+          containerStatuses: [
+            {
+              name: "main",
+              image: "sim",
+              imageID: "sim",
+              ready: s.ready,
+              restartCount: s.restarts,
+              state: s.ready ? { running: {} } : { waiting: { reason: "ContainerCreating" } },
+            },
+          ],
         },
-      ],
-    },
   };
 }
 

@@ -81,6 +81,8 @@ export interface SimSandbox {
   /** ReplicaSet, DaemonSet, or Node (a static pod's mirror). */
   owner: { kind: string; name: string };
   restarts: number;
+  /** Its container keeps exiting (CrashLoopBackOff): how it last ended. The sandbox itself stays up. */
+  crashLoop?: { reason: string; exitCode: number; message: string; finishedAt: number };
 }
 
 /** A certificate a node's agent reports (path, subject, validity; never a key). */
