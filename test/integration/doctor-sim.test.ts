@@ -3,9 +3,12 @@
 // state (a unit stopped, journal lines, an alarm, a firewall-dropped port...), asks doctor, and checks it names the
 // fault with the right cause; where doctor's fix is a kubecycle command, the fix is run and doctor then finds
 // nothing, so the finding was about the fault and the fix fixes it.
-import { mkdtemp, rm } from "node:fs/promises";
+import type { V1CertificateSigningRequest } from "@kubernetes/client-node";
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Finding } from "../../coordinator/index.js";
 import { startSimFixture, type SimFixture } from "../sim/fixture.js";
@@ -305,5 +308,110 @@ describe("kubecycle doctor on the simulated cluster", () => {
     } finally {
       node("sim-worker-2").startUnit("kubelet.service");
     }
+  });
+});
+
+/** A kubelet's CSR as the API stores it, its PKCS#10 request made by openssl as a kubelet makes one. */
+async function kubeletCsr(o: {
+  name: string;
+  node: string;
+  requester?: string;
+  san: string;
+}): Promise<V1CertificateSigningRequest> {
+  const key = join(work, `${o.name}.key`);
+  const out = join(work, `${o.name}.csr`);
+  // prettier-ignore
+  await promisify(execFile)("openssl", ["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-subj", `/O=system:nodes/CN=system:node:${o.node}`, "-addext", `subjectAltName=${o.san}`, "-out", out]);
+  const requester = o.requester ?? `system:node:${o.node}`;
+  return {
+    apiVersion: "certificates.k8s.io/v1",
+    kind: "CertificateSigningRequest",
+    metadata: { name: o.name, creationTimestamp: new Date(), resourceVersion: "1" },
+    spec: {
+      request: Buffer.from(await readFile(out)).toString("base64"),
+      signerName: "kubernetes.io/kubelet-serving",
+      username: requester,
+      groups: requester.startsWith("system:bootstrap:")
+        ? ["system:bootstrappers", "system:authenticated"]
+        : ["system:nodes", "system:authenticated"],
+      usages: ["digital signature", "key encipherment", "server auth"],
+    },
+    status: {},
+  };
+}
+
+const approved = (name: string) =>
+  sim.api.csrs
+    .find((c) => c.metadata?.name === name)
+    ?.status?.conditions?.some((c) => c.type === "Approved" && c.status === "True") === true;
+
+describe("kubelet CSRs after a long outage", () => {
+  it("doctor lists a pending kubelet CSR with the command that approves it", async () => {
+    await until(allHealthy, "the cluster healthy");
+    const w1 = node("sim-worker-1");
+    sim.api.csrs.push(await kubeletCsr({ name: "csr-doctor", node: w1.name, san: `DNS:${w1.name},IP:${w1.address}` }));
+    try {
+      const run = await doctor();
+      expect(summary(run.findings)).toEqual(["kubelet kubelet-csr-pending sim-worker-1"]);
+      expect(run.findings[0]?.fix[0]).toBe("kubecycle cluster start --approve-kubelet-csrs");
+      expect(approved("csr-doctor")).toBe(false);
+    } finally {
+      sim.api.csrs = [];
+    }
+  });
+
+  it("cluster start --approve-kubelet-csrs approves what a recorded node asks for itself, and refuses the rest saying why", async () => {
+    await until(allHealthy, "the cluster healthy");
+    const stop = await sim.kubecycle(["cluster", "stop", "--yes", "-o", "json"]);
+    expect(stop.code, stop.stderr).toBe(0);
+    const w1 = node("sim-worker-1");
+    const w2 = node("sim-worker-2");
+    sim.api.csrs.push(
+      await kubeletCsr({ name: "csr-good", node: w1.name, san: `DNS:${w1.name},IP:${w1.address}` }),
+      await kubeletCsr({
+        name: "csr-bootstrap",
+        node: w2.name,
+        requester: "system:bootstrap:abcdef",
+        san: `DNS:${w2.name},IP:${w2.address}`,
+      }),
+      await kubeletCsr({ name: "csr-foreign-ip", node: w2.name, san: `DNS:${w2.name},IP:10.9.9.9` }),
+      await kubeletCsr({ name: "csr-stranger", node: "not-a-node", san: "DNS:not-a-node" }),
+    );
+    const start = await sim.kubecycle(["cluster", "start", "--approve-kubelet-csrs", "--settle-timeout", "0"]);
+    expect(start.code, start.stdout + start.stderr).toBe(0);
+    // In the API's own store: only the good one carries the approval.
+    expect(approved("csr-good")).toBe(true);
+    expect(approved("csr-bootstrap")).toBe(false);
+    expect(approved("csr-foreign-ip")).toBe(false);
+    expect(approved("csr-stranger")).toBe(false);
+    const approvals = sim.cluster.calls.filter((c) => c.rpc === "api:approve certificatesigningrequest");
+    expect(approvals.map((c) => c.about)).toEqual(["approve certificatesigningrequest csr-good"]);
+    expect(start.stdout).toMatch(/csr-bootstrap.*refused: it was requested with a bootstrap token/);
+    expect(start.stdout).toMatch(/csr-foreign-ip.*refused: addresses 10\.9\.9\.9 are not sim-worker-2's/);
+    expect(start.stdout).toMatch(/csr-stranger.*refused: not-a-node is not a node of the recorded inventory/);
+
+    // Afterwards doctor still names the refused ones (a warning each), and not the approved one.
+    const after = await doctor();
+    expect(summary(after.findings.filter((f) => f.code.startsWith("kubelet-csr")))).toEqual([
+      "kubelet kubelet-csr-refused not-a-node",
+      "kubelet kubelet-csr-refused sim-worker-2",
+      "kubelet kubelet-csr-refused sim-worker-2",
+    ]);
+    sim.api.csrs = [];
+  });
+
+  it("cluster start without the flag lists the pending CSRs and approves none", async () => {
+    await until(allHealthy, "the cluster healthy");
+    const stop = await sim.kubecycle(["cluster", "stop", "--yes", "-o", "json"]);
+    expect(stop.code, stop.stderr).toBe(0);
+    const w1 = node("sim-worker-1");
+    sim.api.csrs.push(await kubeletCsr({ name: "csr-listed", node: w1.name, san: `DNS:${w1.name},IP:${w1.address}` }));
+    const from = sim.cluster.calls.length;
+    const start = await sim.kubecycle(["cluster", "start", "--settle-timeout", "0"]);
+    expect(start.code, start.stdout + start.stderr).toBe(0);
+    expect(start.stdout).toMatch(/csr-listed.*would be approved with --approve-kubelet-csrs/);
+    expect(approved("csr-listed")).toBe(false);
+    expect(sim.cluster.calls.slice(from).filter((c) => c.rpc.startsWith("api:approve"))).toEqual([]);
+    sim.api.csrs = [];
   });
 });
