@@ -1,6 +1,8 @@
 export { AgentConnection, type AgentEndpoint, type CallOptions } from "./agents/client.js";
 export * from "./pki/index.js";
 export type { ClusterApi, EvictionResult } from "./kube/index.js";
+// The real API client and the kubelet CSR decision, for tests against the lab's API simulator.
+export { connectCluster, pendingKubeletCsrs } from "./kube/index.js";
 // The CLI's entry, for tests and benchmarks that run it in-process (with a simulated API: CliIo.clusterApi).
 export { main } from "./main.js";
 // What `kubecycle doctor -o json` prints, for scripts and tests that read it.

@@ -354,7 +354,11 @@ export function createApiHandler(ctx: ApiServerContext): (req: IncomingMessage, 
     const { res: r, ns, name, sub } = t;
     if (
       sub &&
-      !((sub === "status" && r.hasStatus) || (r.kind === "Pod" && (sub === "eviction" || sub === "binding")))
+      !(
+        (sub === "status" && r.hasStatus) ||
+        (r.kind === "Pod" && (sub === "eviction" || sub === "binding")) ||
+        (r.kind === "CertificateSigningRequest" && sub === "approval")
+      )
     ) {
       throw new StatusError(404, "NotFound", "the server could not find the requested resource", {});
     }
