@@ -4,6 +4,7 @@ import { hostname } from "node:os";
 import type { Server } from "@grpc/grpc-js";
 import { KubecycleError, readTlsFiles, type Logger } from "../shared/index.js";
 import type { CompiledAgentConfig } from "./config.js";
+import { NodeDiagnostics } from "./diagnostics.js";
 import { EtcdProbe } from "./etcd.js";
 import { FactsCollector } from "./facts.js";
 import { Mutations } from "./mutations.js";
@@ -13,7 +14,9 @@ import { NodeLayoutReader } from "./layout.js";
 import { StaticPodReader } from "./manifests.js";
 import { PodSandboxes } from "./pods.js";
 import { PowerControl } from "./power.js";
+import { EtcdRestorer } from "./restore.js";
 import { createServer, serverCredentials } from "./server.js";
+import { KUBELET_UNIT } from "./layout.js";
 import { StatusReader, StatusWatchers } from "./status.js";
 import { SystemctlUnitManager } from "./systemd/systemctl.js";
 import type { UnitManager } from "./systemd/unit-manager.js";
@@ -76,6 +79,30 @@ export async function startAgent(opts: {
       workDir: config.stateDir,
     });
     const pods = new PodSandboxes({ crictl: config.pods.crictl, concurrency: config.pods.stopConcurrency });
+    const diagnostics = new NodeDiagnostics({
+      manager,
+      allow: config.units.allow,
+      journalLines: config.units.journalLines,
+      kubeletKubeconfig: config.kubernetes.kubeletKubeconfig,
+      layout: async (signal) => {
+        const l = await layout.layout(signal);
+        return {
+          etcd: await layout.etcd(signal),
+          runtimeKind: l.runtime?.kind ?? "",
+          kubelet: l.kubeletUnit === KUBELET_UNIT,
+        };
+      },
+    });
+    const restorer = new EtcdRestorer({
+      config: (signal) => layout.etcd(signal),
+      manager,
+      etcdctl: config.etcd.etcdctl,
+      etcdutl: config.etcd.etcdutl,
+      stateDir: config.stateDir,
+      restoreTimeoutMs: config.etcd.restoreTimeoutMs,
+      etcdTimeoutMs: config.etcd.timeoutMs,
+      log,
+    });
     power = new PowerControl({ manager, mutations, bootId: () => facts.bootId(), log });
     const status = new StatusReader({
       nodeName,
@@ -101,6 +128,8 @@ export async function startAgent(opts: {
       layout,
       staticPods,
       power,
+      diagnostics,
+      restorer,
       mutations,
       log,
       drainSignal: drain.signal,

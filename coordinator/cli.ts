@@ -15,6 +15,7 @@ export const COMMANDS: Readonly<Record<string, Loader>> = {
   "pki client": () => import("./commands/pki/client.js"),
   status: () => import("./commands/status/status.js"),
   health: () => import("./commands/health/health.js"),
+  doctor: () => import("./commands/doctor/doctor.js"),
   "node stop": () => import("./commands/node/stop.js"),
   "node start": () => import("./commands/node/start.js"),
   "cluster stop": () => import("./commands/cluster/stop.js"),

@@ -37,6 +37,9 @@ const TABLE: Array<[ErrorCode, status, boolean]> = [
   ["CLUSTER_MISMATCH", status.FAILED_PRECONDITION, true],
   ["API_AT_RISK", status.FAILED_PRECONDITION, true],
   ["COMPONENT_UNHEALTHY", status.UNAVAILABLE, false],
+  ["ETCD_RUNNING", status.FAILED_PRECONDITION, true],
+  ["ETCD_HEALTHY", status.FAILED_PRECONDITION, true],
+  ["SNAPSHOT_NOT_STAGED", status.NOT_FOUND, false],
   ["RESOURCE_EXHAUSTED", status.RESOURCE_EXHAUSTED, false],
   ["INTERNAL", status.INTERNAL, false],
 ];

@@ -45,6 +45,26 @@ export type * from "./generated/kubecycle/v1/CertificateInfo.js";
 export type * from "./generated/kubecycle/v1/CertificatesResult.js";
 export type * from "./generated/kubecycle/v1/PowerOffRequest.js";
 export type * from "./generated/kubecycle/v1/PowerOffResult.js";
+export type * from "./generated/kubecycle/v1/ReadJournalRequest.js";
+export type * from "./generated/kubecycle/v1/JournalLines.js";
+export type * from "./generated/kubecycle/v1/GetClockRequest.js";
+export type * from "./generated/kubecycle/v1/Clock.js";
+export type * from "./generated/kubecycle/v1/GetDiskUsageRequest.js";
+export type * from "./generated/kubecycle/v1/PathUsage.js";
+export type * from "./generated/kubecycle/v1/DiskUsage.js";
+export type * from "./generated/kubecycle/v1/ProbeNetworkRequest.js";
+export type * from "./generated/kubecycle/v1/NetworkProbe.js";
+export type * from "./generated/kubecycle/v1/NetworkProbes.js";
+export type * from "./generated/kubecycle/v1/SnapshotUpload.js";
+export type * from "./generated/kubecycle/v1/SnapshotUploadHeader.js";
+export type * from "./generated/kubecycle/v1/StagedSnapshot.js";
+export type * from "./generated/kubecycle/v1/EtcdRestoreRequest.js";
+export type * from "./generated/kubecycle/v1/EtcdRestoreResult.js";
+export type * from "./generated/kubecycle/v1/EtcdReplaceMemberRequest.js";
+export type * from "./generated/kubecycle/v1/EtcdReplaceMemberResult.js";
+export type * from "./generated/kubecycle/v1/RejoinPhase.js";
+export type * from "./generated/kubecycle/v1/EtcdRejoinRequest.js";
+export type * from "./generated/kubecycle/v1/EtcdRejoinResult.js";
 
 /** proto-loader options; they must match the ones `npm run proto:gen` generates the types with. */
 export const PROTO_LOADER_OPTIONS: Options = {

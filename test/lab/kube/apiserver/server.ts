@@ -399,7 +399,11 @@ export function createApiHandler(ctx: ApiServerContext): (req: IncomingMessage, 
     }
     if (
       sub &&
-      !((sub === "status" && r.hasStatus) || (r.kind === "Pod" && (sub === "eviction" || sub === "binding")))
+      !(
+        (sub === "status" && r.hasStatus) ||
+        (r.kind === "Pod" && (sub === "eviction" || sub === "binding")) ||
+        (r.kind === "CertificateSigningRequest" && sub === "approval")
+      )
     ) {
       throw new StatusError(404, "NotFound", "the server could not find the requested resource", {});
     }
