@@ -4,7 +4,7 @@
 // the cluster really is back (every unit active, etcd healthy, every node Ready with a live kubelet, every pod
 // Running, no kubecycle lock and no cordon) before the next cycle, and fails loudly when it is not. Started by
 // bench/cluster-cycle.mjs (which takes the machine's lab lock), through test/lab/run.mjs.
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { labDown, labUp, type Lab } from "../../test/lab/lab.js";
@@ -115,7 +115,7 @@ async function cycle(lab: Lab, view: ClusterView, method: Method, run: number, o
       stop: kubecycleStop(stop, unitsStopped, names),
       start: kubecycleStart(start, unitsStarted, names, backAt),
       containersLeft: left,
-      etcdRestarts: etcdRestarts(unitsStopped, unitsStarted),
+      etcdRestarts: etcdRestarts(unitsStarted),
       sshFailures: [],
     };
   }
@@ -133,14 +133,14 @@ async function cycle(lab: Lab, view: ClusterView, method: Method, run: number, o
     stop: scriptStop(stop, unitsStopped, names),
     start: scriptStart(start, unitsStarted, names, backAt),
     containersLeft: left,
-    etcdRestarts: etcdRestarts(unitsStopped, unitsStarted),
+    etcdRestarts: etcdRestarts(unitsStarted),
     sshFailures: [...stop.failures, ...start.failures],
   };
 }
 
-function etcdRestarts(before: UnitsByNode, after: UnitsByNode): number {
-  const sum = (u: UnitsByNode) => unitOnNodes(u, "etcd.service").reduce((a, x) => a + x.restarts, 0);
-  return sum(after) - sum(before);
+/** systemd counts a unit's automatic restarts since its last start by hand: after the start, those of this start. */
+function etcdRestarts(after: UnitsByNode): number {
+  return unitOnNodes(after, "etcd.service").reduce((a, x) => a + x.restarts, 0);
 }
 
 function describe(s: CycleSample): string {
@@ -157,6 +157,20 @@ async function size(nodes: number, o: Options, all: CycleSample[]): Promise<void
   const view = new ClusterView(lab);
   log("waiting for the cluster to settle");
   await waitBack(lab, view, Date.now(), o.backTimeoutMs);
+  try {
+    await runs(lab, view, o, all);
+  } finally {
+    // kubecycle's own log of these runs (pino, with every agent call), before the lab and its state go.
+    if (o.eventsDir) {
+      await copyFile(
+        join(lab.paths.coordinatorState, "kubecycle.log"),
+        join(o.eventsDir, `${nodes}-nodes-kubecycle.log`),
+      ).catch(() => undefined);
+    }
+  }
+}
+
+async function runs(lab: Lab, view: ClusterView, o: Options, all: CycleSample[]): Promise<void> {
   for (let run = 1; run <= o.runs && !interrupted; run++) {
     // Each run takes the methods in another order, so that none always follows the same one.
     const order = o.methods.map((_, i) => o.methods[(i + run - 1) % o.methods.length] as Method);

@@ -1,5 +1,6 @@
 // The report: per lab size, medians of every row for each method side by side with their floors, kubecycle's own
 // phases, the ratios and the issue's targets.
+import { cpus } from "node:os";
 import { METHODS, type Cell, type CycleSample, type Method } from "./samples.js";
 
 type Verb = "stop" | "start";
@@ -83,7 +84,7 @@ export function report(samples: readonly CycleSample[]): string[] {
   const out: string[] = [
     "",
     `=== ${nodes} nodes (3 masters), medians of ${runs} runs, ms; 1-min load while measuring ` +
-      `${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)} on ${samples.length ? "this machine" : "-"}`,
+      `${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)} on ${cpus().length} cores`,
     "",
     "cluster stop",
     ...table(samples, "stop", STOP_ROWS),
