@@ -1,11 +1,11 @@
 import { X509Certificate } from "node:crypto";
-import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { parse as parseYaml } from "yaml";
+import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { KubecycleError } from "../shared/index.js";
-import { COMMANDS, GLOBAL_OPTIONS } from "./cli.js";
+import { COMMANDS, GLOBAL_OPTIONS, VALUE_FLAGS } from "./cli.js";
 import { UsageError } from "./command.js";
 import { EXIT, main, reportError } from "./main.js";
 
@@ -65,10 +65,49 @@ describe("help", () => {
     expect(r.stderr).toBe("");
   });
 
-  it("is a usage error to give no command", async () => {
+  it("shows what it can do when given no command", async () => {
     const r = await kubecycle();
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("kubecycle <noun> <verb>");
+    expect(r.stderr).toBe("");
+  });
+});
+
+describe("flags", () => {
+  it("knows every flag that takes a value, so flags may stand anywhere on the line", async () => {
+    const declared = new Set<string>();
+    const add = (opts: Record<string, { type: string; short?: string }>) => {
+      for (const [name, o] of Object.entries(opts)) {
+        if (o.type !== "string") continue;
+        declared.add(name);
+        if (o.short) declared.add(o.short);
+      }
+    };
+    add(GLOBAL_OPTIONS);
+    for (const load of Object.values(COMMANDS)) add((await load()).command.options);
+    expect([...VALUE_FLAGS].sort()).toEqual([...declared].sort());
+  }, 30_000);
+
+  it.each([
+    [["-o", "json", "pki", "init", "--dir", "D"]],
+    [["pki", "-o=json", "init", "--dir", "D"]],
+    [["--dir", "D", "pki", "init", "--output=json"]],
+    [["pki", "--dir", "D", "init", "-ojson"]],
+  ])("finds the command and its flags in %j", async (argv) => {
+    const dir = await mkdtemp(join(tmpdir(), "kc-cli-"));
+    try {
+      const r = await kubecycle(...argv.map((a) => (a === "D" ? join(dir, "pki") : a)));
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ cert: expect.stringMatching(/ca\.crt$/) });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses a log level it does not know, naming the ones it does", async () => {
+    const r = await kubecycle("pki", "init", "--log-level", "loud");
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe("error: missing command\n  hint: run `kubecycle --help` for usage\n");
+    expect(r.stderr).toContain("--log-level must be one of fatal, error, warn, info, debug, trace");
   });
 });
 
@@ -90,7 +129,11 @@ describe("usage errors", () => {
       "kubecycle pki client --help",
     ],
     [["pki", "init", "--days", "ten"], '--days must be a whole number of days, not "ten"', "kubecycle pki init --help"],
-    [["pki", "init", "-o", "xml"], '--output must be one of table, json, yaml, not "xml"', "kubecycle pki init --help"],
+    [
+      ["pki", "init", "-o", "xml"],
+      '--output must be one of table, wide, json, yaml, not "xml"',
+      "kubecycle pki init --help",
+    ],
   ])("kubecycle %j", async (argv, message, help) => {
     const r = await kubecycle(...argv);
     expect(r.code).toBe(EXIT.USER);
@@ -160,6 +203,46 @@ describe("kubecycle pki", () => {
   });
 });
 
+describe("kubecycle config init", () => {
+  it("writes a config kubecycle then finds and reads, from a kubeconfig and the PKI's operator certificate", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "kc-config-init-"));
+    try {
+      const pki = join(dir, "pki");
+      expect((await kubecycle("pki", "init", "--dir", pki)).code).toBe(0);
+      expect((await kubecycle("pki", "client", "alice", "--role", "operator", "--dir", pki)).code).toBe(0);
+      expect((await kubecycle("pki", "client", "grafana", "--role", "viewer", "--dir", pki)).code).toBe(0);
+      const kubeconfig = join(dir, "admin.conf");
+      await writeFile(
+        kubeconfig,
+        stringifyYaml({
+          apiVersion: "v1",
+          clusters: [{ name: "Prod_East", cluster: { server: "https://10.0.0.1:6443" } }],
+          users: [{ name: "admin", user: { token: "t" } }],
+          contexts: [{ name: "prod", context: { cluster: "Prod_East", user: "admin" } }],
+          "current-context": "prod",
+        }),
+      );
+      const out = join(dir, "home", ".config", "kubecycle", "config.yaml");
+      const r = await kubecycle("config", "init", "--pki", pki, "--kubeconfig", kubeconfig, "--out", out);
+      expect(r.code, r.stderr).toBe(0);
+      const written = parseYaml(await readFile(out, "utf8")) as Record<string, unknown>;
+      expect(written).toMatchObject({
+        cluster: "prod-east",
+        kubeconfig,
+        agents: { tls: { ca: join(pki, "ca.crt"), cert: join(pki, "clients", "alice.crt") } },
+      });
+      // Found without a flag, where kubecycle looks.
+      const { loadCoordinatorConfig } = await import("./config.js");
+      expect((await loadCoordinatorConfig({}, { HOME: join(dir, "home") })).cluster).toBe("prod-east");
+      const again = await kubecycle("config", "init", "--pki", pki, "--kubeconfig", kubeconfig, "--out", out);
+      expect(again.code).toBe(2);
+      expect(again.stderr).toContain("--force");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("reportError", () => {
   function report(err: unknown) {
     const { io, out } = capture();
@@ -221,5 +304,34 @@ describe("main.ts", () => {
   it("is an executable node script", async () => {
     const first = (await readFile(new URL("./main.ts", import.meta.url), "utf8")).split("\n")[0];
     expect(first).toBe("#!/usr/bin/env node");
+  });
+});
+
+describe("kubecycle completion", () => {
+  /** What bash completes for the words typed, with the script `kubecycle completion bash` prints. */
+  async function complete(script: string, ...words: string[]): Promise<string[]> {
+    const { execFile } = await import("node:child_process");
+    const { promisify } = await import("node:util");
+    const line = words.map((w) => `'${w}'`).join(" ");
+    const program = `${script}\nCOMP_WORDS=(kubecycle ${line}); COMP_CWORD=${words.length}; _kubecycle; printf '%s\\n' "\${COMPREPLY[@]}"`;
+    const { stdout } = await promisify(execFile)("bash", ["-c", program]);
+    return stdout.split("\n").filter(Boolean).sort();
+  }
+
+  it("completes nouns, verbs and each command's flags in bash", async () => {
+    const r = await kubecycle("completion", "bash");
+    expect(r.code, r.stderr).toBe(0);
+    expect(await complete(r.stdout, "clu")).toEqual(["cluster"]);
+    expect(await complete(r.stdout, "node", "st")).toEqual(["start", "stop"]);
+    expect(await complete(r.stdout, "node", "stop", "w1", "--dr")).toEqual(["--drain-timeout", "--dry-run"]);
+    expect(await complete(r.stdout, "-o", "json", "status", "--o")).toEqual(["--output"]);
+  });
+
+  it("prints zsh and fish scripts, and refuses another shell", async () => {
+    expect((await kubecycle("completion", "zsh")).stdout).toContain("bashcompinit");
+    expect((await kubecycle("completion", "fish")).stdout).toContain("complete -c kubecycle -n __fish_use_subcommand");
+    const r = await kubecycle("completion", "tcsh");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("SHELL must be one of bash, zsh, fish");
   });
 });

@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
-import { UsageError, type Command, type Options, type Writer } from "./command.js";
+import { UsageError, type Command, type LogLevel, type Options, type Writer } from "./command.js";
+import type { ClusterApi } from "./kube/index.js";
 import { OUTPUT_FORMATS, isOutputFormat } from "./ui/output.js";
 
 type Loader = () => Promise<{ command: Command }>;
@@ -13,6 +14,7 @@ export const COMMANDS: Readonly<Record<string, Loader>> = {
   "pki agent": () => import("./commands/pki/agent.js"),
   "pki client": () => import("./commands/pki/client.js"),
   status: () => import("./commands/status/status.js"),
+  health: () => import("./commands/health/health.js"),
   "node stop": () => import("./commands/node/stop.js"),
   "node start": () => import("./commands/node/start.js"),
   "cluster stop": () => import("./commands/cluster/stop.js"),
@@ -21,16 +23,54 @@ export const COMMANDS: Readonly<Record<string, Loader>> = {
   "ops list": () => import("./commands/ops/list.js"),
   "ops show": () => import("./commands/ops/show.js"),
   "ops resume": () => import("./commands/ops/resume.js"),
+  "config init": () => import("./commands/config/init.js"),
+  completion: () => import("./commands/completion/completion.js"),
 };
 
 /** Flags every command takes; command options must not reuse these names. */
 export const GLOBAL_OPTIONS = {
   output: { type: "string", short: "o", default: "table" },
   help: { type: "boolean", short: "h" },
+  verbose: { type: "boolean", short: "v", default: false },
+  "log-level": { type: "string" },
 } as const satisfies Options;
 
+/**
+ * Every flag that takes a value, in any command (long names, and short ones without the dash). The command words
+ * are found before the command's own options are loaded, so flags may stand anywhere on the line: a value after one
+ * of these is never taken for a command word. A test keeps it equal to what the commands declare.
+ */
+export const VALUE_FLAGS: ReadonlySet<string> = new Set([
+  "output",
+  "o",
+  "log-level",
+  "config",
+  "c",
+  "kubeconfig",
+  "context",
+  "drain-timeout",
+  "cert-window",
+  "wait-agents",
+  "settle-timeout",
+  "out",
+  "keep",
+  "dir",
+  "days",
+  "ip",
+  "dns",
+  "role",
+  "cn",
+  "pki",
+  "client",
+  "cluster",
+]);
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
+
 const GLOBAL_HELP = `Global flags:
-  -o, --output FORMAT   ${OUTPUT_FORMATS.join(", ")} (default table)
+  -o, --output FORMAT   ${OUTPUT_FORMATS.join(", ")} (default table; wide: table with more columns)
+  -v, --verbose         log at debug level, and show the log lines on stderr too
+      --log-level LEVEL ${LOG_LEVELS.join(", ")} (default info) for the log file (<stateDir>/kubecycle.log)
   -h, --help            show help
 `;
 
@@ -39,14 +79,16 @@ export interface CliIo {
   stdout: Writer;
   stderr: Writer;
   env: NodeJS.ProcessEnv;
+  /** The Kubernetes API to talk to instead of the kubeconfig's (a simulated one, in tests and benchmarks). */
+  clusterApi?: ClusterApi;
 }
 
 /** Runs `kubecycle argv...` and returns the exit code. Errors are thrown, for main to report in one place. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
-  const { words, rest, help } = splitCommand(argv);
+  const { words, rest, help } = splitCommand(normalizeShortValues(argv));
   const [noun, verb] = words;
   if (noun === undefined) {
-    if (!help) throw new UsageError("missing command");
+    // `kubecycle` alone: what it can do, as with --help.
     io.stdout.write(await listing(""));
     return 0;
   }
@@ -80,41 +122,68 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (isParseArgsError(err)) throw new UsageError(err.message, name);
     throw err;
   }
-  const { output, ...values } = parsed.values;
+  const { output, verbose, "log-level": logLevel, ...values } = parsed.values;
   if (typeof output !== "string" || !isOutputFormat(output)) {
     throw new UsageError(`--output must be one of ${OUTPUT_FORMATS.join(", ")}, not "${String(output)}"`, name);
   }
-  return command.run({ name, values, positionals: parsed.positionals, output, ...io });
+  if (logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(String(logLevel))) {
+    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(", ")}, not "${String(logLevel)}"`, name);
+  }
+  const log = {
+    level: (typeof logLevel === "string" ? logLevel : verbose === true ? "debug" : "info") as LogLevel,
+    toStderr: verbose === true,
+  };
+  return command.run({ name, values, positionals: parsed.positionals, output, log, ...io });
+}
+
+/** `-o=json` as `-o json`: parseArgs would read the short flag's value as "=json". */
+function normalizeShortValues(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  let terminated = false;
+  for (const arg of argv) {
+    const m = /^-([A-Za-z])=(.*)$/s.exec(arg);
+    if (!terminated && m?.[1] !== undefined && m[2] !== undefined) out.push(`-${m[1]}`, m[2]);
+    else out.push(arg);
+    if (arg === "--") terminated = true;
+  }
+  return out;
 }
 
 /**
- * Takes the noun and verb out of argv. They come first, though global flags may stand anywhere; a command's own flags
- * end the search, because without its option table we cannot tell a flag's value from a positional argument.
+ * Takes the noun and verb out of argv, wherever the flags stand: the noun is the first word that is a known noun
+ * (or, when none is, the first word, for the error's suggestions), the verb the first word after it. A flag's value
+ * is never taken for a word (VALUE_FLAGS lists the flags that take one), nor is anything after "--".
  */
 function splitCommand(argv: readonly string[]): { words: string[]; rest: string[]; help: boolean } {
-  const words: string[] = [];
-  const rest: string[] = [];
+  const known = nouns();
+  const isFlag = (a: string) => a.startsWith("-") && a !== "-";
+  const takesValue = (a: string) => {
+    if (a.includes("=")) return false;
+    const name = a.startsWith("--") ? a.slice(2) : a.length === 2 ? a.slice(1) : "";
+    return VALUE_FLAGS.has(name);
+  };
+  // Positions of words (not flags, not a flag's value, not after "--").
+  const wordAt: number[] = [];
   let help = false;
-  let searching = true;
-  let globalValueNext = false;
-  let terminated = false;
-  for (const arg of argv) {
-    if (terminated || globalValueNext) {
-      globalValueNext = false;
-    } else if (arg === "--") {
-      terminated = true;
-    } else if (arg === "-h" || arg === "--help") {
-      help = true;
-    } else if (arg === "-o" || arg === "--output") {
-      globalValueNext = true;
-    } else if (arg.startsWith("-")) {
-      if (!/^(-o.|--output=)/.test(arg)) searching = false;
-    } else if (searching && words.length < 2) {
-      words.push(arg);
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] ?? "";
+    if (a === "--") break;
+    if (a === "-h" || a === "--help") help = true;
+    if (isFlag(a)) {
+      if (takesValue(a)) i++;
       continue;
     }
-    rest.push(arg);
+    wordAt.push(i);
   }
+  const nounPos = wordAt.find((i) => known.includes(argv[i] ?? "")) ?? wordAt[0];
+  const taken = new Set<number>();
+  if (nounPos !== undefined) {
+    taken.add(nounPos);
+    const verbPos = wordAt.find((i) => i > nounPos);
+    if (verbPos !== undefined) taken.add(verbPos);
+  }
+  const words = [...taken].sort((a, b) => a - b).map((i) => argv[i] ?? "");
+  const rest = argv.filter((a, i) => !taken.has(i) && a !== "-h" && a !== "--help");
   return { words, rest, help };
 }
 

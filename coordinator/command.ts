@@ -1,4 +1,5 @@
 import type { ParseArgsConfig } from "node:util";
+import type { ClusterApi } from "./kube/index.js";
 import type { OutputFormat } from "./ui/output.js";
 
 /** A command's flags, in `util.parseArgs` form. */
@@ -22,6 +23,9 @@ export type OptionValues<O extends Options> = {
   [K in keyof O as O[K] extends { default: unknown } ? never : K]?: OptionValue<O[K]>;
 };
 
+/** A log level the CLI accepts for its log file. */
+export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace";
+
 /** Where a command writes; `process.stdout` is one, a test's string collector another. */
 export interface Writer {
   write(chunk: string): unknown;
@@ -35,9 +39,13 @@ export interface CommandContext<V = OptionValues<Options>> {
   positionals: string[];
   /** The global `-o/--output`. Default "table". */
   output: OutputFormat;
+  /** The global `-v`/`--log-level`: the log file's level, and whether its lines also go to stderr. */
+  log: { level: LogLevel; toStderr: boolean };
   stdout: Writer;
   stderr: Writer;
   env: NodeJS.ProcessEnv;
+  /** The Kubernetes API, when the caller injects one; default: the kubeconfig's (see openSession). */
+  clusterApi?: ClusterApi;
 }
 
 /** One `kubecycle <noun> <verb>`; a module under `commands/<noun>/<verb>.ts` exports it as `command`. */

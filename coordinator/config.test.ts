@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { isKubecycleError } from "../shared/index.js";
-import { compileCoordinatorConfig, loadCoordinatorConfig } from "./config.js";
+import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import { compileCoordinatorConfig, configSearchPath, loadCoordinatorConfig } from "./config.js";
 
 const base = { agents: { tls: { ca: "pki/ca.crt", cert: "pki/clients/alice.crt", key: "pki/clients/alice.key" } } };
 const opts = { source: "/etc/kubecycle.yaml", baseDir: "/etc/kc", env: { HOME: "/root" } };
@@ -24,12 +28,17 @@ describe("coordinator config", () => {
     expect(c.backups.dir).toBe(`${c.stateDir}/backups`);
     expect(c.timeouts.drainMs).toBe(300_000);
     expect(c.timeouts.agentCallMs).toBe(10_000);
+    // Every step of a phase at once, unless the config bounds it.
+    expect(c.concurrency).toBe(Number.POSITIVE_INFINITY);
+    expect(compileCoordinatorConfig({ ...base, concurrency: 50 }, opts).concurrency).toBe(50);
   });
 
-  it("reads the kubeconfig as kubectl does: the config, then $KUBECONFIG's first entry, then ~/.kube/config", () => {
-    expect(compileCoordinatorConfig({ ...base, kubeconfig: "/k/admin.conf" }, opts).kubeconfig).toBe("/k/admin.conf");
-    expect(compileCoordinatorConfig(base, { ...opts, env: { KUBECONFIG: "/a:/b" } }).kubeconfig).toBe("/a");
-    expect(compileCoordinatorConfig(base, opts).kubeconfig).toMatch(/\/\.kube\/config$/);
+  it("reads the kubeconfig as kubectl does: the config's, then $KUBECONFIG's list, then ~/.kube/config", () => {
+    expect(compileCoordinatorConfig({ ...base, kubeconfig: "/k/admin.conf" }, opts).kubeconfig).toEqual([
+      "/k/admin.conf",
+    ]);
+    expect(compileCoordinatorConfig(base, { ...opts, env: { KUBECONFIG: "/a::/b" } }).kubeconfig).toEqual(["/a", "/b"]);
+    expect(compileCoordinatorConfig(base, opts).kubeconfig).toEqual([expect.stringMatching(/\/\.kube\/config$/)]);
   });
 
   it.each([
@@ -49,8 +58,23 @@ describe("coordinator config", () => {
     expect(problems(raw)).toContain(want);
   });
 
+  it("finds its config without flags: $KUBECYCLE_CONFIG, ~/.config/kubecycle, /etc/kubecycle; flags override", async () => {
+    const home = await mkdtemp(join(tmpdir(), "kc-home-"));
+    await mkdir(join(home, ".config", "kubecycle"), { recursive: true });
+    const inHome = join(home, ".config", "kubecycle", "config.yaml");
+    await writeFile(inHome, stringify({ ...base, cluster: "home", context: "a" }));
+    const env = { HOME: home };
+    expect((await loadCoordinatorConfig({}, env)).cluster).toBe("home");
+    const named = join(home, "named.yaml");
+    await writeFile(named, stringify({ ...base, cluster: "named" }));
+    expect((await loadCoordinatorConfig({}, { ...env, KUBECYCLE_CONFIG: named })).cluster).toBe("named");
+    const flagged = await loadCoordinatorConfig({ kubeconfig: "/k/other.conf", context: "b" }, env);
+    expect([flagged.cluster, flagged.kubeconfig, flagged.context]).toEqual(["home", ["/k/other.conf"], "b"]);
+    expect(configSearchPath(env)).toEqual([inHome, "/etc/kubecycle/config.yaml"]);
+  });
+
   it("says how to give a config when there is none", async () => {
-    await expect(loadCoordinatorConfig(undefined, {})).rejects.toMatchObject({
+    await expect(loadCoordinatorConfig({}, { HOME: "/nonexistent" })).rejects.toMatchObject({
       code: "CONFIG_INVALID",
       fields: { hint: expect.stringContaining("KUBECYCLE_CONFIG") },
     });

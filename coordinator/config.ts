@@ -1,5 +1,6 @@
 import { homedir } from "node:os";
-import { dirname, isAbsolute, join, resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { delimiter, dirname, isAbsolute, join, resolve } from "node:path";
 import { z } from "zod";
 import {
   KubecycleError,
@@ -23,7 +24,7 @@ const schema = z.strictObject({
     .string()
     .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, "expected a DNS-1123 label")
     .default("kubernetes"),
-  /** kubeconfig path. Default: $KUBECONFIG, then ~/.kube/config, as kubectl reads it. */
+  /** kubeconfig path. Default: $KUBECONFIG (a list, merged as kubectl merges it), then ~/.kube/config. */
   kubeconfig: z.string().min(1).optional(),
   /** kubeconfig context. Default: its current context. */
   context: z.string().min(1).optional(),
@@ -36,8 +37,11 @@ const schema = z.strictObject({
     /** How long a call keeps retrying an agent that does not answer at all before the step fails naming it. Default 20 s. */
     unreachableMs: ms(100, 3_600_000).default(20_000),
   }),
-  /** Steps of one phase that run at once. Default 16. */
-  concurrency: z.number().int().min(1).max(1000).default(16),
+  /**
+   * Steps of one phase that run at once. Default: all of them. A phase runs on every node it names at once (SPEC.md,
+   * "Cluster stop"): a bound of k turns a phase on n nodes into n/k rounds of the slowest node's transition.
+   */
+  concurrency: z.number().int().min(1).optional(),
   /** Journals, inventory cache, backups. Default ~/.kubecycle/<cluster>. */
   stateDir: z.string().min(1).optional(),
   backups: z
@@ -87,7 +91,8 @@ export interface CompiledCoordinatorConfig {
   /** Where the config came from, for messages. */
   source: string;
   cluster: string;
-  kubeconfig: string;
+  /** The kubeconfig files, merged in order as kubectl merges $KUBECONFIG: the first to set a value wins. */
+  kubeconfig: string[];
   context: string | undefined;
   agents: {
     port: number;
@@ -95,6 +100,7 @@ export interface CompiledCoordinatorConfig {
     callTimeoutMs: number;
     unreachableMs: number;
   };
+  /** Steps of one phase that run at once; Infinity: all of them. */
   concurrency: number;
   stateDir: string;
   backups: { dir: string; keep: number };
@@ -114,11 +120,16 @@ export function compileCoordinatorConfig(
     schema,
     (c: Parsed): CompiledCoordinatorConfig => {
       const stateDir = abs(c.stateDir ?? join(homedir(), ".kubecycle", c.cluster));
-      const kubeconfig = c.kubeconfig ?? opts.env.KUBECONFIG?.split(":")[0] ?? join(homedir(), ".kube", "config");
+      const fromEnv = (opts.env.KUBECONFIG ?? "").split(delimiter).filter((p) => p !== "");
+      const kubeconfig = c.kubeconfig
+        ? [c.kubeconfig]
+        : fromEnv.length
+          ? fromEnv
+          : [join(homedir(), ".kube", "config")];
       return {
         source: opts.source,
         cluster: c.cluster,
-        kubeconfig: abs(kubeconfig),
+        kubeconfig: kubeconfig.map(abs),
         context: c.context,
         agents: {
           port: c.agents.port,
@@ -126,7 +137,7 @@ export function compileCoordinatorConfig(
           callTimeoutMs: c.agents.callTimeoutMs,
           unreachableMs: c.agents.unreachableMs,
         },
-        concurrency: c.concurrency,
+        concurrency: c.concurrency ?? Number.POSITIVE_INFINITY,
         stateDir,
         backups: { dir: abs(c.backups.dir ?? join(stateDir, "backups")), keep: c.backups.keep },
         timeouts: { agentCallMs: c.agents.callTimeoutMs, ...c.timeouts },
@@ -162,17 +173,43 @@ export function etcdProbeTimeouts(config: Readonly<CompiledCoordinatorConfig>): 
   return { etcdMs: config.timeouts.etcdProbeMs, callMs: config.timeouts.etcdProbeMs + config.timeouts.agentCallMs };
 }
 
-/** Finds and loads the config: `--config`, then $KUBECYCLE_CONFIG. */
+/** The flags that choose the config and override its cluster access (`--config`, `--kubeconfig`, `--context`). */
+export interface ConfigFlags {
+  config?: string | undefined;
+  kubeconfig?: string | undefined;
+  context?: string | undefined;
+}
+
+/** Where the config is looked for when no flag names one, in order: the first that exists is read. */
+export function configSearchPath(env: NodeJS.ProcessEnv): string[] {
+  return [
+    ...(env.KUBECYCLE_CONFIG ? [env.KUBECYCLE_CONFIG] : []),
+    join(env.XDG_CONFIG_HOME ?? join(env.HOME ?? homedir(), ".config"), "kubecycle", "config.yaml"),
+    "/etc/kubecycle/config.yaml",
+  ];
+}
+
+/**
+ * Finds and loads the config: `--config`, then $KUBECYCLE_CONFIG, then ~/.config/kubecycle/config.yaml, then
+ * /etc/kubecycle/config.yaml; `--kubeconfig` and `--context` override what it says.
+ */
 export async function loadCoordinatorConfig(
-  explicit: string | undefined,
+  flags: ConfigFlags,
   env: NodeJS.ProcessEnv,
 ): Promise<Readonly<CompiledCoordinatorConfig>> {
-  const path = explicit ?? env.KUBECYCLE_CONFIG;
+  const searched = configSearchPath(env);
+  const path = flags.config ?? (env.KUBECYCLE_CONFIG || searched.find((p) => existsSync(p)));
   if (!path) {
-    throw new KubecycleError("CONFIG_INVALID", "no kubecycle config given", {
-      hint: "pass --config FILE or set KUBECYCLE_CONFIG (the lab prints one: `npm run lab -- env`)",
+    throw new KubecycleError("CONFIG_INVALID", `no kubecycle config: none at ${searched.join(", ")}`, {
+      hint: "write one with `kubecycle config init`, or pass --config FILE or set KUBECYCLE_CONFIG (the lab prints one: `npm run lab -- env`)",
     });
   }
   const full = resolve(path);
-  return compileCoordinatorConfig(await readYamlFile(full), { source: full, baseDir: dirname(full), env });
+  const raw = (await readYamlFile(full)) as Record<string, unknown> | null;
+  const withFlags = {
+    ...(raw ?? {}),
+    ...(flags.kubeconfig ? { kubeconfig: resolve(flags.kubeconfig) } : {}),
+    ...(flags.context ? { context: flags.context } : {}),
+  };
+  return compileCoordinatorConfig(withFlags, { source: full, baseDir: dirname(full), env });
 }

@@ -1,2 +1,5 @@
 export { AgentConnection, type AgentEndpoint, type CallOptions } from "./agents/client.js";
 export * from "./pki/index.js";
+export type { ClusterApi, EvictionResult } from "./kube/index.js";
+// The CLI's entry, for tests and benchmarks that run it in-process (with a simulated API: CliIo.clusterApi).
+export { main } from "./main.js";

@@ -1,7 +1,12 @@
 import type { V1Node } from "@kubernetes/client-node";
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { KubecycleError, type Logger, type NodeLayout__Output } from "../shared/index.js";
+import {
+  KubecycleError,
+  type EtcdMemberStatus__Output,
+  type Logger,
+  type NodeLayout__Output,
+} from "../shared/index.js";
 import type { AgentPool } from "./agents/index.js";
 import { etcdProbeTimeouts, type CompiledCoordinatorConfig } from "./config.js";
 import { writeFileDurably } from "./durable.js";
@@ -35,6 +40,25 @@ const ETCD_MODES: Record<string, EtcdMode> = {
   ETCD_MODE_NONE: "none",
 };
 
+/**
+ * How many agents the inventory asks at once. Its call is usually the first to each agent, which opens the
+ * connection: a TLS handshake on the coordinator's one thread (about 5 ms of CPU each on a 2-core machine). A
+ * thousand opened at once progress together and all finish late, past their calls' deadlines (every node then looks
+ * unreachable); a hundred at a time, each finishes within its own, and the whole takes no longer.
+ */
+const FIRST_CONTACT_CONCURRENCY = 100;
+
+/** `fn` over `items`, at most `limit` at a time, results in order. */
+async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < items.length; i = next++) out[i] = await fn(items[i] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
 /** A node from the API, with what its agent answered about its layout (nothing when it did not answer). */
 interface Probed {
   name: string;
@@ -45,18 +69,34 @@ interface Probed {
   error?: string;
 }
 
+/** What discovery saw on its way, for a caller that shows it (status) instead of asking again. */
+export interface Discovery {
+  inventory: Inventory;
+  /** The API's nodes, when the API answered. */
+  apiNodes?: V1Node[];
+  /** Each etcd node's local member as its agent answered, by node name. */
+  localEtcd: Map<string, EtcdMemberStatus__Output>;
+}
+
+type DiscoveryDeps = {
+  api: ClusterApi;
+  agents: AgentPool;
+  config: Readonly<CompiledCoordinatorConfig>;
+  log: Logger;
+};
+
 /**
  * Discovers the inventory: nodes, addresses and the control-plane role from the Kubernetes API; how each node runs
  * etcd and its runtime from its agent (GetNodeLayout); etcd membership from etcd's member list, matched against the
  * nodes' addresses. Writes the cache on success; when the API does not answer, reads the cache instead and says so.
  * A node whose agent does not answer keeps the layout an earlier inventory had (its `agent` says "unreachable").
  */
-export async function loadInventory(deps: {
-  api: ClusterApi;
-  agents: AgentPool;
-  config: Readonly<CompiledCoordinatorConfig>;
-  log: Logger;
-}): Promise<Inventory> {
+export async function loadInventory(deps: DiscoveryDeps): Promise<Inventory> {
+  return (await discover(deps)).inventory;
+}
+
+/** {@link loadInventory}, with what it saw on the way. */
+export async function discover(deps: DiscoveryDeps): Promise<Discovery> {
   const { api, config } = deps;
   const previous = await readInventoryCache(config.stateDir);
   // The control-plane nodes we knew of are fallbacks when the kubeconfig's server is the one that is down.
@@ -77,25 +117,23 @@ export async function loadInventory(deps: {
       );
     }
     deps.log.warn({ err }, "API down: using the cached inventory");
-    return { ...previous, source: "cache" };
+    return { inventory: { ...previous, source: "cache" }, localEtcd: new Map() };
   }
 
   const call = { deadlineMs: config.timeouts.agentCallMs };
-  const probed = await Promise.all(
-    apiNodes.map(async (n): Promise<Probed> => {
-      const name = n.metadata?.name ?? "";
-      const internal = internalIp(n);
-      const address = config.nodes[name]?.address ?? internal ?? name;
-      const base = { name, address, addresses: [internal ?? address], controlPlane: isControlPlane(n) };
-      try {
-        const layout = await deps.agents.get(name, address).getNodeLayout(call);
-        return { ...base, layout, addresses: unique([...base.addresses, address, ...addressesOf(layout)]) };
-      } catch (err) {
-        deps.log.warn({ node: name, err }, "agent unreachable: its layout is taken from the cached inventory");
-        return { ...base, addresses: unique([...base.addresses, address]), error: (err as Error).message };
-      }
-    }),
-  );
+  const probed = await mapBounded(apiNodes, FIRST_CONTACT_CONCURRENCY, async (n): Promise<Probed> => {
+    const name = n.metadata?.name ?? "";
+    const internal = internalIp(n);
+    const address = config.nodes[name]?.address ?? internal ?? name;
+    const base = { name, address, addresses: [internal ?? address], controlPlane: isControlPlane(n) };
+    try {
+      const layout = await deps.agents.get(name, address).getNodeLayout(call);
+      return { ...base, layout, addresses: unique([...base.addresses, address, ...addressesOf(layout)]) };
+    } catch (err) {
+      deps.log.warn({ node: name, err }, "agent unreachable: its layout is taken from the cached inventory");
+      return { ...base, addresses: unique([...base.addresses, address]), error: (err as Error).message };
+    }
+  });
 
   const probe = etcdProbeTimeouts(config);
   // Every node that has etcd configured is asked about its local member; the member list comes from them.
@@ -137,7 +175,8 @@ export async function loadInventory(deps: {
     etcd: { ...list, members },
   };
   await writeInventoryCache(config.stateDir, inventory);
-  return inventory;
+  const localEtcd = new Map(local.flatMap((v) => (v.status ? [[v.node, v.status] as const] : [])));
+  return { inventory, apiNodes, localEtcd };
 }
 
 function etcdMode(layout: NodeLayout__Output): EtcdMode | "unknown" {

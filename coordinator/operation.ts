@@ -4,13 +4,14 @@ import { pino } from "pino";
 import { KubecycleError, createLogger, readTlsFiles, type Logger } from "../shared/index.js";
 import { AgentPool } from "./agents/index.js";
 import type { CommandContext } from "./command.js";
-import { loadCoordinatorConfig, type CompiledCoordinatorConfig } from "./config.js";
+import { loadCoordinatorConfig, type CompiledCoordinatorConfig, type ConfigFlags } from "./config.js";
 import { loadInventory, type Inventory } from "./inventory.js";
 import { ClusterLock, connectCluster, type ClusterApi, type LockHolder } from "./kube/index.js";
 import { changedNodeBy, renderPlan, type Plan } from "./plan/index.js";
 import { executePlan, type ExecutionResult } from "./run/executor.js";
-import { Journal, newOperationId } from "./run/journal.js";
+import { Journal, MemoryJournal, newOperationId } from "./run/journal.js";
 import { makeRunners } from "./run/steps/index.js";
+import { renderOutput } from "./ui/output.js";
 import { createProgress, progressMode } from "./ui/progress.js";
 
 /** Everything a command needs to talk to one cluster. */
@@ -22,24 +23,31 @@ export interface ClusterSession {
   close(): void;
 }
 
-/** Loads the config, opens the log file in the state directory, and connects to the API and the agents. */
-export async function openSession(ctx: CommandContext, configPath: string | undefined): Promise<ClusterSession> {
-  const config = await loadCoordinatorConfig(configPath, ctx.env);
+/**
+ * Loads the config, opens the log file in the state directory, and connects to the API (the one `ctx` injects, else
+ * the kubeconfig's) and the agents.
+ */
+export async function openSession(ctx: CommandContext, flags: ConfigFlags): Promise<ClusterSession> {
+  const config = await loadCoordinatorConfig(flags, ctx.env);
   await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
-  // Logs go to a file, never to the operator's screen; the screen gets the progress view.
+  // Logs go to a file; the screen gets the progress view, and the log lines too with -v. Written synchronously: a
+  // CLI that exits (or is killed) right after a failure must leave its last lines in the file.
+  const file = pino.destination({ dest: join(config.stateDir, "kubecycle.log"), mkdir: true, sync: true });
   const log = createLogger({
     name: "kubecycle",
-    level: "debug",
-    destination: pino.destination({ dest: join(config.stateDir, "kubecycle.log"), mkdir: true, sync: false }),
+    level: ctx.log.level,
+    destination: ctx.log.toStderr ? pino.multistream([{ stream: file }, { stream: pino.destination(2) }]) : file,
   });
   const tls = await readTlsFiles(config.agents.tls, "agents.tls");
   const agents = new AgentPool({ tls, port: config.agents.port, unreachableMs: config.agents.unreachableMs });
-  const api = connectCluster({
-    kubeconfig: config.kubeconfig,
-    context: config.context,
-    onFailover: ({ from, to, what, err }) =>
-      log.warn({ from, to, what, err: (err as Error).message }, "API server does not answer; failing over"),
-  });
+  const api =
+    ctx.clusterApi ??
+    connectCluster({
+      kubeconfig: config.kubeconfig,
+      context: config.context,
+      onFailover: ({ from, to, what, err }) =>
+        log.warn({ from, to, what, err: (err as Error).message }, "API server does not answer; failing over"),
+    });
   return {
     config,
     log,
@@ -96,10 +104,7 @@ export async function runProcedure(opts: {
 }): Promise<number> {
   const { ctx, session, plan } = opts;
   const { lockAfter, adoptLock } = procedureLock(plan);
-  if (opts.dryRun) {
-    ctx.stdout.write(ctx.output === "json" ? `${JSON.stringify(plan, null, 2)}\n` : renderPlan(plan));
-    return 0;
-  }
+  if (opts.dryRun) return dryRun(ctx, session, opts.inventory, plan);
   await opts.confirm();
   const op = opts.resume?.op ?? newOperationId(plan.procedure, plan.target);
   const journal = opts.resume
@@ -131,6 +136,7 @@ export async function runProcedure(opts: {
     progressMode(ctx.output, (ctx.stdout as { isTTY?: boolean }).isTTY === true),
     ctx.stdout,
     plan,
+    op,
   );
   ctx.stderr.write(`operation ${op}${opts.resume ? " (resumed)" : ""}\n`);
   let result: ExecutionResult;
@@ -188,6 +194,72 @@ export async function runProcedure(opts: {
     },
     { cause },
   );
+}
+
+/**
+ * A dry run: the plan, then its read-only preflight checks run for real (nothing is journaled, locked or changed),
+ * each with its answer: what a drain would evict, which certificate expires, which member is down. Exit 0 when they
+ * all pass, 2 when the procedure would be refused.
+ */
+async function dryRun(ctx: CommandContext, session: ClusterSession, inventory: Inventory, plan: Plan): Promise<number> {
+  const checks: Plan = { ...plan, phases: plan.phases.filter((p) => p.name === "preflight") };
+  const journal = new MemoryJournal(newOperationId(`dry run ${plan.procedure}`, plan.target));
+  const result =
+    checks.phases.length === 0
+      ? undefined
+      : await executePlan({
+          plan: checks,
+          journal,
+          runners: makeRunners({
+            api: session.api,
+            agents: session.agents,
+            inventory,
+            config: session.config,
+            lock: new ClusterLock(
+              session.api,
+              { op: journal.op, procedure: plan.procedure, target: plan.target },
+              {
+                stateDir: session.config.stateDir,
+              },
+            ),
+            log: session.log,
+          }),
+          concurrency: session.config.concurrency,
+          // Every check runs, also after one refuses: the operator sees all that stands in the way at once.
+          interrupt: new AbortController().signal,
+          log: session.log,
+          continueOnFailure: true,
+        });
+  interface Answer {
+    step: string;
+    ok: boolean;
+    evidence?: Record<string, unknown>;
+    error?: { code: string; message: string };
+  }
+  const answers = journal.entries.flatMap((e): Answer[] =>
+    e.type === "step-succeeded"
+      ? [{ step: e.step, ok: true, evidence: e.evidence }]
+      : e.type === "step-failed"
+        ? [{ step: e.step, ok: false, error: { code: e.code, message: e.message } }]
+        : [],
+  );
+  if (ctx.output === "json" || ctx.output === "yaml") {
+    ctx.stdout.write(renderOutput(ctx.output, { plan, preflight: answers }, () => ""));
+  } else {
+    const lines = answers.map((a) =>
+      a.ok ? `  ✓ ${a.step}${summarize(a.evidence)}` : `  ✗ ${a.step}: ${a.error?.message ?? ""}`,
+    );
+    ctx.stdout.write(`${renderPlan(plan)}\nPreflight, run now (read-only):\n${lines.join("\n") || "  (none)"}\n`);
+  }
+  return result?.result === "failed" ? 2 : 0;
+}
+
+/** A check's evidence in one line: what a drain would evict is listed whole, the rest kept short. */
+function summarize(evidence: Record<string, unknown> | undefined): string {
+  if (!evidence || Object.keys(evidence).length === 0) return "";
+  const pods = Array.isArray(evidence.evict) ? `; a drain would evict: ${evidence.evict.join(", ") || "nothing"}` : "";
+  const rest = JSON.stringify({ ...evidence, evict: undefined });
+  return ` ${rest.length > 120 ? `${rest.slice(0, 117)}...` : rest}${pods}`;
 }
 
 /**

@@ -1,5 +1,6 @@
+import type { ChannelCredentials } from "@grpc/grpc-js";
 import type { TlsMaterial } from "../../shared/index.js";
-import { AgentConnection } from "./client.js";
+import { AgentConnection, agentCredentials } from "./client.js";
 
 /** Options of {@link AgentPool}. */
 export interface AgentPoolOptions {
@@ -9,13 +10,15 @@ export interface AgentPoolOptions {
   unreachableMs?: number;
 }
 
-/** One mTLS connection per node, made on first use and reused by every step of an operation. */
+/** One mTLS connection per node, made on first use and reused by every step of an operation; one TLS context for all. */
 export class AgentPool {
   readonly #opts: AgentPoolOptions;
   readonly #conns = new Map<string, AgentConnection>();
+  readonly #credentials: ChannelCredentials;
 
   constructor(opts: AgentPoolOptions) {
     this.#opts = opts;
+    this.#credentials = agentCredentials(opts.tls);
   }
 
   /** The connection to `node`'s agent at `address` (an IP or host name; the pool adds the port). */
@@ -29,7 +32,10 @@ export class AgentPool {
     if (!conn) {
       conn = new AgentConnection(
         { node, address: target, tls: this.#opts.tls },
-        this.#opts.unreachableMs !== undefined ? { unreachableMs: this.#opts.unreachableMs } : {},
+        {
+          credentials: this.#credentials,
+          ...(this.#opts.unreachableMs !== undefined ? { unreachableMs: this.#opts.unreachableMs } : {}),
+        },
       );
       this.#conns.set(key, conn);
     }

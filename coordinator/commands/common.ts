@@ -3,6 +3,8 @@ import { UsageError, type CommandContext } from "../command.js";
 /** Flags every command that talks to a cluster takes. */
 export const CLUSTER_OPTIONS = {
   config: { type: "string", short: "c" },
+  kubeconfig: { type: "string" },
+  context: { type: "string" },
 } as const;
 
 /** Flags of procedures that change the cluster. */
@@ -13,7 +15,10 @@ export const PROCEDURE_OPTIONS = {
   "break-lock": { type: "boolean", default: false },
 } as const;
 
-export const CLUSTER_HELP = `  -c, --config FILE   kubecycle config (default $KUBECYCLE_CONFIG)`;
+export const CLUSTER_HELP = `  -c, --config FILE     kubecycle config (default $KUBECYCLE_CONFIG, ~/.config/kubecycle/config.yaml,
+                        /etc/kubecycle/config.yaml, the first that exists)
+      --kubeconfig FILE the cluster's kubeconfig, over the config's (and $KUBECONFIG's, a list merged as kubectl does)
+      --context NAME    the kubeconfig context to use, over the config's`;
 export const PROCEDURE_HELP = `${CLUSTER_HELP}
       --dry-run       print the plan and change nothing (-o json prints it as JSON)
   -y, --yes           do not ask for confirmation

@@ -5,12 +5,16 @@ import {
   KubeConfig,
   PolicyV1Api,
   setHeaderOptions,
+  type Cluster,
+  type Context,
+  type User,
   type V1Lease,
   type V1Node,
   type V1Pod,
   type V1PodDisruptionBudget,
 } from "@kubernetes/client-node";
 import https from "node:https";
+import { delimiter } from "node:path";
 import { KubecycleError } from "../../shared/index.js";
 
 /** What an eviction request came back with. */
@@ -53,7 +57,8 @@ export interface ClusterApi {
 
 /** Options to reach the API. */
 export interface KubeClusterOptions {
-  kubeconfig: string;
+  /** kubeconfig files, merged in order as kubectl merges $KUBECONFIG. */
+  kubeconfig: readonly string[];
   context?: string | undefined;
   /** Told each time a request fails over to the next API server, for the log. */
   onFailover?: FailoverListener;
@@ -62,22 +67,46 @@ export interface KubeClusterOptions {
 /** `from` did not answer `what` (with `err`); requests now go to `to`. */
 export type FailoverListener = (e: { from: string; to: string; what: string; err: unknown }) => void;
 
-/** Loads a kubeconfig as kubectl does (file, context) and returns the API behind {@link ClusterApi}. */
-export function connectCluster(opts: KubeClusterOptions): KubeCluster {
-  const kc = new KubeConfig();
-  try {
-    kc.loadFromFile(opts.kubeconfig);
-  } catch (err) {
-    throw new KubecycleError(
-      "CONFIG_INVALID",
-      `cannot read kubeconfig ${opts.kubeconfig}: ${(err as Error).message}`,
-      { hint: "set kubeconfig in the kubecycle config, or KUBECONFIG" },
-      { cause: err },
-    );
+/**
+ * Reads kubeconfig files as kubectl reads $KUBECONFIG: in order, the first file to define a cluster, user or context
+ * name wins (later definitions of the same name are ignored), and so does the first current-context set.
+ */
+export function loadKubeconfig(files: readonly string[]): KubeConfig {
+  const merged = { clusters: [] as Cluster[], users: [] as User[], contexts: [] as Context[], currentContext: "" };
+  for (const file of files) {
+    const kc = new KubeConfig();
+    try {
+      kc.loadFromFile(file);
+    } catch (err) {
+      // kubectl skips a listed file that does not exist; one that exists and does not parse is an error.
+      if ((err as NodeJS.ErrnoException).code === "ENOENT" && files.length > 1) continue;
+      throw new KubecycleError(
+        "CONFIG_INVALID",
+        `cannot read kubeconfig ${file}: ${(err as Error).message}`,
+        { hint: "set kubeconfig in the kubecycle config, pass --kubeconfig, or set KUBECONFIG" },
+        { cause: err },
+      );
+    }
+    const add = <T extends { name: string }>(into: T[], from: readonly T[]) => {
+      for (const x of from) if (!into.some((y) => y.name === x.name)) into.push(x);
+    };
+    add(merged.clusters, kc.clusters);
+    add(merged.users, kc.users);
+    add(merged.contexts, kc.contexts);
+    merged.currentContext ||= kc.currentContext;
   }
+  const kc = new KubeConfig();
+  kc.loadFromOptions(merged);
+  return kc;
+}
+
+/** Loads kubeconfigs as kubectl does (files merged, context) and returns the API behind {@link ClusterApi}. */
+export function connectCluster(opts: KubeClusterOptions): KubeCluster {
+  const kc = loadKubeconfig(opts.kubeconfig);
+  const where = opts.kubeconfig.join(delimiter);
   if (opts.context) {
     if (!kc.getContexts().some((c) => c.name === opts.context)) {
-      throw new KubecycleError("CONFIG_INVALID", `kubeconfig ${opts.kubeconfig} has no context "${opts.context}"`, {
+      throw new KubecycleError("CONFIG_INVALID", `kubeconfig ${where} has no context "${opts.context}"`, {
         hint: `use one of: ${kc
           .getContexts()
           .map((c) => c.name)
@@ -85,6 +114,11 @@ export function connectCluster(opts: KubeClusterOptions): KubeCluster {
       });
     }
     kc.setCurrentContext(opts.context);
+  }
+  if (!kc.getCurrentCluster()) {
+    throw new KubecycleError("CONFIG_INVALID", `kubeconfig ${where} names no current cluster`, {
+      hint: "pass --context NAME, or set current-context in the kubeconfig",
+    });
   }
   return new KubeCluster(kc, opts.onFailover);
 }

@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { getEventListeners } from "node:events";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -28,6 +29,24 @@ async function setup(p: Plan) {
 }
 
 describe("executePlan", () => {
+  it("leaves no listener on a step's signal once the step is over (a signal with listeners outlives its step)", async () => {
+    const p = plan([{ name: "one", title: "One", steps: [step("one/a", "a"), step("one/b", "b")] }]);
+    const { journal } = await setup(p);
+    const signals: AbortSignal[] = [];
+    const runners: StepRunners = {
+      cordon: (ctx) => {
+        signals.push(ctx.signal);
+        return Promise.resolve({});
+      },
+    };
+    const interrupt = new AbortController();
+    const res = await executePlan({ plan: p, journal, runners, concurrency: 2, interrupt: interrupt.signal, log });
+    await journal.close();
+    expect(res.result).toBe("succeeded");
+    expect(signals).toHaveLength(2);
+    for (const s of signals) expect(getEventListeners(s, "abort")).toEqual([]);
+  });
+
   it("runs phases in order with a barrier, steps of a phase concurrently up to the bound, and journals evidence", async () => {
     const p = plan([
       { name: "one", title: "One", steps: [step("one/a", "a"), step("one/b", "b"), step("one/c", "c")] },

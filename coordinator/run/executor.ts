@@ -1,6 +1,7 @@
+import { setMaxListeners } from "node:events";
 import { KubecycleError, agentOperationId, type ErrorFields, type Logger } from "../../shared/index.js";
 import { changesNodes, type Plan, type Step, type StepAction, type StepKind } from "../plan/index.js";
-import type { Journal, JournalEntry } from "./journal.js";
+import type { JournalEntry, JournalWriter } from "./journal.js";
 
 /** What a step hands back as proof of success; journaled as the step's evidence. */
 export type Evidence = Record<string, unknown>;
@@ -38,13 +39,15 @@ export interface ExecutionResult {
 /** Options of {@link executePlan}. */
 export interface ExecuteOptions {
   plan: Plan;
-  journal: Journal;
+  journal: JournalWriter;
   runners: StepRunners;
   /** Steps of one phase run at most this many at a time. */
   concurrency: number;
   /** Aborted on SIGINT/SIGTERM/SIGHUP: no new step starts, running ones are told to stop. */
   interrupt: AbortSignal;
   log: Logger;
+  /** Run every step even after one failed (a dry run's checks); the result still says it failed. Default false. */
+  continueOnFailure?: boolean;
   /** Step ids already done (from the journal of an earlier run), skipped on resume. */
   completed?: ReadonlySet<string>;
   /** Every journal entry, as it is written: for the live view and the JSON event stream. */
@@ -66,6 +69,7 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecutionResult
   const record = async (entry: JournalEntry) => {
     await journal.append(entry);
     opts.onEvent?.(entry);
+    logEntry(opts.log, journal.op, entry);
   };
 
   let failed: ExecutionResult["failed"];
@@ -75,7 +79,8 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecutionResult
     if (!reached || order.indexOf(step) > order.indexOf(reached)) reached = step;
   };
   for (const phase of plan.phases) {
-    if (interrupt.aborted || failed) break;
+    const stop = () => interrupt.aborted || (failed !== undefined && !opts.continueOnFailure);
+    if (stop()) break;
     const todo = phase.steps.filter((s) => !opts.completed?.has(s.id));
     for (const s of phase.steps.filter((x) => opts.completed?.has(x.id))) {
       await record({ type: "step-skipped", step: s.id, reason: "already done in an earlier run" });
@@ -85,7 +90,7 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecutionResult
     const queue = [...todo];
     const worker = async () => {
       for (let step = queue.shift(); step; step = queue.shift()) {
-        if (interrupt.aborted || failed) return;
+        if (stop()) return;
         reach(step);
         const error = await runStep(step, phase.name);
         if (error) failed ??= { step, error };
@@ -112,8 +117,12 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecutionResult
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), step.timeoutMs);
     const signal = AbortSignal.any([deadline.signal, interrupt]);
+    // A step may ask every node at once under its one signal (record-inventory does): a listener per call in flight
+    // is expected, not a leak, and Node's warning about it would land on the operator's terminal.
+    setMaxListeners(0, signal);
     const progressWrites: Array<Promise<void>> = [];
     let lastProgress = "";
+    const cutOff = whenAborted(signal);
     try {
       if (!runner) throw new KubecycleError("INTERNAL", `no runner for step kind ${step.action.kind}`);
       const ctx: StepContext = {
@@ -129,7 +138,7 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecutionResult
       };
       if (opts.beforeChange && changesNodes(step.action)) await opts.beforeChange(step);
       // A runner that ignores its signal must still not hold the procedure past the deadline.
-      const evidence = await Promise.race([runner(ctx), aborted(signal)]);
+      const evidence = await Promise.race([runner(ctx), cutOff.promise]);
       await Promise.all(progressWrites);
       await record({ type: "step-succeeded", step: step.id, evidence });
       return undefined;
@@ -146,16 +155,33 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecutionResult
       return error;
     } finally {
       clearTimeout(timer);
+      cutOff.dispose();
     }
   }
 }
 
-function aborted(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => {
-    const fail = () => reject(new Error("aborted"));
+/** Every journal entry as a log line too: the log file tells the whole operation, beside the journal. */
+function logEntry(log: Logger, op: string, e: JournalEntry): void {
+  const { type, ...fields } = e;
+  const line = { op, ...fields };
+  if (type === "step-failed" || (type === "operation-finished" && e.result !== "succeeded")) log.error(line, type);
+  else if (type === "step-progress") log.debug(line, type);
+  else log.info(line, type);
+}
+
+/**
+ * A promise that rejects when `signal` aborts, and the way to remove its listener once the step is over: Node keeps a
+ * signal made by AbortSignal.any alive while it has listeners and a source that may still abort (the operation's
+ * interrupt), so a listener left behind holds every step's signal, and what it reaches, until the process ends.
+ */
+function whenAborted(signal: AbortSignal): { promise: Promise<never>; dispose: () => void } {
+  let fail = (): void => undefined;
+  const promise = new Promise<never>((_, reject) => {
+    fail = () => reject(new Error("aborted"));
     if (signal.aborted) fail();
     else signal.addEventListener("abort", fail, { once: true });
   });
+  return { promise, dispose: () => signal.removeEventListener("abort", fail) };
 }
 
 function asStepError(err: unknown, step: Step, timedOut: boolean, interrupted: boolean, last: string): KubecycleError {

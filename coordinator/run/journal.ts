@@ -56,12 +56,33 @@ export function newOperationId(procedure: string, target: string, now = new Date
   return `${stamp}-${slug}-${randomBytes(2).toString("hex")}`;
 }
 
+/** Where the executor records what happens: an operation's journal, or (for a dry run's checks) nowhere durable. */
+export interface JournalWriter {
+  readonly op: string;
+  append(entry: JournalEntry): Promise<void>;
+}
+
+/** A journal that keeps its entries in memory: a dry run changes nothing, its state directory included. */
+export class MemoryJournal implements JournalWriter {
+  readonly op: string;
+  readonly entries: JournalEntry[] = [];
+
+  constructor(op: string) {
+    this.op = op;
+  }
+
+  append(entry: JournalEntry): Promise<void> {
+    this.entries.push(entry);
+    return Promise.resolve();
+  }
+}
+
 /**
  * The durable record of one operation, in `<stateDir>/operations/<op>/`: plan.json (written whole via temp file,
  * fsync and rename) and journal.jsonl (append-only, one fsynced line per record). What it says is what happened,
  * also after a crash: a record is on disk before the executor acts on the next step.
  */
-export class Journal {
+export class Journal implements JournalWriter {
   readonly op: string;
   readonly dir: string;
   #fh: FileHandle | undefined;

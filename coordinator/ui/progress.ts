@@ -33,11 +33,16 @@ export function progressMode(output: string, isTty: boolean): ProgressMode {
   return output === "json" ? "json" : isTty ? "tty" : "plain";
 }
 
-/** Makes the view for a plan. */
-export function createProgress(mode: ProgressMode, out: Writer & { columns?: number }, plan: Plan): ProgressView {
+/** Makes the view for a plan; each JSON event names the operation `op`. */
+export function createProgress(
+  mode: ProgressMode,
+  out: Writer & { columns?: number },
+  plan: Plan,
+  op: string,
+): ProgressView {
   if (mode === "json") {
     return {
-      event: (e) => out.write(`${JSON.stringify({ t: new Date().toISOString(), ...e })}\n`),
+      event: (e) => out.write(`${JSON.stringify({ t: new Date().toISOString(), op, ...e })}\n`),
       close: () => undefined,
     };
   }

@@ -557,8 +557,10 @@ describe("kubecycle node stop/start on the lab", () => {
       state: "parked",
     });
     expect(await activeState(node, "kubelet")).toBe("active");
-    const other = await kubecycle(["node", "stop", node === W1 ? W2 : W1, "--yes"]);
+    // Another stop (its preflight passed with --force: the other worker is cordoned) is refused at the lock.
+    const other = await kubecycle(["node", "stop", node === W1 ? W2 : W1, "--yes", "--force"]);
     expect(other.code).toBe(2);
+    expect(other.stderr).toContain("refused at lock/acquire-lock");
     expect(other.stderr).toContain("parked");
     const start = await kubecycle(["node", "start", node, "--yes"]);
     expect(start.code, start.stderr).toBe(0);

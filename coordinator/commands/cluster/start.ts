@@ -35,7 +35,7 @@ ${PROCEDURE_HELP}`,
       minMs: 0,
       maxMs: 86_400_000,
     });
-    const session = await openSession(ctx, ctx.values.config);
+    const session = await openSession(ctx, ctx.values);
     try {
       const { config } = session;
       const record = await readClusterRecord(config.stateDir, config.cluster);

@@ -36,7 +36,7 @@ ${PROCEDURE_HELP}`,
     const certWindowMs =
       parseDuration(ctx, "--cert-window", ctx.values["cert-window"], { minMs: 0, maxMs: 3650 * 86_400_000 }) ??
       CERT_WINDOW_MS;
-    const session = await openSession(ctx, ctx.values.config);
+    const session = await openSession(ctx, ctx.values);
     try {
       const inventory = await inventoryOf(session);
       if (inventory.source !== "api") {

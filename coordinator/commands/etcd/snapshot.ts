@@ -20,7 +20,7 @@ ${CLUSTER_HELP}`,
   options: { ...CLUSTER_OPTIONS, out: { type: "string" }, keep: { type: "string" } },
   async run(ctx) {
     noArgs(ctx);
-    const session = await openSession(ctx, ctx.values.config);
+    const session = await openSession(ctx, ctx.values);
     try {
       const inventory = await inventoryOf(session);
       const keep = ctx.values.keep === undefined ? session.config.backups.keep : Number(ctx.values.keep);

@@ -17,7 +17,7 @@ ${PROCEDURE_HELP}`,
   options: { ...PROCEDURE_OPTIONS },
   async run(ctx) {
     const name = singleArg(ctx, "NODE");
-    const session = await openSession(ctx, ctx.values.config);
+    const session = await openSession(ctx, ctx.values);
     try {
       const inventory = await inventoryOf(session);
       const node = findNode(inventory, name);

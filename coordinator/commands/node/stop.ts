@@ -33,7 +33,7 @@ ${PROCEDURE_HELP}`,
   async run(ctx) {
     const name = singleArg(ctx, "NODE");
     const drainMs = parseDuration(ctx, "--drain-timeout", ctx.values["drain-timeout"], { maxMs: MAX_DRAIN_MS });
-    const session = await openSession(ctx, ctx.values.config);
+    const session = await openSession(ctx, ctx.values);
     try {
       const inventory = await inventoryOf(session);
       const node = findNode(inventory, name);

@@ -13,7 +13,7 @@ ${CLUSTER_HELP}`,
   options: { ...CLUSTER_OPTIONS },
   async run(ctx) {
     noArgs(ctx);
-    const config = await loadCoordinatorConfig(ctx.values.config, ctx.env);
+    const config = await loadCoordinatorConfig(ctx.values, ctx.env);
     const ops = await listOperations(config.stateDir);
     const rows = ops.map((o) => {
       const failed = o.steps.find((s) => s.status === "failed");

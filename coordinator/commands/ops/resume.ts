@@ -22,7 +22,7 @@ ${CLUSTER_HELP}`,
   async run(ctx) {
     if (ctx.positionals.length > 1)
       throw new KubecycleError("INVALID_REQUEST", "ops resume takes one OPERATION at most");
-    const session = await openSession(ctx, ctx.values.config);
+    const session = await openSession(ctx, ctx.values);
     try {
       const { stateDir } = session.config;
       const wanted = ctx.positionals[0];

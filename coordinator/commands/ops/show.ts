@@ -12,7 +12,7 @@ ${CLUSTER_HELP}`,
   options: { ...CLUSTER_OPTIONS },
   async run(ctx) {
     const op = singleArg(ctx, "OPERATION");
-    const config = await loadCoordinatorConfig(ctx.values.config, ctx.env);
+    const config = await loadCoordinatorConfig(ctx.values, ctx.env);
     const o = await readOperation(config.stateDir, op);
     const { plan, ...summary } = o;
     ctx.stdout.write(

@@ -1,8 +1,8 @@
-import type { V1Node } from "@kubernetes/client-node";
-import type { NodeStatus__Output } from "../../../shared/index.js";
+import type { KubecycleError, NodeStatus__Output } from "../../../shared/index.js";
 import { defineCommand, noArgs } from "../../command.js";
 import { readyStatus } from "../../kube/index.js";
-import { inventoryOf, openSession } from "../../operation.js";
+import { discover } from "../../inventory.js";
+import { openSession } from "../../operation.js";
 import { isEtcdMember } from "../../plan/index.js";
 import { renderOutput } from "../../ui/output.js";
 import { table } from "../../ui/table.js";
@@ -16,7 +16,8 @@ interface Row {
   /** How etcd runs on the node: systemd, static-pod, none, unknown. */
   etcdMode: string;
   address: string;
-  agent: "ok" | "unreachable";
+  /** ok; unreachable (no answer); error (it answered, with an error: the message says which). */
+  agent: "ok" | "unreachable" | "error";
   agentError?: string;
   units: Record<string, string>;
   ready: string;
@@ -36,34 +37,32 @@ ${CLUSTER_HELP}`,
   options: { ...CLUSTER_OPTIONS },
   async run(ctx) {
     noArgs(ctx);
-    const session = await openSession(ctx, ctx.values.config);
+    const session = await openSession(ctx, ctx.values);
     try {
-      const inventory = await inventoryOf(session);
-      let apiNodes: V1Node[] | undefined;
-      let apiError = inventory.source === "cache" ? "the API did not answer; see the log" : "";
-      // The inventory came from the cache only because the API is down: don't wait for it a second time.
-      if (inventory.source === "api") {
-        try {
-          apiNodes = await session.api.listNodes();
-        } catch (err) {
-          apiError = (err as Error).message;
-        }
-      }
+      // One pass: the nodes, their layouts and their etcd members as discovery saw them, then each agent's units.
+      const { inventory, apiNodes, localEtcd } = await discover(session);
+      const apiError = apiNodes ? "" : "the API did not answer; see the log";
       const { config } = session;
       const rows: Row[] = await Promise.all(
         inventory.nodes.map(async (n): Promise<Row> => {
           const api = apiNodes?.find((a) => a.metadata?.name === n.name);
           let status: NodeStatus__Output | undefined;
           let agentError = "";
+          let agentState: Row["agent"] = "ok";
           try {
             status = await session.agents
               .get(n.name, n.address)
-              .getStatus({ includeEtcd: isEtcdMember(n) }, { deadlineMs: config.agents.callTimeoutMs });
+              .getStatus(
+                { includeEtcd: isEtcdMember(n) && !localEtcd.has(n.name) },
+                { deadlineMs: config.agents.callTimeoutMs },
+              );
           } catch (err) {
             agentError = (err as Error).message;
+            const code = (err as KubecycleError).code;
+            agentState = code === "NODE_UNREACHABLE" || code === "DEADLINE_EXCEEDED" ? "unreachable" : "error";
           }
           const unitName = (u: string) => (u.endsWith(".service") ? u.slice(0, -8) : u);
-          const etcd = status?.etcd;
+          const etcd = localEtcd.get(n.name) ?? status?.etcd;
           return {
             node: n.name,
             roles: [
@@ -78,7 +77,7 @@ ${CLUSTER_HELP}`,
             },
             etcdMode: n.etcd.mode,
             address: n.address,
-            agent: status ? "ok" : "unreachable",
+            agent: agentState,
             ...(agentError ? { agentError } : {}),
             units: Object.fromEntries(
               (status?.units ?? []).filter((u) => u.exists).map((u) => [unitName(u.name), u.activeState]),
@@ -108,10 +107,22 @@ ${CLUSTER_HELP}`,
         nodes: rows,
       };
       ctx.stdout.write(
-        renderOutput(ctx.output, data, () => {
+        renderOutput(ctx.output, data, (wide) => {
           const unit = (r: Row, u: string) => r.units[u] ?? (r.agent === "ok" ? "-" : "?");
+          const head = [
+            "NODE",
+            "ROLES",
+            "AGENT",
+            "KUBELET",
+            "ETCD",
+            "RUNTIME",
+            "READY",
+            "SCHEDULING",
+            "ETCD HEALTH",
+            "BOOTED",
+          ];
           const body = table(
-            ["NODE", "ROLES", "AGENT", "KUBELET", "ETCD", "RUNTIME", "READY", "SCHEDULING", "ETCD HEALTH", "BOOTED"],
+            wide ? [...head, "ADDRESS", "ETCD MEMBER", "BOOT ID"] : head,
             rows.map((r) => [
               r.node,
               r.roles.join(","),
@@ -127,6 +138,7 @@ ${CLUSTER_HELP}`,
                   ? "?"
                   : "-",
               r.bootedAt?.replace(/\.\d+Z$/, "Z") ?? "?",
+              ...(wide ? [r.address, r.etcd?.memberId || "-", r.bootId ?? "?"] : []),
             ]),
           );
           const notes = [

@@ -5,8 +5,11 @@ import type { StepAction } from "../../plan/index.js";
 import type { Evidence, StepContext } from "../executor.js";
 import { stepAgent, type StepDeps } from "./deps.js";
 
-/** How often the health endpoints are asked again while a check waits for them. */
-const POLL_MS = 2000;
+/**
+ * How often the health endpoints are asked again while a check waits for them: a probe is three local HTTP GETs on
+ * a control-plane node, and every half second of polling is up to half a second added to the start.
+ */
+const POLL_MS = 500;
 
 /**
  * check-control-plane: the node's agent asks its control plane's health endpoints on the node itself (kubeadm binds

@@ -30,5 +30,5 @@ export async function checkDrainable(
   const pods = await deps.api.listPods({ node });
   const refusal = drainRefusal(node, pods, ctx.step.action);
   if (refusal) throw refusal;
-  return { evictable: pods.filter(isEvictable).length };
+  return { evict: pods.filter(isEvictable).map((p) => `${p.metadata?.namespace}/${p.metadata?.name}`) };
 }

@@ -14,8 +14,11 @@ import type { StepAction } from "../../plan/index.js";
 import type { Evidence, StepContext } from "../executor.js";
 import { stepAgent, stepNode, type StepDeps } from "./deps.js";
 
-/** How often etcd is asked again while a check waits for it. */
-const POLL_MS = 1000;
+/**
+ * How often etcd is asked again while a check waits for it: each look is a few etcdctl calls on each member, cheap
+ * next to the up to POLL_MS it adds to the start (a member's health itself waits for a leader, up to etcdProbeMs).
+ */
+const POLL_MS = 500;
 
 /** Every member of the inventory's member list, asked through the agents (see surveyMembers). */
 export function survey(

@@ -1,0 +1,381 @@
+// The simulated Kubernetes API: coordinator/kube/cluster.ts's ClusterApi, in memory, over the same model the
+// simulated agents answer from. Nodes are Ready while their kubelet runs (and a grace period after it stops, as the
+// node-lifecycle controller allows), pods are the nodes' sandboxes, evictions honour PodDisruptionBudgets and
+// replace ReplicaSet pods elsewhere, Leases conflict on a stale resourceVersion. The API answers only while an API
+// server's pod runs on some control-plane node, fails with HTTP 500 while etcd has no quorum, and its /readyz says
+// so. Errors are the ones KubeCluster throws, with the same codes and httpStatus fields.
+import type { V1Lease, V1Node, V1Pod, V1PodDisruptionBudget } from "@kubernetes/client-node";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { ClusterApi, EvictionResult } from "../../coordinator/index.js";
+import { KubecycleError } from "../../shared/index.js";
+import type { CallRecord, SimCluster, SimNode, SimSandbox } from "./model.js";
+
+/** A node as the API stores it: what kubectl and kubecycle may change. */
+interface NodeObject {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  unschedulable: boolean;
+  resourceVersion: number;
+}
+
+const MIRROR = "kubernetes.io/config.mirror";
+
+/** {@link ClusterApi} over a {@link SimCluster}. */
+export class SimClusterApi implements ClusterApi {
+  readonly server = "https://sim-apiserver:6443";
+  readonly cluster: SimCluster;
+  /** PodDisruptionBudgets (minAvailable over matchLabels) that evictions honour. */
+  pdbs: V1PodDisruptionBudget[] = [];
+  /** Hosts kubecycle asked to fail over to (the control-plane nodes). */
+  readonly fallbackHosts = new Set<string>();
+  readonly #objects = new Map<string, NodeObject>();
+  readonly #leases = new Map<string, V1Lease>();
+  #rv = 1000;
+  #replicas = 0;
+
+  constructor(cluster: SimCluster) {
+    this.cluster = cluster;
+    for (const n of cluster.nodes.values()) {
+      this.#objects.set(n.name, {
+        labels: {
+          "kubernetes.io/hostname": n.name,
+          ...(n.spec.controlPlane ? { "node-role.kubernetes.io/control-plane": "" } : {}),
+        },
+        annotations: {},
+        unschedulable: false,
+        resourceVersion: ++this.#rv,
+      });
+    }
+  }
+
+  /** Some control-plane node's API server pod runs (etcd's health is checked per request). */
+  get serving(): boolean {
+    return [...this.cluster.nodes.values()].some((n) => n.spec.controlPlane && n.apiserverUp);
+  }
+
+  /** Ready as the API says it: True while kubelet runs (after its first update) and for the grace after it stops. */
+  readyStatus(n: SimNode, now = Date.now()): "True" | "Unknown" {
+    if (n.kubeletUp && n.reachable) return now >= n.readyAt ? "True" : "Unknown";
+    return n.downAt !== undefined && now - n.downAt < this.cluster.timing.notReadyGraceMs ? "True" : "Unknown";
+  }
+
+  getNode(name: string): Promise<V1Node | undefined> {
+    return this.#request(`get node ${name}`, name, false, () => {
+      const n = this.cluster.nodes.get(name);
+      return n ? this.#nodeView(n) : undefined;
+    });
+  }
+
+  listNodes(): Promise<V1Node[]> {
+    return this.#request("list nodes", "", false, () => [...this.cluster.nodes.values()].map((n) => this.#nodeView(n)));
+  }
+
+  patchNode(
+    name: string,
+    patch: { unschedulable?: boolean; annotations?: Record<string, string | null> },
+  ): Promise<V1Node> {
+    return this.#request(`patch node ${name}`, name, true, () => {
+      const n = this.cluster.nodes.get(name);
+      const o = this.#objects.get(name);
+      if (!n || !o) throw notFound(`patch node ${name}`, `nodes "${name}" not found`);
+      if (patch.unschedulable !== undefined) o.unschedulable = patch.unschedulable;
+      for (const [k, v] of Object.entries(patch.annotations ?? {})) {
+        if (v === null) delete o.annotations[k];
+        else o.annotations[k] = v;
+      }
+      o.resourceVersion = ++this.#rv;
+      return this.#nodeView(n);
+    });
+  }
+
+  listPods(opts: { node?: string } = {}): Promise<V1Pod[]> {
+    return this.#request("list pods", opts.node ?? "", false, () =>
+      [...this.cluster.nodes.values()]
+        .filter((n) => !opts.node || n.name === opts.node)
+        .flatMap((n) => n.sandboxes.map((s) => podView(n, s))),
+    );
+  }
+
+  evictPod(namespace: string, name: string): Promise<EvictionResult> {
+    return this.#request(`evict pod ${namespace}/${name}`, "", true, (): EvictionResult => {
+      const node = [...this.cluster.nodes.values()].find((n) =>
+        n.sandboxes.some((s) => s.namespace === namespace && s.name === name),
+      );
+      const pod = node?.sandboxes.find((s) => s.namespace === namespace && s.name === name);
+      if (!node || !pod) return { kind: "gone" };
+      const blocking = this.#budgets().find((b) => b.matches(pod) && b.allowed <= 0);
+      if (blocking) {
+        return {
+          kind: "blocked",
+          message: `evict pod ${namespace}/${name}: HTTP 429: Cannot evict pod as it would violate the pod's disruption budget. (The disruption budget ${blocking.name} needs ${blocking.minAvailable} healthy pods and has ${blocking.healthy} currently)`,
+        };
+      }
+      node.sandboxes = node.sandboxes.filter((s) => s !== pod);
+      this.cluster.changed(node);
+      if (pod.owner.kind === "ReplicaSet") this.#replace(pod, node);
+      return { kind: "evicted" };
+    });
+  }
+
+  listPdbs(): Promise<V1PodDisruptionBudget[]> {
+    return this.#request("list PodDisruptionBudgets", "", false, () =>
+      this.#budgets().map((b) => ({
+        ...b.pdb,
+        status: {
+          currentHealthy: b.healthy,
+          desiredHealthy: b.minAvailable,
+          disruptionsAllowed: Math.max(0, b.allowed),
+          expectedPods: b.expected,
+        },
+      })),
+    );
+  }
+
+  getLease(namespace: string, name: string): Promise<V1Lease | undefined> {
+    return this.#request(`get lease ${namespace}/${name}`, "", false, () => {
+      const l = this.#leases.get(`${namespace}/${name}`);
+      return l ? wire(l) : undefined;
+    });
+  }
+
+  createLease(lease: V1Lease): Promise<V1Lease> {
+    const { namespace, name } = leaseKey(lease);
+    return this.#request(`create lease ${namespace}/${name}`, "", true, () => {
+      if (this.#leases.has(`${namespace}/${name}`)) {
+        throw conflict(`create lease ${namespace}/${name}`, `leases.coordination.k8s.io "${name}" already exists`);
+      }
+      return this.#store(namespace, name, lease);
+    });
+  }
+
+  replaceLease(lease: V1Lease): Promise<V1Lease> {
+    const { namespace, name } = leaseKey(lease);
+    return this.#request(`update lease ${namespace}/${name}`, "", true, () => {
+      const now = this.#leases.get(`${namespace}/${name}`);
+      if (!now) throw notFound(`update lease ${namespace}/${name}`, `leases.coordination.k8s.io "${name}" not found`);
+      if (lease.metadata?.resourceVersion !== now.metadata?.resourceVersion) {
+        throw conflict(
+          `update lease ${namespace}/${name}`,
+          `Operation cannot be fulfilled on leases.coordination.k8s.io "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+        );
+      }
+      return this.#store(namespace, name, lease);
+    });
+  }
+
+  deleteLease(namespace: string, name: string, resourceVersion?: string): Promise<void> {
+    return this.#request(`delete lease ${namespace}/${name}`, "", true, () => {
+      const now = this.#leases.get(`${namespace}/${name}`);
+      if (!now) return;
+      if (resourceVersion && resourceVersion !== now.metadata?.resourceVersion) {
+        throw conflict(`delete lease ${namespace}/${name}`, "Precondition failed: ResourceVersion mismatch");
+      }
+      this.#leases.delete(`${namespace}/${name}`);
+    });
+  }
+
+  /** A node as stored, also while the API is down: what etcd holds, for tests to check against. */
+  storedNode(name: string): V1Node {
+    return this.#nodeView(this.cluster.node(name));
+  }
+
+  /** A lease as stored, also while the API is down (undefined when there is none). */
+  lease(namespace: string, name: string): V1Lease | undefined {
+    const l = this.#leases.get(`${namespace}/${name}`);
+    return l ? wire(l) : undefined;
+  }
+
+  async readyz(host?: string): Promise<{ ok: boolean; body: string }> {
+    const rec = this.#record("readyz", "", false);
+    await sleep(this.cluster.delay(this.cluster.timing.apiRequest));
+    const answer = (): { ok: boolean; body: string } => {
+      const at = host ?? "sim-apiserver";
+      const up = host
+        ? [...this.cluster.nodes.values()].some((n) => n.address === host && n.apiserverUp)
+        : this.serving;
+      if (!up) return { ok: false, body: `connect ECONNREFUSED ${at}:6443` };
+      return this.cluster.etcd.leader
+        ? { ok: true, body: "[+]ping ok\n[+]log ok\n[+]etcd ok\nreadyz check passed" }
+        : { ok: false, body: "[+]ping ok\n[+]log ok\n[-]etcd failed: reason withheld\nreadyz check failed" };
+    };
+    const res = answer();
+    this.#done(rec);
+    return res;
+  }
+
+  addFallbackHosts(hosts: string[]): void {
+    for (const h of hosts) this.fallbackHosts.add(h);
+  }
+
+  // ---- internals -------------------------------------------------------------------------------------------------
+
+  #record(what: string, node: string, mutating: boolean): CallRecord {
+    const rec: CallRecord = {
+      node,
+      rpc: `api:${what.split(" ").slice(0, 2).join(" ")}`,
+      at: Date.now(),
+      workMs: 0,
+      mutating,
+      role: "api",
+      about: what,
+    };
+    this.cluster.calls.push(rec);
+    return rec;
+  }
+
+  #done(rec: CallRecord): void {
+    rec.answeredAt = Date.now();
+    rec.workMs = rec.answeredAt - rec.at;
+  }
+
+  /** One request: its latency, then refused while no API server runs, or HTTP 500 while etcd has no leader. */
+  async #request<T>(what: string, node: string, mutating: boolean, fn: () => T): Promise<T> {
+    const rec = this.#record(what, node, mutating);
+    await sleep(this.cluster.delay(this.cluster.timing.apiRequest));
+    try {
+      if (!this.serving) {
+        throw new KubecycleError(
+          "KUBE_API_UNREACHABLE",
+          `${what}: the API server at ${this.server} did not answer: connect ECONNREFUSED`,
+          { hint: "check the API server and the kubeconfig; `kubecycle status` shows what the agents see" },
+        );
+      }
+      if (!this.cluster.etcd.leader) {
+        throw new KubecycleError("KUBE_API_FAILED", `${what}: HTTP 500: etcdserver: request timed out`, {
+          httpStatus: 500,
+        });
+      }
+      return fn();
+    } catch (err) {
+      rec.refused = err instanceof KubecycleError ? err.code : "INTERNAL";
+      throw err;
+    } finally {
+      this.#done(rec);
+    }
+  }
+
+  #nodeView(n: SimNode): V1Node {
+    const o = this.#objects.get(n.name) as NodeObject;
+    const ready = this.readyStatus(n);
+    return {
+      apiVersion: "v1",
+      kind: "Node",
+      metadata: {
+        name: n.name,
+        labels: { ...o.labels },
+        annotations: { ...o.annotations },
+        resourceVersion: String(o.resourceVersion),
+      },
+      spec: o.unschedulable ? { unschedulable: true } : {},
+      status: {
+        addresses: [
+          { type: "InternalIP", address: n.address },
+          { type: "Hostname", address: n.name },
+        ],
+        conditions: [
+          {
+            type: "Ready",
+            status: ready,
+            reason: ready === "True" ? "KubeletReady" : "NodeStatusUnknown",
+            message: ready === "True" ? "kubelet is posting ready status" : "Kubelet stopped posting node status.",
+          },
+        ],
+        capacity: { cpu: "4", memory: "8Gi", pods: "110" },
+        allocatable: { cpu: "4", memory: "8Gi", pods: "110" },
+      },
+    };
+  }
+
+  #store(namespace: string, name: string, lease: V1Lease): V1Lease {
+    const stored = wire(lease);
+    stored.metadata = { ...stored.metadata, namespace, name, resourceVersion: String(++this.#rv) };
+    this.#leases.set(`${namespace}/${name}`, stored);
+    return wire(stored);
+  }
+
+  #budgets() {
+    const pods = [...this.cluster.nodes.values()].flatMap((n) => n.sandboxes);
+    return this.pdbs.map((pdb) => {
+      const want = pdb.spec?.selector?.matchLabels ?? {};
+      const matches = (s: SimSandbox) => Object.entries(want).every(([k, v]) => s.labels[k] === v);
+      const selected = pods.filter(matches);
+      const healthy = selected.filter((s) => s.ready).length;
+      const minAvailable = Number(pdb.spec?.minAvailable ?? 0);
+      return {
+        pdb,
+        name: `${pdb.metadata?.namespace}/${pdb.metadata?.name}`,
+        matches,
+        healthy,
+        minAvailable,
+        expected: selected.length,
+        allowed: healthy - minAvailable,
+      };
+    });
+  }
+
+  /** The ReplicaSet controller and the scheduler: a new pod on another Ready, schedulable node that can run pods. */
+  #replace(pod: SimSandbox, from: SimNode): void {
+    const to = [...this.cluster.nodes.values()].find(
+      (n) =>
+        n !== from &&
+        !n.spec.controlPlane &&
+        !this.#objects.get(n.name)?.unschedulable &&
+        this.readyStatus(n) === "True" &&
+        n.kubeletUp,
+    );
+    if (!to) return;
+    to.sandboxes.push({ ...pod, id: "", name: `${pod.name}-r${++this.#replicas}`, ready: false, restarts: 0 });
+    this.cluster.changed(to);
+  }
+}
+
+function podView(n: SimNode, s: SimSandbox): V1Pod {
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: {
+      name: s.name,
+      namespace: s.namespace,
+      labels: { ...s.labels },
+      ...(s.owner.kind === "Node" ? { annotations: { [MIRROR]: s.id || "mirror" } } : {}),
+      ownerReferences: [
+        { apiVersion: "v1", kind: s.owner.kind, name: s.owner.name, uid: `uid-${s.owner.name}`, controller: true },
+      ],
+    },
+    spec: {
+      nodeName: n.name,
+      containers: [{ name: "main", image: "sim", resources: { requests: { cpu: "100m", memory: "128Mi" } } }],
+    },
+    status: {
+      phase: s.ready ? "Running" : "Pending",
+      conditions: [{ type: "Ready", status: s.ready ? "True" : "False" }],
+      containerStatuses: [
+        {
+          name: "main",
+          image: "sim",
+          imageID: "sim",
+          ready: s.ready,
+          restartCount: s.restarts,
+          state: s.ready ? { running: {} } : { waiting: { reason: "ContainerCreating" } },
+        },
+      ],
+    },
+  };
+}
+
+/** A copy as it would come over the wire (dates become strings), so callers never share the store's objects. */
+function wire<T>(obj: T): T {
+  return JSON.parse(JSON.stringify(obj)) as T;
+}
+
+function leaseKey(lease: V1Lease): { namespace: string; name: string } {
+  return { namespace: lease.metadata?.namespace ?? "kube-system", name: lease.metadata?.name ?? "" };
+}
+
+function conflict(what: string, message: string): KubecycleError {
+  return new KubecycleError("CONFLICT", `${what}: HTTP 409: ${message}`, { httpStatus: 409 });
+}
+
+function notFound(what: string, message: string): KubecycleError {
+  return new KubecycleError("KUBE_API_FAILED", `${what}: HTTP 404: ${message}`, { httpStatus: 404 });
+}
