@@ -4,6 +4,7 @@
 // and kubecycle's lock as it lies in the API and on disk.
 import { CoordinationV1Api, CoreV1Api, KubeConfig, type V1Node } from "@kubernetes/client-node";
 import { access } from "node:fs/promises";
+import { request } from "node:https";
 import { join } from "node:path";
 import type { Lab, LabNode } from "../../test/lab/lab.js";
 
@@ -197,6 +198,17 @@ export class ClusterView {
     return wrong;
   }
 
+  /** Every API server's /readyz (it checks its etcd), asked at each master's address: a 200 from each. */
+  async apiNotReady(): Promise<string[]> {
+    const wrong = await Promise.all(
+      this.#lab.masters.map(async (m) => {
+        const status = await readyz(m.ip).catch((err: Error) => err.message);
+        return status === 200 ? undefined : `${m.kubeName}: the API server's /readyz answered ${status}`;
+      }),
+    );
+    return wrong.filter((w): w is string => w !== undefined);
+  }
+
   /** kubecycle's cluster lock: a holder in its Lease, or its local lock file. */
   async lockHeld(): Promise<string[]> {
     const held: string[] = [];
@@ -228,6 +240,19 @@ export class ClusterView {
       ? []
       : [`etcd: ${healthy}/${members} members healthy: ${JSON.stringify(h.endpoints)}`];
   }
+}
+
+/** GET https://IP:6443/readyz (anyone may ask; the lab's serving certificate is not checked here). */
+function readyz(ip: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(`https://${ip}:6443/readyz`, { rejectUnauthorized: false, timeout: 5000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on("error", reject);
+    req.on("timeout", () => req.destroy(new Error("timed out")));
+    req.end();
+  });
 }
 
 function ready(node: V1Node): boolean {

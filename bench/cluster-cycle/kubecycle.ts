@@ -50,6 +50,15 @@ export interface KubecycleOptions {
   timeoutMs?: number;
 }
 
+/** kubecycle ended with a non-zero exit code (2: refused, nothing changed). */
+export class KubecycleFailed extends Error {
+  readonly code: number;
+  constructor(message: string, code: number) {
+    super(message);
+    this.code = code;
+  }
+}
+
 /** Runs `kubecycle cluster VERB --yes -o json` against the lab; throws unless it succeeds. */
 export function runKubecycle(lab: Lab, verb: "stop" | "start", o: KubecycleOptions = {}): Promise<KubecycleRun> {
   return new Promise((resolve, reject) => {
@@ -69,13 +78,14 @@ export function runKubecycle(lab: Lab, verb: "stop" | "start", o: KubecycleOptio
       clearTimeout(timer);
       const exitedAt = Date.now();
       if (code !== 0) {
-        reject(new Error(`kubecycle cluster ${verb} exited ${code}:\n${stderr.trim()}`));
+        reject(new KubecycleFailed(`kubecycle cluster ${verb} exited ${code}:\n${stderr.trim()}`, code ?? -1));
         return;
       }
       try {
-        // The journal's operation-started record is not an executor event: the id is on stderr, as for an operator.
-        const op = /operation (\S+)/.exec(stderr)?.[1] ?? "?";
-        resolve({ ...analyse(op, parseEvents(stdout), spawnedAt, exitedAt), stdout, stderr });
+        // Every JSON event names its operation; stderr names it too, as for an operator.
+        const events = parseEvents(stdout);
+        const op = events[0]?.op ?? /operation (\S+)/.exec(stderr)?.[1] ?? "?";
+        resolve({ ...analyse(op, events, spawnedAt, exitedAt), stdout, stderr });
       } catch (err) {
         reject(new Error(`kubecycle cluster ${verb}: ${(err as Error).message}\n${stderr.trim()}`));
       }

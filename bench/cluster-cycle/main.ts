@@ -10,7 +10,7 @@ import { parseArgs } from "node:util";
 import { labDown, labUp, type Lab } from "../../test/lab/lab.js";
 import { sleep } from "../../test/lab/host.js";
 import { ClusterView, containersLeft, readUnits, unitOnNodes, unitsNotIn, type UnitsByNode } from "./cluster.js";
-import { runKubecycle } from "./kubecycle.js";
+import { KubecycleFailed, runKubecycle, type KubecycleRun } from "./kubecycle.js";
 import { report } from "./report.js";
 import {
   METHODS,
@@ -55,29 +55,51 @@ interface Options {
 
 let interrupted = false;
 
+/** What keeps the cluster from being back (since `since`, for the kubelets' Leases); empty when it is. */
+async function notBack(lab: Lab, view: ClusterView, since: number): Promise<string[]> {
+  try {
+    let wrong = await view.etcdNotHealthy();
+    if (wrong.length === 0) wrong = await view.apiNotBack(since);
+    if (wrong.length === 0) wrong = [...(await view.apiNotReady()), ...unitsNotIn(await readUnits(lab), "active")];
+    return wrong;
+  } catch (err) {
+    return [(err as Error).message.split("\n")[0] ?? "?"];
+  }
+}
+
 /**
- * Waits until the cluster is back, as the bench itself sees it: etcd healthy and the API side back (see
- * ClusterView.apiNotBack), then every unit active on every node. Returns when it first saw all of it; throws naming
- * what is still wrong at the deadline.
+ * Waits until the cluster is back, as the bench itself sees it: etcd healthy, the API side back (see
+ * ClusterView.apiNotBack), every API server ready, every unit active on every node. Returns when a check that began
+ * then found all of it; throws naming what is still wrong at the deadline.
  */
 async function waitBack(lab: Lab, view: ClusterView, since: number, timeoutMs: number): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   let wrong: string[] = [];
   while (Date.now() < deadline) {
-    try {
-      wrong = await view.etcdNotHealthy();
-      if (wrong.length === 0) wrong = await view.apiNotBack(since);
-      if (wrong.length === 0) {
-        const at = Date.now();
-        wrong = unitsNotIn(await readUnits(lab), "active");
-        if (wrong.length === 0) return at;
-      }
-    } catch (err) {
-      wrong = [(err as Error).message.split("\n")[0] ?? "?"];
-    }
+    const at = Date.now();
+    wrong = await notBack(lab, view, since);
+    if (wrong.length === 0) return at;
     await sleep(250);
   }
   throw new Error(`the cluster is not back after ${timeoutMs / 1000} s:\n  ${wrong.slice(0, 20).join("\n  ")}`);
+}
+
+/**
+ * Before a cycle: the cluster back in three checks in a row a second apart. An API server on a loaded machine can
+ * blink unready when its etcd reads are slow, and kubecycle's preflight then refuses, rightly.
+ */
+async function waitSteady(lab: Lab, view: ClusterView, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let steady = 0;
+  let wrong: string[] = [];
+  while (steady < 3) {
+    if (Date.now() > deadline) {
+      throw new Error(`the cluster is not steadily back after ${timeoutMs / 1000} s:\n  ${wrong.join("\n  ")}`);
+    }
+    wrong = await notBack(lab, view, Date.now() - 5000);
+    steady = wrong.length === 0 ? steady + 1 : 0;
+    await sleep(1000);
+  }
 }
 
 /** The units are all stopped; returns them with their timestamps. */
@@ -90,6 +112,7 @@ async function stopped(lab: Lab, method: Method): Promise<UnitsByNode> {
 
 async function cycle(lab: Lab, view: ClusterView, method: Method, run: number, o: Options): Promise<CycleSample> {
   const names: UnitNames = { runtime: lab.runtime.services };
+  await waitSteady(lab, view, o.backTimeoutMs);
   const load = await load1();
   const nodeFlags = o.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${o.cpuProfDir}`] : [];
   if (method === "kubecycle") {
@@ -99,7 +122,20 @@ async function cycle(lab: Lab, view: ClusterView, method: Method, run: number, o
       await writeFile(`${base}.jsonl`, r.stdout);
       await writeFile(`${base}.stderr`, r.stderr);
     };
-    const stop = await runKubecycle(lab, "stop", { nodeFlags });
+    let refusals = 0;
+    let stop: KubecycleRun | undefined;
+    while (!stop) {
+      try {
+        stop = await runKubecycle(lab, "stop", { nodeFlags });
+      } catch (err) {
+        // A refusal (exit 2) changed nothing: the cluster was not as its preflight demands at that moment (an API
+        // server that blinked unready under load). Counted, reported, and tried again once the cluster is steady.
+        if (!(err instanceof KubecycleFailed && err.code === 2 && refusals < 2)) throw err;
+        refusals++;
+        log(`kubecycle refused the stop (${err.message.split("\n").find((l) => l.startsWith("error:")) ?? ""})`);
+        await waitSteady(lab, view, o.backTimeoutMs);
+      }
+    }
     await keep("stop", stop);
     const unitsStopped = await stopped(lab, method);
     const left = await containersLeft(lab);
@@ -117,6 +153,7 @@ async function cycle(lab: Lab, view: ClusterView, method: Method, run: number, o
       containersLeft: left,
       etcdRestarts: etcdRestarts(unitsStarted),
       sshFailures: [],
+      refusals,
     };
   }
   const stop = await runScript(lab, method, "stop", o.sshTimeoutS);
@@ -135,6 +172,7 @@ async function cycle(lab: Lab, view: ClusterView, method: Method, run: number, o
     containersLeft: left,
     etcdRestarts: etcdRestarts(unitsStarted),
     sshFailures: [...stop.failures, ...start.failures],
+    refusals: 0,
   };
 }
 
@@ -156,7 +194,7 @@ async function size(nodes: number, o: Options, all: CycleSample[]): Promise<void
   const lab = await labUp({ masters: 3, workers: nodes - 3, sshd: true, build: "skip", log: (l) => log(`lab: ${l}`) });
   const view = new ClusterView(lab);
   log("waiting for the cluster to settle");
-  await waitBack(lab, view, Date.now(), o.backTimeoutMs);
+  await waitSteady(lab, view, o.backTimeoutMs);
   try {
     await runs(lab, view, o, all);
   } finally {

@@ -98,6 +98,8 @@ export function report(samples: readonly CycleSample[]): string[] {
   );
   const restarts = (m: Method) => median(samples.filter((s) => s.method === m).map((s) => s.etcdRestarts));
   out.push(`etcd restarts by systemd during the start: ${METHODS.map((m) => `${m} ${ms(restarts(m))}`).join(", ")}`);
+  const refusals = samples.reduce((a, s) => a + s.refusals, 0);
+  if (refusals > 0) out.push(`kubecycle's stop refused (nothing changed) and tried again: ${refusals} time(s)`);
   const failures = samples.flatMap((s) => s.sshFailures.map((f) => `${s.method} run ${s.run}: ${f}`));
   if (failures.length > 0) out.push("ssh connections that failed or timed out:", ...failures.map((f) => `  ${f}`));
   out.push("", "kubecycle's phases, cluster stop", ...kubecyclePhases(samples, "stop"));

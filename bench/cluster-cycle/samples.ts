@@ -29,6 +29,8 @@ export interface CycleSample {
   etcdRestarts: number;
   /** ssh connections that failed or timed out. */
   sshFailures: string[];
+  /** kubecycle's stop refused (exit 2, nothing changed) and tried again once the cluster was steady. */
+  refusals: number;
 }
 
 /** The runtime's units on this lab (kubelet and etcd have the same names everywhere). */
