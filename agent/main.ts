@@ -1,11 +1,12 @@
 import { parseArgs } from "node:util";
 import { createLogger, isKubecycleError } from "../shared/index.js";
-import { AGENT_VERSION, startAgent } from "./agent.js";
+import { AGENT_VERSION, startAgent, type RunningAgent } from "./agent.js";
 import { loadAgentConfig } from "./config.js";
 
 const USAGE = `Usage: kubecycle-agent --config FILE
 
 The kubecycle node agent: controls allow-listed systemd units over mutually authenticated gRPC.
+It reloads its certificate, key and CA on SIGHUP and when their files change.
 
 Options:
   -c, --config FILE   agent config (YAML); required
@@ -50,12 +51,22 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const log = createLogger({ name: "kubecycle-agent", level: config.log.level });
+  // SIGHUP reloads the certificate, key and CA. Listening from the start: Node's default for SIGHUP is to exit.
+  const started: { agent?: RunningAgent } = {};
+  const onHup = () => {
+    log.info({ signal: "SIGHUP" }, "signal received: reloading the TLS files");
+    if (started.agent) void started.agent.reloadTls("SIGHUP");
+    else log.warn("the agent is still starting; it reads the TLS files as it starts");
+  };
+  process.on("SIGHUP", onHup);
   const agent = await startAgent({ config, log });
+  started.agent = agent;
   await new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
       log.info({ signal }, "signal received");
       process.off("SIGTERM", onSignal);
       process.off("SIGINT", onSignal);
+      process.off("SIGHUP", onHup);
       void agent.shutdown().then(resolve);
     };
     process.on("SIGTERM", onSignal);

@@ -75,13 +75,19 @@ export function readHandlers(ctx: RpcContext): Pick<AgentHandlers, keyof typeof 
         ctx.staticPods.read(),
         unitExists(KUBELET_UNIT),
       ]);
+      const served = ctx.tls.current();
       return {
         certificates: await nodeCertificates({
           etcd,
           staticPods: pods.pods,
           kubeletKubeconfig: config.kubernetes.kubeletKubeconfig,
           kubeletPresent,
-          agentCert: config.tls.cert,
+          agent: {
+            certPath: ctx.tls.files.cert,
+            certPem: served.material.cert.toString("utf8"),
+            caPath: ctx.tls.files.ca,
+            caPem: served.material.ca.toString("utf8"),
+          },
         }),
       };
     }),

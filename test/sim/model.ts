@@ -770,6 +770,14 @@ function initialCertificates(spec: SimNodeSpec, t0: number): SimCertificate[] {
   });
   const out = [
     cert("kubecycle-agent", "/etc/kubecycle/pki/agent.crt", `CN=${spec.name}`, 365, "CN=kubecycle-ca"),
+    // The CA the agent checks clients against, as a real agent reports it.
+    cert(
+      "kubecycle-ca",
+      "/etc/kubecycle/pki/ca.crt",
+      "CN=kubecycle-ca, O=kubecycle",
+      3650,
+      "CN=kubecycle-ca, O=kubecycle",
+    ),
     cert(
       "kubelet-client",
       "/var/lib/kubelet/pki/kubelet-client-current.pem",
