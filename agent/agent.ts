@@ -2,7 +2,7 @@ import { setMaxListeners } from "node:events";
 import { join } from "node:path";
 import { hostname } from "node:os";
 import type { Server } from "@grpc/grpc-js";
-import { KubecycleError, type Logger } from "../shared/index.js";
+import { KubecycleError, readTlsFiles, VERSION, type Logger } from "../shared/index.js";
 import type { CompiledAgentConfig } from "./config.js";
 import { NodeDiagnostics } from "./diagnostics.js";
 import { EtcdProbe } from "./etcd.js";
@@ -25,7 +25,7 @@ import { UnitStateCache } from "./unit-cache.js";
 import { UnitController } from "./units.js";
 
 /** The agent's version, reported by Health. */
-export const AGENT_VERSION = "0.1.0";
+export const AGENT_VERSION: string = VERSION;
 
 /** A started agent. */
 export interface RunningAgent {

@@ -65,6 +65,13 @@ describe("help", () => {
     expect(r.stderr).toBe("");
   });
 
+  it("prints its version (package.json's) with --version, and lists the flag", async () => {
+    const pkg = JSON.parse(await readFile(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+    const r = await kubecycle("--version");
+    expect(r).toEqual({ code: 0, stdout: `kubecycle ${pkg.version}\n`, stderr: "" });
+    expect((await kubecycle("--help")).stdout).toContain("--version");
+  });
+
   it("shows what it can do when given no command", async () => {
     const r = await kubecycle();
     expect(r.code).toBe(0);

@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { VERSION } from "../shared/index.js";
 import { UsageError, type Command, type LogLevel, type Options, type Writer } from "./command.js";
 import type { ClusterApi } from "./kube/index.js";
 import { OUTPUT_FORMATS, isOutputFormat } from "./ui/output.js";
@@ -91,6 +92,10 @@ export interface CliIo {
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const { words, rest, help } = splitCommand(normalizeShortValues(argv));
   const [noun, verb] = words;
+  if (noun === undefined && rest.includes("--version")) {
+    io.stdout.write(`kubecycle ${VERSION}\n`);
+    return 0;
+  }
   if (noun === undefined) {
     // `kubecycle` alone: what it can do, as with --help.
     io.stdout.write(await listing(""));
@@ -210,7 +215,8 @@ async function listing(noun: string): Promise<string> {
   return (
     `${intro}Usage:\n  kubecycle ${noun === "" ? "<noun>" : noun} <verb> [args] [flags]\n\n` +
     `Commands:\n${rows.map(([name, summary]) => `  ${name.padEnd(width)}   ${summary}\n`).join("")}\n` +
-    `${GLOBAL_HELP}\nRun 'kubecycle <noun> <verb> --help' for a command's arguments and flags.\n`
+    `${GLOBAL_HELP}${noun === "" ? "      --version         print kubecycle's version\n" : ""}` +
+    `\nRun 'kubecycle <noun> <verb> --help' for a command's arguments and flags.\n`
   );
 }
 

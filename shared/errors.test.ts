@@ -17,6 +17,7 @@ const TABLE: Array<[ErrorCode, status, boolean]> = [
   ["CANCELLED", status.CANCELLED, false],
   ["SYSTEMD_FAILED", status.UNAVAILABLE, false],
   ["PKI_FAILED", status.FAILED_PRECONDITION, true],
+  ["INSTALL_FAILED", status.FAILED_PRECONDITION, true],
   ["ALREADY_EXISTS", status.ALREADY_EXISTS, true],
   ["CONFLICT", status.ABORTED, false],
   ["KUBE_API_FAILED", status.UNAVAILABLE, false],

@@ -31,6 +31,8 @@ export const ERROR_CODES = {
   SYSTEMD_FAILED: { grpc: GrpcStatus.UNAVAILABLE, user: false },
   /** A PKI operation failed (openssl missing, files exist, bad input). */
   PKI_FAILED: { grpc: GrpcStatus.FAILED_PRECONDITION, user: true },
+  /** The agent could not be installed (not root, a missing or mismatched file, no node where systemd looks). */
+  INSTALL_FAILED: { grpc: GrpcStatus.FAILED_PRECONDITION, user: true },
   /** A file already exists and would be overwritten. */
   ALREADY_EXISTS: { grpc: GrpcStatus.ALREADY_EXISTS, user: true },
   /** An object changed under us (optimistic concurrency): someone else wrote it first. */
