@@ -2,7 +2,7 @@ import { setMaxListeners } from "node:events";
 import { join } from "node:path";
 import { hostname } from "node:os";
 import type { Server } from "@grpc/grpc-js";
-import { KubecycleError, readTlsFiles, VERSION, type Logger } from "../shared/index.js";
+import { KubecycleError, VERSION, type Logger } from "../shared/index.js";
 import type { CompiledAgentConfig } from "./config.js";
 import { NodeDiagnostics } from "./diagnostics.js";
 import { EtcdProbe } from "./etcd.js";
