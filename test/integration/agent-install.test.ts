@@ -3,7 +3,7 @@
 // the checkout is bound. Checked from outside: systemctl in the node, the files in the node's own directories, and
 // Health over mTLS.
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, rmdir } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -24,6 +24,8 @@ import { bootSystemdNode, cleanupStaleNodes, type SystemdNode } from "../lab/sys
 import { waitForAgent } from "./fixtures.js";
 
 const NODE = "kc-it-install";
+/** Where the test puts the release and the PKI: a host directory the node sees (removed when empty). */
+const WORK_PARENT = "/var/lib/kubecycle-it";
 let node: SystemdNode;
 let agent: AgentConnection;
 let workDir: string;
@@ -33,9 +35,10 @@ let installArgs: string[];
 
 beforeAll(async () => {
   await cleanupStaleNodes(NODE);
-  // Not in /tmp: a node has its own /tmp and /var/tmp, and it must see the release and the certificates (as if
-  // copied to it); it sees the host's other directories.
-  workDir = await mkdtemp(join(REPO_ROOT, ".kc-it-install-"));
+  // Not in /tmp (nor in the checkout, which CI may clone there): a node has its own /tmp and /var/tmp, and it must
+  // see the release and the certificates (as if copied to it); it sees the host's other directories.
+  await mkdir(WORK_PARENT, { recursive: true, mode: 0o700 });
+  workDir = await mkdtemp(join(WORK_PARENT, "install-"));
   // The release as `npm run release` packs it (from the build the integration tier runs on).
   const { stdout } = await promisify(execFile)(
     "npm",
@@ -72,6 +75,7 @@ afterAll(async () => {
   if (workDir) {
     await releaseHostTargets();
     await rm(workDir, { recursive: true, force: true });
+    await rmdir(WORK_PARENT).catch(() => undefined);
   }
 });
 

@@ -88,6 +88,7 @@ describe("deploy/rbac.yaml", () => {
     expect((await admin.readNode({ name: "n1" })).spec?.unschedulable).toBe(true);
     expect((await api.listPods({ node: "n1" })).map((p) => p.metadata?.name)).toEqual(["web-1"]);
     expect(await api.listPdbs()).toEqual([]);
+    expect(await api.listCsrs()).toEqual([]);
     expect(await api.evictPod("default", "web-1")).toEqual({ kind: "evicted" });
 
     const lock = new ClusterLock(api, { op: "op-1", procedure: "node stop", target: "n1" }, { stateDir });
@@ -143,6 +144,7 @@ describe("deploy/rbac.yaml", () => {
         "get coordination.k8s.io/leases kube-system",
         "list /nodes -",
         "list /pods -",
+        "list certificates.k8s.io/certificatesigningrequests -",
         "list policy/poddisruptionbudgets -",
         "patch /nodes -",
       ].sort(),
