@@ -2,8 +2,9 @@ import { setMaxListeners } from "node:events";
 import { join } from "node:path";
 import { hostname } from "node:os";
 import type { Server } from "@grpc/grpc-js";
-import { KubecycleError, readTlsFiles, type Logger } from "../shared/index.js";
+import { KubecycleError, VERSION, type Logger } from "../shared/index.js";
 import type { CompiledAgentConfig } from "./config.js";
+import { NodeDiagnostics } from "./diagnostics.js";
 import { EtcdProbe } from "./etcd.js";
 import { FactsCollector } from "./facts.js";
 import { Mutations } from "./mutations.js";
@@ -14,15 +15,18 @@ import { StaticPodReader } from "./manifests.js";
 import { PodSandboxes } from "./pods.js";
 import { PowerControl } from "./power.js";
 import { BootReporter } from "./report.js";
+import { EtcdRestorer } from "./restore.js";
 import { createServer, serverCredentials } from "./server.js";
+import { KUBELET_UNIT } from "./layout.js";
 import { StatusReader, StatusWatchers } from "./status.js";
+import { TlsIdentity, type ReloadOutcome, type ReloadTrigger } from "./tls-identity.js";
 import { SystemctlUnitManager } from "./systemd/systemctl.js";
 import type { UnitManager } from "./systemd/unit-manager.js";
 import { UnitStateCache } from "./unit-cache.js";
 import { UnitController } from "./units.js";
 
 /** The agent's version, reported by Health. */
-export const AGENT_VERSION = "0.1.0";
+export const AGENT_VERSION: string = VERSION;
 
 /** A started agent. */
 export interface RunningAgent {
@@ -32,6 +36,11 @@ export interface RunningAgent {
   readonly nodeName: string;
   /** Its reports to `kubecycle serve` (none without report.endpoints). */
   readonly reporter: BootReporter;
+  /**
+   * Reads the certificate, key and CA files again and serves them from the next handshake on, if they pass the
+   * checks; otherwise logs why and keeps serving the old ones. The agent also does this by itself when the files change.
+   */
+  reloadTls(trigger: ReloadTrigger): Promise<ReloadOutcome>;
   /** Drains and stops: no new changes, in-flight calls get `graceMs` to finish, then are cut. Idempotent. */
   shutdown(graceMs?: number): Promise<void>;
 }
@@ -42,6 +51,8 @@ export async function startAgent(opts: {
   log: Logger;
   /** Default: the real systemd through systemctl. */
   manager?: UnitManager;
+  /** Quiet time after a change to the TLS files before they are reloaded. Default TLS_RELOAD_DEBOUNCE_MS (500 ms). */
+  tlsReloadDebounceMs?: number;
 }): Promise<RunningAgent> {
   const { config, log } = opts;
   const lifecycle = new Lifecycle();
@@ -54,8 +65,17 @@ export async function startAgent(opts: {
   let server: Server | undefined;
   let power: PowerControl | undefined;
   let reporter: BootReporter | undefined;
+  let tls: TlsIdentity | undefined;
   try {
-    const tls = await readTlsFiles(config.tls);
+    // The credentials are made from the first identity that passed its checks; each reload hands them the new one.
+    const identity = await TlsIdentity.load({
+      files: config.tls,
+      log: log.child({ component: "tls" }),
+      apply: (next) => credentials.update(next.material),
+      debounceMs: opts.tlsReloadDebounceMs,
+    });
+    tls = identity;
+    const credentials = serverCredentials(identity.current().material);
     const records = new OpRecords(join(config.stateDir, "operations"), config.operations.maxRecords, log);
     await records.open();
     const mutations = new Mutations(records);
@@ -80,6 +100,30 @@ export async function startAgent(opts: {
       workDir: config.stateDir,
     });
     const pods = new PodSandboxes({ crictl: config.pods.crictl, concurrency: config.pods.stopConcurrency });
+    const diagnostics = new NodeDiagnostics({
+      manager,
+      allow: config.units.allow,
+      journalLines: config.units.journalLines,
+      kubeletKubeconfig: config.kubernetes.kubeletKubeconfig,
+      layout: async (signal) => {
+        const l = await layout.layout(signal);
+        return {
+          etcd: await layout.etcd(signal),
+          runtimeKind: l.runtime?.kind ?? "",
+          kubelet: l.kubeletUnit === KUBELET_UNIT,
+        };
+      },
+    });
+    const restorer = new EtcdRestorer({
+      config: (signal) => layout.etcd(signal),
+      manager,
+      etcdctl: config.etcd.etcdctl,
+      etcdutl: config.etcd.etcdutl,
+      stateDir: config.stateDir,
+      restoreTimeoutMs: config.etcd.restoreTimeoutMs,
+      etcdTimeoutMs: config.etcd.timeoutMs,
+      log,
+    });
     power = new PowerControl({ manager, mutations, bootId: () => facts.bootId(), log });
     const status = new StatusReader({
       nodeName,
@@ -95,7 +139,7 @@ export async function startAgent(opts: {
       nodeName,
       version: AGENT_VERSION,
       startedUnixMs,
-      tls,
+      tls: identity,
       lifecycle,
       units,
       unitStates,
@@ -106,11 +150,14 @@ export async function startAgent(opts: {
       layout,
       staticPods,
       power,
+      diagnostics,
+      restorer,
       mutations,
       log,
       drainSignal: drain.signal,
     });
-    const port = await bind(server, config.listen.address, config.listen.port, serverCredentials(tls));
+    const port = await bind(server, config.listen.address, config.listen.port, credentials);
+    identity.watch();
     lifecycle.to("serving");
     facts.start();
     // Reports begin once the agent serves, and run beside it: a coordinator that is down delays nothing here.
@@ -118,7 +165,7 @@ export async function startAgent(opts: {
       nodeName,
       version: AGENT_VERSION,
       startedUnixMs,
-      tls,
+      tls: () => identity.current().material,
       endpoints: config.report.endpoints,
       ...(config.report.serverName ? { serverName: config.report.serverName } : {}),
       backoff: { initialMs: config.report.initialBackoffMs, maxMs: config.report.maxBackoffMs },
@@ -137,6 +184,7 @@ export async function startAgent(opts: {
       port,
       nodeName,
       reporter,
+      reloadTls: (trigger) => identity.reload(trigger),
       shutdown(graceMs = config.shutdownGraceMs) {
         stopping ??= drainAndStop(server as Server, graceMs);
         return stopping;
@@ -145,6 +193,7 @@ export async function startAgent(opts: {
     return running;
   } catch (err) {
     lifecycle.to("failed");
+    tls?.close();
     facts.stop();
     await reporter?.stop();
     server?.forceShutdown();
@@ -155,6 +204,7 @@ export async function startAgent(opts: {
     log.info({ graceMs }, "agent draining");
     lifecycle.to("draining");
     drain.abort();
+    tls?.close();
     facts.stop();
     await reporter?.stop();
     // A power-off that was answered must happen, also when the agent is stopped before its delay ran out.

@@ -35,8 +35,11 @@ export interface ReporterDeps {
   nodeName: string;
   version: string;
   startedUnixMs: number;
-  /** The agent's own identity: it is the client here, and serve checks that its certificate names this node. */
-  tls: TlsMaterial;
+  /**
+   * The agent's own identity, as it serves it now: it is the client here, and serve checks that its certificate names
+   * this node. A renewed certificate is used from the next connection on.
+   */
+  tls: () => TlsMaterial;
   /** host:port of each `kubecycle serve`, tried in order. */
   endpoints: readonly string[];
   /** The name serve's certificate must carry. Default: the endpoint's host. */
@@ -84,7 +87,7 @@ export class BootReporter {
   readonly #d: ReporterDeps;
   readonly #instance = randomUUID();
   readonly #stop = new AbortController();
-  readonly #clients = new Map<string, RegistryClient>();
+  readonly #clients = new Map<string, { client: RegistryClient; tls: TlsMaterial }>();
   #sequence = 0;
   #pending: BootReport | undefined;
   #wake: (() => void) | undefined;
@@ -110,7 +113,7 @@ export class BootReporter {
     this.#stop.abort();
     this.#wake?.();
     await this.#running;
-    for (const c of this.#clients.values()) c.close();
+    for (const c of this.#clients.values()) c.client.close();
     this.#clients.clear();
   }
 
@@ -235,18 +238,19 @@ export class BootReporter {
   }
 
   #client(endpoint: string): RegistryClient {
-    let c = this.#clients.get(endpoint);
-    if (!c) {
-      const Registry = loadRegistryProto().kubecycle.v1.Registry;
-      const dial = serveDial(endpoint, this.#d.tls, this.#d.serverName);
-      c = new Registry(endpoint, dial.credentials, {
-        ...dial.options,
-        "grpc.initial_reconnect_backoff_ms": 500,
-        "grpc.max_reconnect_backoff_ms": this.#d.backoff.maxMs,
-      });
-      this.#clients.set(endpoint, c);
-    }
-    return c;
+    const tls = this.#d.tls();
+    const kept = this.#clients.get(endpoint);
+    if (kept?.tls === tls) return kept.client;
+    kept?.client.close();
+    const Registry = loadRegistryProto().kubecycle.v1.Registry;
+    const dial = serveDial(endpoint, tls, this.#d.serverName);
+    const client = new Registry(endpoint, dial.credentials, {
+      ...dial.options,
+      "grpc.initial_reconnect_backoff_ms": 500,
+      "grpc.max_reconnect_backoff_ms": this.#d.backoff.maxMs,
+    });
+    this.#clients.set(endpoint, { client, tls });
+    return client;
   }
 
   #report(endpoint: string, report: BootReport, signal: AbortSignal): Promise<ReportAck__Output> {

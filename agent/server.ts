@@ -36,6 +36,6 @@ export function createServer(deps: RpcDeps, table: AuthorizationTable = AUTHORIZ
   return server;
 }
 
-// The TLS settings (1.2+, AEAD suites, X25519/P-256) and the mTLS server credentials carrying them live in shared/,
-// where `kubecycle serve` takes the same ones.
+// The TLS settings (1.2+, AEAD suites, X25519/P-256) and the reloadable mTLS server credentials carrying them live in
+// shared/, where `kubecycle serve` takes the same ones.
 export { TLS_SETTINGS, mtlsServerCredentials as serverCredentials } from "../shared/index.js";

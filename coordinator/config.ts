@@ -109,6 +109,8 @@ const schema = z.strictObject({
       /** How long a start on boot waits for the agents once they reported, and for the pods to settle. */
       waitAgentsMs: ms(1000, 7 * 86_400_000).default(600_000),
       settleMs: ms(0, 86_400_000).default(300_000),
+      /** The start on boot approves the kubelets' matching CSRs, as `cluster start --approve-kubelet-csrs`. */
+      approveKubeletCsrs: z.boolean().default(false),
     })
     .optional(),
   /** Per-node overrides, e.g. the address to dial the agent on when it is not the node's InternalIP. */
@@ -156,6 +158,7 @@ export interface CompiledServeConfig {
   staleAfterMs: number;
   waitAgentsMs: number;
   settleMs: number;
+  approveKubeletCsrs: boolean;
 }
 
 /** Compiles a parsed YAML document; relative paths are taken relative to `baseDir`. */
@@ -205,6 +208,7 @@ export function compileCoordinatorConfig(
           staleAfterMs: c.serve.staleAfterMs,
           waitAgentsMs: c.serve.waitAgentsMs,
           settleMs: c.serve.settleMs,
+          approveKubeletCsrs: c.serve.approveKubeletCsrs,
         },
       };
     },

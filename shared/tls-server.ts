@@ -25,13 +25,23 @@ export const TLS_SETTINGS = Object.freeze({
 /**
  * Server credentials carrying {@link TLS_SETTINGS}: grpc-js's createSsl takes no TLS options, but hands whatever its
  * credentials hold to http2.createSecureServer (constructor options) and the secure context (context options).
+ * {@link MtlsServerCredentials.update} hands the listening servers a new secure context: new handshakes use it,
+ * established connections keep the one they were made with.
  */
-class MtlsServerCredentials extends ServerCredentials {
+export class MtlsServerCredentials extends ServerCredentials {
   constructor(tls: TlsMaterial) {
     super(
       { requestCert: true, rejectUnauthorized: true, honorCipherOrder: true, ...TLS_SETTINGS },
-      { ca: tls.ca, cert: tls.cert, key: tls.key, ...TLS_SETTINGS },
+      contextOptions(tls),
     );
+  }
+
+  /**
+   * Serves `tls` from the next handshake on. The caller checks it first (agent/tls-identity.ts): grpc-js answers a
+   * secure context it cannot build by refusing every new connection.
+   */
+  update(tls: TlsMaterial): void {
+    this.updateSecureContextOptions(contextOptions(tls));
   }
 
   _equals(other: ServerCredentials): boolean {
@@ -39,7 +49,11 @@ class MtlsServerCredentials extends ServerCredentials {
   }
 }
 
+function contextOptions(tls: TlsMaterial) {
+  return { ca: tls.ca, cert: tls.cert, key: tls.key, ...TLS_SETTINGS };
+}
+
 /** Server credentials: our own certificate, and client certificates required and checked against the CA. */
-export function mtlsServerCredentials(tls: TlsMaterial): ServerCredentials {
+export function mtlsServerCredentials(tls: TlsMaterial): MtlsServerCredentials {
   return new MtlsServerCredentials(tls);
 }

@@ -37,9 +37,17 @@ describe("the contracts (agent, registry)", () => {
     const service = loadAgentProto().kubecycle.v1.Agent.service;
     expect(Object.keys(service).sort()).toEqual(
       [
+        "EtcdRejoin",
+        "EtcdReplaceMember",
+        "EtcdRestore",
         "EtcdSnapshot",
         "EtcdStatus",
         "GetCertificates",
+        "GetClock",
+        "GetDiskUsage",
+        "ProbeNetwork",
+        "ReadJournal",
+        "StageSnapshot",
         "GetNodeLayout",
         "GetStatus",
         "Health",

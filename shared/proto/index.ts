@@ -1,8 +1,9 @@
-import { loadPackageDefinition } from "@grpc/grpc-js";
-import { loadSync, type Options } from "@grpc/proto-loader";
+import { loadPackageDefinition, type GrpcObject } from "@grpc/grpc-js";
+import { fromJSON, loadSync, type Options } from "@grpc/proto-loader";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import protobuf, { type INamespace } from "protobufjs";
 import type { ProtoGrpcType } from "./generated/agent.js";
 import type { ProtoGrpcType as RegistryProtoGrpcType } from "./generated/registry.js";
 
@@ -55,6 +56,26 @@ export type * from "./generated/kubecycle/v1/KeptReport.js";
 export type * from "./generated/kubecycle/v1/ReportList.js";
 export type * from "./generated/kubecycle/v1/StartOnBoot.js";
 export type * from "./generated/kubecycle/v1/MissingNode.js";
+export type * from "./generated/kubecycle/v1/ReadJournalRequest.js";
+export type * from "./generated/kubecycle/v1/JournalLines.js";
+export type * from "./generated/kubecycle/v1/GetClockRequest.js";
+export type * from "./generated/kubecycle/v1/Clock.js";
+export type * from "./generated/kubecycle/v1/GetDiskUsageRequest.js";
+export type * from "./generated/kubecycle/v1/PathUsage.js";
+export type * from "./generated/kubecycle/v1/DiskUsage.js";
+export type * from "./generated/kubecycle/v1/ProbeNetworkRequest.js";
+export type * from "./generated/kubecycle/v1/NetworkProbe.js";
+export type * from "./generated/kubecycle/v1/NetworkProbes.js";
+export type * from "./generated/kubecycle/v1/SnapshotUpload.js";
+export type * from "./generated/kubecycle/v1/SnapshotUploadHeader.js";
+export type * from "./generated/kubecycle/v1/StagedSnapshot.js";
+export type * from "./generated/kubecycle/v1/EtcdRestoreRequest.js";
+export type * from "./generated/kubecycle/v1/EtcdRestoreResult.js";
+export type * from "./generated/kubecycle/v1/EtcdReplaceMemberRequest.js";
+export type * from "./generated/kubecycle/v1/EtcdReplaceMemberResult.js";
+export type * from "./generated/kubecycle/v1/RejoinPhase.js";
+export type * from "./generated/kubecycle/v1/EtcdRejoinRequest.js";
+export type * from "./generated/kubecycle/v1/EtcdRejoinResult.js";
 
 /** proto-loader options; they must match the ones `npm run proto:gen` generates the types with. */
 export const PROTO_LOADER_OPTIONS: Options = {
@@ -65,8 +86,8 @@ export const PROTO_LOADER_OPTIONS: Options = {
   oneofs: true,
 };
 
-const AGENT_PROTO = "proto/kubecycle/v1/agent.proto";
-const REGISTRY_PROTO = "proto/kubecycle/v1/registry.proto";
+/** The gRPC contracts: the agent's, and the registry `kubecycle serve` offers (which imports the agent's messages). */
+const CONTRACTS = ["proto/kubecycle/v1/agent.proto", "proto/kubecycle/v1/registry.proto"] as const;
 
 /**
  * Where a .proto contract lives: the nearest proto/ above this module, which is the package root whether the
@@ -82,23 +103,51 @@ function protoPath(file: string): string {
 
 /** The agent contract's path. */
 export function agentProtoPath(): string {
-  return protoPath(AGENT_PROTO);
+  return protoPath(CONTRACTS[0]);
 }
 
-let cached: ProtoGrpcType | undefined;
+/** Every contract's path. */
+export function protoPaths(): string[] {
+  return CONTRACTS.map(protoPath);
+}
 
-/** Loads the agent contract once per process. */
-export function loadAgentProto(): ProtoGrpcType {
-  cached ??= loadPackageDefinition(loadSync(agentProtoPath(), PROTO_LOADER_OPTIONS)) as unknown as ProtoGrpcType;
+/**
+ * The contracts as protobuf.js JSON, parsed with {@link PROTO_LOADER_OPTIONS}: what scripts/bundle.mjs embeds in the
+ * shipped bundles, so an installed binary needs no proto/ on disk.
+ */
+export function protoJson(): INamespace {
+  // proto-loader's loadSync parses exactly like this (Root.loadSync with its options, then resolveAll).
+  const root = new protobuf.Root().loadSync(protoPaths(), PROTO_LOADER_OPTIONS);
+  root.resolveAll();
+  return root.toJSON();
+}
+
+// Replaced by scripts/bundle.mjs (esbuild's define) with protoJson() as a JSON string; absent in source and dist/.
+declare const KUBECYCLE_PROTO_JSON: string | undefined;
+
+/** Whether this program carries the contracts in itself (a shipped bundle) or reads proto/ from disk. */
+export function protoSource(): "embedded" | "file" {
+  return typeof KUBECYCLE_PROTO_JSON === "string" ? "embedded" : "file";
+}
+
+let cached: GrpcObject | undefined;
+
+/** Loads both contracts once per process: the embedded ones in a bundle, else proto/ on disk. */
+function loadContracts(): GrpcObject {
+  cached ??= loadPackageDefinition(
+    typeof KUBECYCLE_PROTO_JSON === "string"
+      ? fromJSON(JSON.parse(KUBECYCLE_PROTO_JSON) as INamespace, PROTO_LOADER_OPTIONS)
+      : loadSync(protoPaths(), PROTO_LOADER_OPTIONS),
+  );
   return cached;
 }
 
-let cachedRegistry: RegistryProtoGrpcType | undefined;
+/** The agent contract. */
+export function loadAgentProto(): ProtoGrpcType {
+  return loadContracts() as unknown as ProtoGrpcType;
+}
 
-/** Loads the registry contract (`kubecycle serve`'s, which imports the agent's messages) once per process. */
+/** The registry contract (`kubecycle serve`'s). */
 export function loadRegistryProto(): RegistryProtoGrpcType {
-  cachedRegistry ??= loadPackageDefinition(
-    loadSync(protoPath(REGISTRY_PROTO), PROTO_LOADER_OPTIONS),
-  ) as unknown as RegistryProtoGrpcType;
-  return cachedRegistry;
+  return loadContracts() as unknown as RegistryProtoGrpcType;
 }

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../lab/host.js";
 import { labUp, type Lab } from "../lab/lab.js";
 import { ClusterProbe, keyOf as keyIn } from "./cluster.js";
-import { journalOf, kubecycle as cli, opOf, waitFor } from "./helpers.js";
+import { downLab, journalOf, kubecycle as cli, opOf, waitFor } from "./helpers.js";
 
 let lab: Lab;
 let probe: ClusterProbe;
@@ -34,7 +34,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  await lab?.down();
+  await downLab(lab, import.meta.url);
 }, 120_000);
 
 describe("kubecycle cluster stop/start on the lab", () => {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../lab/host.js";
 import { labUp, type Lab } from "../lab/lab.js";
 import { ClusterProbe } from "./cluster.js";
-import { journalOf, kubecycle as cli, opOf, type CliResult } from "./helpers.js";
+import { downLab, journalOf, kubecycle as cli, opOf, type CliResult } from "./helpers.js";
 
 let lab: Lab;
 let probe: ClusterProbe;
@@ -108,7 +108,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  await lab?.down();
+  await downLab(lab, import.meta.url);
 }, 120_000);
 
 describe("kubecycle killed and resumed on the lab", () => {

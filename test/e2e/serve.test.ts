@@ -15,7 +15,7 @@ import { labUp, type Lab } from "../lab/lab.js";
 import { SERVE_ENDPOINT } from "../lab/layout.js";
 import { serveMetrics, serveReports, startLabServe, type LabServe } from "../lab/serve.js";
 import { ClusterProbe, keyOf } from "./cluster.js";
-import { kubecycle as cli, opOf, waitFor } from "./helpers.js";
+import { downLab, kubecycle as cli, opOf, waitFor } from "./helpers.js";
 
 let lab: Lab;
 let probe: ClusterProbe;
@@ -94,7 +94,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await serve?.kill("SIGTERM");
   await copyFile(join(lab.paths.root, "serve.log"), "/tmp/kc-serve-e2e.log").catch(() => undefined);
-  await lab?.down();
+  await downLab(lab, import.meta.url);
   await rm(scratch, { recursive: true, force: true });
 }, 120_000);
 

@@ -4,7 +4,13 @@
 // replace ReplicaSet pods elsewhere, Leases conflict on a stale resourceVersion. The API answers only while an API
 // server's pod runs on some control-plane node, fails with HTTP 500 while etcd has no quorum, and its /readyz says
 // so. Errors are the ones KubeCluster throws, with the same codes and httpStatus fields.
-import type { V1Lease, V1Node, V1Pod, V1PodDisruptionBudget } from "@kubernetes/client-node";
+import type {
+  V1CertificateSigningRequest,
+  V1Lease,
+  V1Node,
+  V1Pod,
+  V1PodDisruptionBudget,
+} from "@kubernetes/client-node";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ClusterApi, EvictionResult } from "../../coordinator/index.js";
 import { KubecycleError } from "../../shared/index.js";
@@ -26,6 +32,8 @@ export class SimClusterApi implements ClusterApi {
   readonly cluster: SimCluster;
   /** PodDisruptionBudgets (minAvailable over matchLabels) that evictions honour. */
   pdbs: V1PodDisruptionBudget[] = [];
+  /** CertificateSigningRequests as stored (a test adds the kubelets' requests here). */
+  csrs: V1CertificateSigningRequest[] = [];
   /** Hosts kubecycle asked to fail over to (the control-plane nodes). */
   readonly fallbackHosts = new Set<string>();
   readonly #objects = new Map<string, NodeObject>();
@@ -171,6 +179,36 @@ export class SimClusterApi implements ClusterApi {
         throw conflict(`delete lease ${namespace}/${name}`, "Precondition failed: ResourceVersion mismatch");
       }
       this.#leases.delete(`${namespace}/${name}`);
+    });
+  }
+
+  listCsrs(): Promise<V1CertificateSigningRequest[]> {
+    return this.#request("list certificatesigningrequests", "", false, () => this.csrs.map(wire));
+  }
+
+  /** The approval subresource: the condition added, refused on a stale resourceVersion as the API server does. */
+  approveCsr(csr: V1CertificateSigningRequest, message: string): Promise<V1CertificateSigningRequest> {
+    const name = csr.metadata?.name ?? "";
+    const what = `approve certificatesigningrequest ${name}`;
+    return this.#request(what, "", true, () => {
+      const stored = this.csrs.find((c) => c.metadata?.name === name);
+      if (!stored) throw notFound(what, `certificatesigningrequests.certificates.k8s.io "${name}" not found`);
+      const rv = stored.metadata?.resourceVersion;
+      if (rv && csr.metadata?.resourceVersion !== rv) {
+        throw conflict(
+          what,
+          `Operation cannot be fulfilled on certificatesigningrequests.certificates.k8s.io "${name}": the object has been modified`,
+        );
+      }
+      stored.metadata = { ...stored.metadata, resourceVersion: String(++this.#rv) };
+      stored.status = {
+        ...stored.status,
+        conditions: [
+          ...(stored.status?.conditions ?? []),
+          { type: "Approved", status: "True", reason: "KubecycleApprove", message, lastUpdateTime: new Date() },
+        ],
+      };
+      return wire(stored);
     });
   }
 
@@ -346,20 +384,43 @@ function podView(n: SimNode, s: SimSandbox): V1Pod {
       nodeName: n.name,
       containers: [{ name: "main", image: "sim", resources: { requests: { cpu: "100m", memory: "128Mi" } } }],
     },
-    status: {
-      phase: s.ready ? "Running" : "Pending",
-      conditions: [{ type: "Ready", status: s.ready ? "True" : "False" }],
-      containerStatuses: [
-        {
-          name: "main",
-          image: "sim",
-          imageID: "sim",
-          ready: s.ready,
-          restartCount: s.restarts,
-          state: s.ready ? { running: {} } : { waiting: { reason: "ContainerCreating" } },
+    status: s.crashLoop
+      ? {
+          phase: "Running",
+          conditions: [{ type: "Ready", status: "False" }],
+          containerStatuses: [
+            {
+              name: "main",
+              image: "sim",
+              imageID: "sim",
+              ready: false,
+              restartCount: s.restarts,
+              state: { waiting: { reason: "CrashLoopBackOff", message: "back-off 5m0s restarting failed container" } },
+              lastState: {
+                terminated: {
+                  reason: s.crashLoop.reason,
+                  exitCode: s.crashLoop.exitCode,
+                  message: s.crashLoop.message,
+                  finishedAt: new Date(s.crashLoop.finishedAt),
+                },
+              },
+            },
+          ],
+        }
+      : {
+          phase: s.ready ? "Running" : "Pending",
+          conditions: [{ type: "Ready", status: s.ready ? "True" : "False" }],
+          containerStatuses: [
+            {
+              name: "main",
+              image: "sim",
+              imageID: "sim",
+              ready: s.ready,
+              restartCount: s.restarts,
+              state: s.ready ? { running: {} } : { waiting: { reason: "ContainerCreating" } },
+            },
+          ],
         },
-      ],
-    },
   };
 }
 

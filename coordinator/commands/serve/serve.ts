@@ -76,6 +76,7 @@ ${CLUSTER_HELP}`,
             dryRun: false,
             waitAgentsMs: config.serve?.waitAgentsMs ?? 600_000,
             settleMs: config.serve?.settleMs ?? 300_000,
+            approveKubeletCsrs: config.serve?.approveKubeletCsrs ?? false,
             origin,
           });
         } finally {

@@ -10,6 +10,14 @@ import { readyStatus } from "../../kube/index.js";
 import { discover } from "../../inventory.js";
 import { openSession } from "../../operation.js";
 import { isEtcdMember } from "../../plan/index.js";
+import {
+  CERT_WARN_WINDOW_MS,
+  formatCertWarning,
+  localCertWarnings,
+  mergeCertWarnings,
+  servedCertWarnings,
+  type CertWarning,
+} from "../../pki/warnings.js";
 import { renderOutput } from "../../ui/output.js";
 import { table } from "../../ui/table.js";
 import { ServeConnection } from "../../serve/client.js";
@@ -44,6 +52,8 @@ export const command = defineCommand({
   Works when the API or some agents are down, and says so: without the API it uses the cached inventory. With
   \`serve\` in the config, each node's last report to kubecycle serve and its age, and a start armed on boot with
   the nodes it still waits for (and since when); without a serve that answers, everything else still shows.
+  Warns when a kubecycle certificate expires within 30 days: an agent's (as it serves it), the CA's, or this
+  coordinator's own client certificate, with the \`kubecycle pki renew\` command for each.
 
 ${CLUSTER_HELP}`,
   options: { ...CLUSTER_OPTIONS },
@@ -56,24 +66,31 @@ ${CLUSTER_HELP}`,
       const apiError = apiNodes ? "" : "the API did not answer; see the log";
       const { config } = session;
       const serve = askServe(session);
+      const nowMs = Date.now();
+      const certWarnings: CertWarning[] = await localCertWarnings(config.agents.tls, nowMs, CERT_WARN_WINDOW_MS);
       const rows: Row[] = await Promise.all(
         inventory.nodes.map(async (n): Promise<Row> => {
           const api = apiNodes?.find((a) => a.metadata?.name === n.name);
           let status: NodeStatus__Output | undefined;
           let agentError = "";
           let agentState: Row["agent"] = "ok";
+          const agent = session.agents.get(n.name, n.address);
+          // The certificates the agent serves, asked alongside: their warnings only; the status call reports errors.
+          const certs = agent.getCertificates({ deadlineMs: config.agents.callTimeoutMs }).then(
+            (res) => certWarnings.push(...servedCertWarnings(n.name, res.certificates, nowMs, CERT_WARN_WINDOW_MS)),
+            () => undefined,
+          );
           try {
-            status = await session.agents
-              .get(n.name, n.address)
-              .getStatus(
-                { includeEtcd: isEtcdMember(n) && !localEtcd.has(n.name) },
-                { deadlineMs: config.agents.callTimeoutMs },
-              );
+            status = await agent.getStatus(
+              { includeEtcd: isEtcdMember(n) && !localEtcd.has(n.name) },
+              { deadlineMs: config.agents.callTimeoutMs },
+            );
           } catch (err) {
             agentError = (err as Error).message;
             const code = (err as KubecycleError).code;
             agentState = code === "NODE_UNREACHABLE" || code === "DEADLINE_EXCEEDED" ? "unreachable" : "error";
           }
+          await certs;
           const unitName = (u: string) => (u.endsWith(".service") ? u.slice(0, -8) : u);
           const etcd = localEtcd.get(n.name) ?? status?.etcd;
           return {
@@ -141,6 +158,7 @@ ${CLUSTER_HELP}`,
             }
           : null,
         nodes: rows,
+        certificateWarnings: mergeCertWarnings(certWarnings),
       };
       ctx.stdout.write(
         renderOutput(ctx.output, data, (wide) => {
@@ -188,7 +206,8 @@ ${CLUSTER_HELP}`,
               .map((m) => `etcd member ${m.name || m.id} (${m.peerUrls.join(", ")}) runs outside the cluster's nodes`),
             ...(inventory.etcd.error ? [`etcd member list: ${inventory.etcd.error}`] : []),
             ...(reports.error ? [`kubecycle serve at ${reports.endpoint}: ${reports.error}`] : []),
-            ...(sob ? startOnBootNotes(sob, reports.list?.nowUnixMs ?? Date.now()) : []),
+            ...(sob ? startOnBootNotes(sob, reports.list?.nowUnixMs ?? nowMs) : []),
+            ...data.certificateWarnings.map(formatCertWarning),
           ];
           return notes.length ? `${body}\n\n${notes.join("\n")}` : body;
         }),
