@@ -128,7 +128,7 @@ export async function writeInventory(
         key: join(paths.pki, "serve", `${SERVE_CERT_NAME}.key`),
       },
       metrics: { address: "127.0.0.1", port: SERVE_METRICS_PORT },
-      page: { port: SERVE_PAGE_PORT, probeMs: 1000 },
+      page: { port: SERVE_PAGE_PORT },
       waitAgentsMs: 300_000,
       settleMs: 120_000,
     },

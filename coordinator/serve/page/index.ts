@@ -4,6 +4,7 @@ import type { CompiledCoordinatorConfig, CompiledPageConfig } from "../../config
 import type { ReportStore } from "../store.js";
 import { loadPageAssets } from "./assets.js";
 import { StatusFeed } from "./feed.js";
+import { isEtcdMember } from "../../plan/index.js";
 import { agentAddress, pageNodeNames } from "./model.js";
 import { AgentProber } from "./probe.js";
 import { startPageServer } from "./server.js";
@@ -12,6 +13,9 @@ export { loginHint, TOKEN_COOKIE, type Viewer } from "./server.js";
 export { pageState, type PageState } from "./model.js";
 export { DEFAULT_TOKEN_TTL_MS, MAX_TOKEN_TTL_MS, rotateTokenKey, signToken, tokenKey } from "./token.js";
 export { pageAssetSources } from "./assets.js";
+
+/** How often the etcd members are asked, at most (see AgentProber). */
+const ETCD_EVERY_MS = 5000;
 
 /** How often the feed looks at the journals while someone watches: a step's start shows within this. */
 const FEED_MS = 1000;
@@ -52,11 +56,15 @@ export async function startStatusPage(opts: {
     log: log.child({ component: "page-probe" }),
     intervalMs: page.probeMs,
     deadlineMs,
+    etcdEveryMs: Math.max(ETCD_EVERY_MS, page.probeMs),
     targets: async () => {
       const inv = await feed.readInventory();
       return pageNodeNames(inv, store.all()).flatMap((node) => {
         const address = agentAddress(node, inv, config.nodes, store.get(node));
-        return address ? [{ node, address }] : [];
+        const known = inv?.nodes.find((n) => n.name === node);
+        // A node the inventory knows without etcd is not asked about it; one it does not know is.
+        const etcd = known ? isEtcdMember(known) || known.etcd.mode !== "none" : true;
+        return address ? [{ node, address, etcd }] : [];
       });
     },
     onRound: () => void feed.refresh(),

@@ -2,10 +2,11 @@ import type { KubecycleError, Logger } from "../../../shared/index.js";
 import type { AgentPool } from "../../agents/index.js";
 import { nextProbeState, type ProbeState } from "./model.js";
 
-/** A node to ask, and where its agent listens. */
+/** A node to ask, where its agent listens, and whether it may run an etcd member (asked too). */
 export interface ProbeTarget {
   node: string;
   address: string;
+  etcd: boolean;
 }
 
 /** Options of {@link AgentProber}. */
@@ -18,6 +19,8 @@ export interface ProberOptions {
   intervalMs: number;
   /** One agent's answer, etcd's linearizable read included. */
   deadlineMs: number;
+  /** How often a node's etcd member is asked (its health, leader, raft index). */
+  etcdEveryMs: number;
   /** Called after every round (the page decides whether anything it shows changed). */
   onRound: () => void;
 }
@@ -31,6 +34,8 @@ export interface ProberOptions {
 export class AgentProber {
   readonly #o: ProberOptions;
   readonly #states = new Map<string, ProbeState>();
+  /** When each node's etcd member was last asked. */
+  readonly #etcdAt = new Map<string, number>();
   #watchers = 0;
   #timer: NodeJS.Timeout | undefined;
   #round: Promise<void> | undefined;
@@ -89,13 +94,22 @@ export class AgentProber {
         const atStart = Date.now();
         const agent = this.#o.agents.get(t.node, t.address);
         const call = { deadlineMs: this.#o.deadlineMs };
+        // etcd is asked less often: each answer costs the agent an etcdctl run (a process, a linearizable read), and
+        // on a small admin network many pages must not add up to a load on the members. Between two asks the last
+        // answer stands.
+        const prevEtcd = this.#states.get(t.node)?.lastOk?.status.etcd ?? null;
+        const last = this.#etcdAt.get(t.node) ?? 0;
+        const askEtcd = t.etcd && atStart - last >= this.#o.etcdEveryMs;
         try {
           // Apart: etcd's linearizable read is slow or fails without quorum, and that must not make the agent look
-          // unreachable. A node without etcd answers it at once (not a member).
+          // unreachable.
           const [status, etcd] = await Promise.all([
             agent.getStatus({}, call),
-            agent.etcdStatus({ timeoutMs: Math.max(500, this.#o.deadlineMs - 1000) }, call).catch(() => undefined),
+            askEtcd
+              ? agent.etcdStatus({ timeoutMs: Math.max(500, this.#o.deadlineMs - 1000) }, call).catch(() => undefined)
+              : Promise.resolve(t.etcd ? prevEtcd : null),
           ]);
+          if (askEtcd) this.#etcdAt.set(t.node, atStart);
           this.#set(t.node, { ok: true, atUnixMs: Date.now(), status: { ...status, etcd: etcd ?? null } });
         } catch (err) {
           const code = (err as KubecycleError).code ?? "INTERNAL";
@@ -105,6 +119,7 @@ export class AgentProber {
     );
     const names = new Set(targets.map((t) => t.node));
     for (const n of this.#states.keys()) if (!names.has(n)) this.#states.delete(n);
+    for (const n of this.#etcdAt.keys()) if (!names.has(n)) this.#etcdAt.delete(n);
     try {
       this.#o.onRound();
     } catch (err) {
