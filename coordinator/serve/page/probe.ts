@@ -2,6 +2,9 @@ import type { KubecycleError, Logger } from "../../../shared/index.js";
 import type { AgentPool } from "../../agents/index.js";
 import { nextProbeState, type ProbeState } from "./model.js";
 
+/** One etcd answer's deadline: a linearizable read on a busy member takes seconds. */
+const ETCD_CALL_MS = 5000;
+
 /** A node to ask, where its agent listens, and whether it may run an etcd member (asked too). */
 export interface ProbeTarget {
   node: string;
@@ -103,13 +106,20 @@ export class AgentProber {
         try {
           // Apart: etcd's linearizable read is slow or fails without quorum, and that must not make the agent look
           // unreachable.
+          // A member asked in vain (a busy node, a slow read) keeps its last answer and is asked again next round.
+          const etcdCall = { deadlineMs: Math.max(this.#o.deadlineMs, ETCD_CALL_MS) };
           const [status, etcd] = await Promise.all([
             agent.getStatus({}, call),
             askEtcd
-              ? agent.etcdStatus({ timeoutMs: Math.max(500, this.#o.deadlineMs - 1000) }, call).catch(() => undefined)
+              ? agent.etcdStatus({ timeoutMs: etcdCall.deadlineMs - 1000 }, etcdCall).then(
+                  (answer) => {
+                    this.#etcdAt.set(t.node, atStart);
+                    return answer;
+                  },
+                  () => prevEtcd,
+                )
               : Promise.resolve(t.etcd ? prevEtcd : null),
           ]);
-          if (askEtcd) this.#etcdAt.set(t.node, atStart);
           this.#set(t.node, { ok: true, atUnixMs: Date.now(), status: { ...status, etcd: etcd ?? null } });
         } catch (err) {
           const code = (err as KubecycleError).code ?? "INTERNAL";
