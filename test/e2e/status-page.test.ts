@@ -201,11 +201,23 @@ describe("the status page on the lab", () => {
     }
 
     // The end: what `kubecycle status` says, and what the nodes' systemd says, is what the page shows.
-    const status = await kubecycle(["status", "-o", "json"]);
-    expect(status.code, status.stderr).toBe(0);
-    const nodes = (
-      JSON.parse(status.stdout) as { nodes: Array<{ node: string; agent: string; units: Record<string, string> }> }
-    ).nodes;
+    // status asks each agent once, with etcd's member included: on a busy machine one may answer late (its row
+    // then says so and has no units); asked again until every agent answered.
+    type StatusNode = { node: string; agent: string; agentError?: string; units: Record<string, string> };
+    let lastErrors = "";
+    const nodes = await waitFor(
+      "kubecycle status with every agent's answer",
+      async () => {
+        const status = await kubecycle(["status", "-o", "json"]);
+        expect(status.code, status.stderr).toBe(0);
+        const all = (JSON.parse(status.stdout) as { nodes: StatusNode[] }).nodes;
+        lastErrors = all.flatMap((n) => (n.agentError ? [`${n.node}: ${n.agentError}`] : [])).join("; ");
+        if (lastErrors) console.log(`status: ${lastErrors}`);
+        return all.every((n) => n.agent === "ok") ? all : undefined;
+      },
+      90_000,
+      2000,
+    );
     const fromStatus = new Map(nodes.map((n) => [n.node, n.units]));
     const fromSystemd = await systemdUnits();
     for (const [n, units] of fromSystemd) expect(fromStatus.get(n), n).toMatchObject(units);
