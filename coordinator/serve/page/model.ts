@@ -300,7 +300,14 @@ export function pageEtcd(inp: PageInputs, nodes: readonly PageNode[]): PageEtcd 
       ...(s && !s.etcd.healthy
         ? { error: s.etcd.healthError || s.etcd.statusError || "unhealthy" }
         : !s && probed
-          ? { error: probed.agent.state === "reachable" ? "not answering as a member" : `agent ${probed.agent.state}` }
+          ? {
+              error:
+                probed.agent.state !== "reachable"
+                  ? `agent ${probed.agent.state}`
+                  : probed.units.some((u) => u.name === "etcd" && (u.state === "inactive" || u.state === "failed"))
+                    ? "etcd.service is stopped"
+                    : "not answering as a member",
+            }
           : {}),
     };
   });

@@ -102,7 +102,15 @@ export class AgentProber {
         // answer stands.
         const prevEtcd = this.#states.get(t.node)?.lastOk?.status.etcd ?? null;
         const last = this.#etcdAt.get(t.node) ?? 0;
-        const askEtcd = t.etcd && atStart - last >= this.#o.etcdEveryMs;
+        // A member whose etcd.service its agent last saw stopped cannot answer: asking would only make the agent
+        // run etcdctl until its dial timeout (seconds), for nothing.
+        const stopped = this.#states
+          .get(t.node)
+          ?.lastOk?.status.units.some(
+            (u) =>
+              u.name === "etcd.service" && u.exists && (u.activeState === "inactive" || u.activeState === "failed"),
+          );
+        const askEtcd = t.etcd && !stopped && atStart - last >= this.#o.etcdEveryMs;
         try {
           // Apart: etcd's linearizable read is slow or fails without quorum, and that must not make the agent look
           // unreachable.
@@ -118,7 +126,7 @@ export class AgentProber {
                   },
                   () => prevEtcd,
                 )
-              : Promise.resolve(t.etcd ? prevEtcd : null),
+              : Promise.resolve(t.etcd && !stopped ? prevEtcd : null),
           ]);
           this.#set(t.node, { ok: true, atUnixMs: Date.now(), status: { ...status, etcd: etcd ?? null } });
         } catch (err) {
