@@ -9,3 +9,6 @@ export { ClusterLock, connectCluster, pendingKubeletCsrs, type KubeCluster } fro
 export { main } from "./main.js";
 // What `kubecycle doctor -o json` prints, for scripts and tests that read it.
 export type { Evidence, Finding, Layer } from "./doctor/index.js";
+// kubecycle serve in-process, for the fast tier's tests of its status page against a simulated cluster.
+export { startServe, type RunningServe } from "./serve/daemon.js";
+export { loadCoordinatorConfig, type CompiledCoordinatorConfig } from "./config.js";
