@@ -3,3 +3,4 @@ export * from "./nodes.js";
 export * from "./drain.js";
 export * from "./lock.js";
 export * from "./quantity.js";
+export * from "./watch.js";

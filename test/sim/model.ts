@@ -110,6 +110,8 @@ export interface CallRecord {
   /** The error code it was refused with. */
   refused?: string;
   replayed?: boolean;
+  /** The JSON bytes a list answered or a watch sent, when the API measures them (SimClusterApi.measureBytes). */
+  bytes?: number;
 }
 
 /** A moment when something the coordinator waits for became true in the simulation (for the benchmark's floors). */
@@ -626,6 +628,8 @@ export class SimCluster {
   /** Every RPC the agents answered or refused, in arrival order. */
   readonly calls: CallRecord[] = [];
   readonly instants: Instant[] = [];
+  /** Told after each change of a node's state (the simulated API's watch follows pods through it). */
+  readonly observers = new Set<(node: SimNode) => void>();
   #seed: number;
   #timers = new Set<NodeJS.Timeout>();
   #closed = false;
@@ -672,6 +676,7 @@ export class SimCluster {
   changed(node: SimNode): void {
     this.etcd.recompute();
     node.notify();
+    for (const o of this.observers) o(node);
   }
 
   instant(node: string, what: Instant["what"], at: number): void {
