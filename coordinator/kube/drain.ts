@@ -1,4 +1,5 @@
 import type { V1LabelSelector, V1Pod, V1PodDisruptionBudget } from "@kubernetes/client-node";
+import { setMaxListeners } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import { KubecycleError } from "../../shared/index.js";
 import type { ClusterApi, PodScope } from "./cluster.js";
@@ -100,6 +101,8 @@ export async function drainNode(api: ClusterApi, node: string, opts: DrainOption
   // by field selector, and each controller's pods by its pods' labels in its namespace.
   const stop = new AbortController();
   const signal = AbortSignal.any([opts.signal, stop.signal]);
+  // One abort listener per watch, up to a controller's each (MAX_OWNER_WATCHES): not a leak.
+  setMaxListeners(MAX_OWNER_WATCHES + 10, signal);
   let wake: (() => void) | undefined;
   const cacheOpts = {
     signal,

@@ -382,7 +382,7 @@ export class SimClusterApi implements ClusterApi {
       const byUid = new Map<string, PodRecord>();
       const rv = String(this.#rv);
       for (const s of n.sandboxes)
-        byUid.set(podUid(s), { node: n.name, sig: sig(s), pod: podView(n, s, undefined, rv) });
+        byUid.set(podUid(s), { node: n, sandbox: { ...s }, sig: sig(s), resourceVersion: rv });
       log.set(n.name, byUid);
     }
     return log;
