@@ -18,7 +18,17 @@ const into = (folder) => ({
 });
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", ".lab/", "shared/proto/generated/", "coverage/"] },
+  {
+    ignores: [
+      "dist/",
+      "node_modules/",
+      ".lab/",
+      "release/",
+      ".kc-it-install-*/",
+      "shared/proto/generated/",
+      "coverage/",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

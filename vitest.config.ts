@@ -19,6 +19,8 @@ export default defineConfig({
           hookTimeout: 60_000,
           // Each file boots its own systemd namespaces; two at once on 2 cores only slows both down.
           fileParallelism: false,
+          // deploy/rbac.yaml against every API call kubecycle made in the end-to-end files.
+          globalSetup: ["test/e2e/api-audit.ts"],
         },
       },
     ],

@@ -216,6 +216,7 @@ describe("GetCertificates", () => {
         ["etcd-client", "O=system:masters, CN=etcd-admin", true],
         ["kubelet-client", "O=system:nodes, CN=system:node:node-1", true],
         ["kubecycle-agent", "O=kubecycle:agent, CN=node-1", true],
+        ["kubecycle-ca", "CN=kubecycle-test-ca", true],
       ]);
       for (const c of res.certificates) expect(c.notAfterUnixMs).toBeGreaterThan(Date.now());
       expect(JSON.stringify(res)).not.toMatch(/PRIVATE KEY|BEGIN/);

@@ -2,8 +2,9 @@ import { setMaxListeners } from "node:events";
 import { join } from "node:path";
 import { hostname } from "node:os";
 import type { Server } from "@grpc/grpc-js";
-import { KubecycleError, readTlsFiles, type Logger } from "../shared/index.js";
+import { KubecycleError, VERSION, type Logger } from "../shared/index.js";
 import type { CompiledAgentConfig } from "./config.js";
+import { NodeDiagnostics } from "./diagnostics.js";
 import { EtcdProbe } from "./etcd.js";
 import { FactsCollector } from "./facts.js";
 import { Mutations } from "./mutations.js";
@@ -13,15 +14,18 @@ import { NodeLayoutReader } from "./layout.js";
 import { StaticPodReader } from "./manifests.js";
 import { PodSandboxes } from "./pods.js";
 import { PowerControl } from "./power.js";
+import { EtcdRestorer } from "./restore.js";
 import { createServer, serverCredentials } from "./server.js";
+import { KUBELET_UNIT } from "./layout.js";
 import { StatusReader, StatusWatchers } from "./status.js";
+import { TlsIdentity, type ReloadOutcome, type ReloadTrigger } from "./tls-identity.js";
 import { SystemctlUnitManager } from "./systemd/systemctl.js";
 import type { UnitManager } from "./systemd/unit-manager.js";
 import { UnitStateCache } from "./unit-cache.js";
 import { UnitController } from "./units.js";
 
 /** The agent's version, reported by Health. */
-export const AGENT_VERSION = "0.1.0";
+export const AGENT_VERSION: string = VERSION;
 
 /** A started agent. */
 export interface RunningAgent {
@@ -29,6 +33,11 @@ export interface RunningAgent {
   /** The port actually bound (useful with port 0). */
   readonly port: number;
   readonly nodeName: string;
+  /**
+   * Reads the certificate, key and CA files again and serves them from the next handshake on, if they pass the
+   * checks; otherwise logs why and keeps serving the old ones. The agent also does this by itself when the files change.
+   */
+  reloadTls(trigger: ReloadTrigger): Promise<ReloadOutcome>;
   /** Drains and stops: no new changes, in-flight calls get `graceMs` to finish, then are cut. Idempotent. */
   shutdown(graceMs?: number): Promise<void>;
 }
@@ -39,6 +48,8 @@ export async function startAgent(opts: {
   log: Logger;
   /** Default: the real systemd through systemctl. */
   manager?: UnitManager;
+  /** Quiet time after a change to the TLS files before they are reloaded. Default TLS_RELOAD_DEBOUNCE_MS (500 ms). */
+  tlsReloadDebounceMs?: number;
 }): Promise<RunningAgent> {
   const { config, log } = opts;
   const lifecycle = new Lifecycle();
@@ -50,8 +61,17 @@ export async function startAgent(opts: {
   const facts = new FactsCollector({ log, refreshMs: config.status.factsRefreshMs });
   let server: Server | undefined;
   let power: PowerControl | undefined;
+  let tls: TlsIdentity | undefined;
   try {
-    const tls = await readTlsFiles(config.tls);
+    // The credentials are made from the first identity that passed its checks; each reload hands them the new one.
+    const identity = await TlsIdentity.load({
+      files: config.tls,
+      log: log.child({ component: "tls" }),
+      apply: (next) => credentials.update(next.material),
+      debounceMs: opts.tlsReloadDebounceMs,
+    });
+    tls = identity;
+    const credentials = serverCredentials(identity.current().material);
     const records = new OpRecords(join(config.stateDir, "operations"), config.operations.maxRecords, log);
     await records.open();
     const mutations = new Mutations(records);
@@ -76,6 +96,30 @@ export async function startAgent(opts: {
       workDir: config.stateDir,
     });
     const pods = new PodSandboxes({ crictl: config.pods.crictl, concurrency: config.pods.stopConcurrency });
+    const diagnostics = new NodeDiagnostics({
+      manager,
+      allow: config.units.allow,
+      journalLines: config.units.journalLines,
+      kubeletKubeconfig: config.kubernetes.kubeletKubeconfig,
+      layout: async (signal) => {
+        const l = await layout.layout(signal);
+        return {
+          etcd: await layout.etcd(signal),
+          runtimeKind: l.runtime?.kind ?? "",
+          kubelet: l.kubeletUnit === KUBELET_UNIT,
+        };
+      },
+    });
+    const restorer = new EtcdRestorer({
+      config: (signal) => layout.etcd(signal),
+      manager,
+      etcdctl: config.etcd.etcdctl,
+      etcdutl: config.etcd.etcdutl,
+      stateDir: config.stateDir,
+      restoreTimeoutMs: config.etcd.restoreTimeoutMs,
+      etcdTimeoutMs: config.etcd.timeoutMs,
+      log,
+    });
     power = new PowerControl({ manager, mutations, bootId: () => facts.bootId(), log });
     const status = new StatusReader({
       nodeName,
@@ -90,7 +134,7 @@ export async function startAgent(opts: {
       nodeName,
       version: AGENT_VERSION,
       startedUnixMs,
-      tls,
+      tls: identity,
       lifecycle,
       units,
       unitStates,
@@ -101,11 +145,14 @@ export async function startAgent(opts: {
       layout,
       staticPods,
       power,
+      diagnostics,
+      restorer,
       mutations,
       log,
       drainSignal: drain.signal,
     });
-    const port = await bind(server, config.listen.address, config.listen.port, serverCredentials(tls));
+    const port = await bind(server, config.listen.address, config.listen.port, credentials);
+    identity.watch();
     lifecycle.to("serving");
     facts.start();
     log.info({ node: nodeName, address: config.listen.address, port, units: config.units.allow }, "agent serving");
@@ -115,6 +162,7 @@ export async function startAgent(opts: {
       lifecycle,
       port,
       nodeName,
+      reloadTls: (trigger) => identity.reload(trigger),
       shutdown(graceMs = config.shutdownGraceMs) {
         stopping ??= drainAndStop(server as Server, graceMs);
         return stopping;
@@ -123,6 +171,7 @@ export async function startAgent(opts: {
     return running;
   } catch (err) {
     lifecycle.to("failed");
+    tls?.close();
     facts.stop();
     server?.forceShutdown();
     throw err;
@@ -132,6 +181,7 @@ export async function startAgent(opts: {
     log.info({ graceMs }, "agent draining");
     lifecycle.to("draining");
     drain.abort();
+    tls?.close();
     facts.stop();
     // A power-off that was answered must happen, also when the agent is stopped before its delay ran out.
     await power?.flush();

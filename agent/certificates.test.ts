@@ -21,6 +21,16 @@ afterAll(async () => {
 });
 
 /** Seconds precision, as certificates carry it. */
+/** The agent's identity as it would serve it: the certificate's and the CA's text. */
+async function served(certPath: string) {
+  return {
+    certPath,
+    certPem: await readFile(certPath, "utf8"),
+    caPath: ca.caCert,
+    caPem: await readFile(ca.caCert, "utf8"),
+  };
+}
+
 const at = (ms: number) => Math.floor(ms / 1000) * 1000;
 
 describe("describeCertificate", () => {
@@ -148,7 +158,7 @@ describe("nodeCertificates", () => {
       staticPods: [parseStaticPod(kubeadmApiserverYaml({ ip: "10.0.0.11", pki }), "/m/kube-apiserver.yaml")],
       kubeletKubeconfig: kubeconfig,
       kubeletPresent: true,
-      agentCert,
+      agent: await served(agentCert),
     });
     expect(certs.map((c) => [c.purpose, c.path, c.subject || c.error.slice(0, 6)])).toEqual([
       ["etcd-server", `${pki}/etcd/server.crt`, "CN=master-1"],
@@ -163,6 +173,7 @@ describe("nodeCertificates", () => {
       ["apiserver-etcd-client", `${pki}/apiserver-etcd-client.crt`, "CN=kube-apiserver-etcd-client"],
       ["kubelet-client", current, "O=system:nodes, CN=system:node:master-1"],
       ["kubecycle-agent", agentCert, "O=kubecycle:agent, CN=master-1"],
+      ["kubecycle-ca", ca.caCert, "CN=kubecycle-test-ca"],
     ]);
     expect(JSON.stringify(certs)).not.toContain("PRIVATE KEY");
   });
@@ -175,9 +186,9 @@ describe("nodeCertificates", () => {
       staticPods: [],
       kubeletKubeconfig: join(dir, "no-such-kubelet.conf"),
       kubeletPresent: false,
-      agentCert: cert,
+      agent: await served(cert),
     });
-    expect(certs.map((c) => c.purpose)).toEqual(["kubecycle-agent"]);
+    expect(certs.map((c) => c.purpose)).toEqual(["kubecycle-agent", "kubecycle-ca"]);
   });
 
   it("a kubelet without its kubeconfig is reported", async () => {
@@ -186,11 +197,12 @@ describe("nodeCertificates", () => {
       staticPods: [],
       kubeletKubeconfig: join(dir, "no-such-kubelet.conf"),
       kubeletPresent: true,
-      agentCert: join(dir, "no-agent.crt"),
+      agent: await served((await ca.issue("agent-w2", { subject: "/O=kubecycle:agent/CN=w2" })).cert),
     });
     expect(certs.map((c) => [c.purpose, c.error.slice(0, 6)])).toEqual([
       ["kubelet-client", "ENOENT"],
-      ["kubecycle-agent", "ENOENT"],
+      ["kubecycle-agent", ""],
+      ["kubecycle-ca", ""],
     ]);
   });
 });

@@ -96,13 +96,14 @@ export interface CertificateSources {
   kubeletKubeconfig: string;
   /** Whether the kubelet's unit exists: a node with a kubelet must have its kubeconfig. */
   kubeletPresent: boolean;
-  agentCert: string;
+  /** The agent's own certificate and CA as it serves them now (reloads change them), with their files' paths. */
+  agent: { certPath: string; certPem: string; caPath: string; caPem: string };
 }
 
 /**
  * The certificates the cluster needs to come back: etcd's (server, peer, and the client credentials the agent uses),
  * the apiserver's (serving, kubelet client, etcd client, from its manifest's flags), the kubelet's client certificate
- * (from its kubeconfig), and the agent's own. Only those this node has a configuration for are listed.
+ * (from its kubeconfig), and the agent's own with its CA, as served. Only those this node has a configuration for are listed.
  */
 export async function nodeCertificates(src: CertificateSources): Promise<CertificateInfo__Output[]> {
   const wanted: Array<[string, string]> = [];
@@ -126,7 +127,10 @@ export async function nodeCertificates(src: CertificateSources): Promise<Certifi
     readCertificate(purpose, path),
   );
   entries.push(kubeletClient(src));
-  entries.push(readCertificate("kubecycle-agent", src.agentCert));
+  entries.push(Promise.resolve(describeCertificate("kubecycle-agent", src.agent.certPath, src.agent.certPem)));
+  // Each CA of the file: a bundle holds the old and the new CA while a CA is rolled.
+  const cas = src.agent.caPem.match(new RegExp(CERTIFICATE_PEM.source, "g")) ?? [""];
+  for (const ca of cas) entries.push(Promise.resolve(describeCertificate("kubecycle-ca", src.agent.caPath, ca)));
   const all = await Promise.all(entries);
   return all.filter((e): e is CertificateInfo__Output => e !== undefined);
 }

@@ -117,6 +117,10 @@ const schema = z.strictObject({
       maxTimeoutMs: ms(100, 600_000).default(MAX_ETCD_PROBE_MS),
       /** Default deadline of taking a snapshot. Default 5 min. */
       snapshotTimeoutMs: ms(1000, 3_600_000).default(300_000),
+      /** etcd 3.5+'s offline tool (snapshot status and restore); etcd 3.4 has none, and etcdctl does it. */
+      etcdutl: z.string().min(1).default("etcdutl"),
+      /** Deadline of restoring a member from a staged snapshot (`snapshot restore`). Default 10 min. */
+      restoreTimeoutMs: ms(1000, 3_600_000).default(600_000),
     })
     .prefault({}),
   pods: z

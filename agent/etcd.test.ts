@@ -68,6 +68,8 @@ describe("EtcdProbe", () => {
     serverCertFile: "/pki/etcd/server.crt",
     peerCertFile: "/pki/etcd/peer.crt",
     fallbackEndpoints: [],
+    quotaBackendBytes: 0,
+    initialCluster: "",
     error: "",
   };
   let dir: string;

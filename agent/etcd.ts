@@ -28,7 +28,7 @@ const num = (v: unknown): number => {
 };
 
 /** An etcd endpoint and the client credentials to ask it with: explicit etcdctl flags, never the environment. */
-interface Target {
+export interface Target {
   endpoint: string;
   tls: string[];
   name: string;
@@ -38,7 +38,7 @@ interface Target {
  * The local member's endpoint: its first advertised client URL (ETCDCTL_ENDPOINTS when it advertises none), or why
  * there is none.
  */
-function localTarget(cfg: EtcdConfig): Target | string {
+export function localTarget(cfg: EtcdConfig): Target | string {
   const endpoint = cfg.clientUrls[0] ?? cfg.fallbackEndpoints[0] ?? "";
   if (endpoint === "") return cfg.error || `etcd is configured in ${cfg.configFile} but no client URL is named`;
   return { endpoint, tls: tlsFlags(cfg), name: cfg.name };
@@ -72,7 +72,24 @@ function emptyStatus(): EtcdMemberStatus__Output {
     members: [],
     membersError: "",
     clusterId: "",
+    dbSizeInUseBytes: 0,
   };
+}
+
+/** Runs `etcdctl ARGS` (v3) against one endpoint with its credentials as flags, within `timeoutMs`. */
+export function etcdctl(bin: string, target: Target, args: readonly string[], timeoutMs: number, signal?: AbortSignal) {
+  const seconds = `${Math.max(1, Math.ceil(timeoutMs / 1000))}s`;
+  return runCommand(
+    bin,
+    [
+      ...args,
+      `--endpoints=${target.endpoint}`,
+      ...target.tls,
+      `--command-timeout=${seconds}`,
+      `--dial-timeout=${seconds}`,
+    ],
+    { timeoutMs: timeoutMs + 2000, env: { ETCDCTL_API: "3" }, ...(signal ? { signal } : {}) },
+  );
 }
 
 /** A decimal uint64 member id, as the proto carries it. */
@@ -91,19 +108,8 @@ export class EtcdProbe {
     this.#opts = opts;
   }
 
-  async #etcdctl(target: Target, args: string[], timeoutMs: number, signal?: AbortSignal) {
-    const seconds = `${Math.max(1, Math.ceil(timeoutMs / 1000))}s`;
-    return runCommand(
-      this.#opts.etcdctl,
-      [
-        ...args,
-        `--endpoints=${target.endpoint}`,
-        ...target.tls,
-        `--command-timeout=${seconds}`,
-        `--dial-timeout=${seconds}`,
-      ],
-      { timeoutMs: timeoutMs + 2000, env: { ETCDCTL_API: "3" }, ...(signal ? { signal } : {}) },
-    );
+  #etcdctl(target: Target, args: string[], timeoutMs: number, signal?: AbortSignal) {
+    return etcdctl(this.#opts.etcdctl, target, args, timeoutMs, signal);
   }
 
   /**
@@ -199,6 +205,7 @@ export class EtcdProbe {
         raftIndex: num(s.raftIndex),
         raftAppliedIndex: num(s.raftAppliedIndex),
         dbSizeBytes: num(s.dbSize),
+        dbSizeInUseBytes: num(s.dbSizeInUse),
         version: str(s.version),
         errors: Array.isArray(s.errors) ? s.errors.map(str) : [],
       });

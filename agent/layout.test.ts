@@ -71,6 +71,8 @@ describe("etcdFromEnvFile", () => {
       serverCertFile: `${ssl}/member-node1.pem`,
       peerCertFile: `${ssl}/member-node1.pem`,
       fallbackEndpoints: ["https://127.0.0.1:2379"],
+      quotaBackendBytes: 0,
+      initialCluster: "etcd-node1=https://10.0.0.11:2380",
       error: "",
     });
   });
@@ -128,6 +130,8 @@ describe("etcdFromManifest", () => {
       serverCertFile: `${p}/etcd/server.crt`,
       peerCertFile: `${p}/etcd/peer.crt`,
       fallbackEndpoints: [],
+      quotaBackendBytes: 0,
+      initialCluster: "master-1=https://10.0.0.11:2380",
       error: "",
     });
   });

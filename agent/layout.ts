@@ -39,6 +39,10 @@ export interface EtcdConfig {
   fallbackEndpoints: string[];
   /** Why the configuration could not be read completely. */
   error: string;
+  /** --quota-backend-bytes / ETCD_QUOTA_BACKEND_BYTES; 0 when unset (etcd's default, 2 GiB). */
+  quotaBackendBytes: number;
+  /** --initial-cluster / ETCD_INITIAL_CLUSTER, "name=url,..." (empty when unset). */
+  initialCluster: string;
 }
 
 /** The etcd unit the agent looks for among its allow-listed units (KubeKey's name). */
@@ -65,6 +69,8 @@ const NONE: Readonly<EtcdConfig> = Object.freeze({
   peerCertFile: "",
   fallbackEndpoints: [],
   error: "",
+  quotaBackendBytes: 0,
+  initialCluster: "",
 });
 
 /** Parses an EnvironmentFile: KEY=VALUE lines, optional quotes, # comments. */
@@ -83,6 +89,9 @@ export function parseEnvFile(text: string): Record<string, string> {
   }
   return env;
 }
+
+/** A byte count as etcd takes it (a plain integer); 0 when absent or not one. */
+const bytes = (v: string | undefined): number => (v !== undefined && /^\d+$/.test(v.trim()) ? Number(v.trim()) : 0);
 
 const urls = (v: string | undefined): string[] =>
   (v ?? "")
@@ -117,6 +126,8 @@ export function etcdFromEnvFile(env: Readonly<Record<string, string>>, file: str
       clientUrls.length === 0 && fallbackEndpoints.length === 0
         ? `${file} names no client URL (ETCD_ADVERTISE_CLIENT_URLS)`
         : "",
+    quotaBackendBytes: bytes(env.ETCD_QUOTA_BACKEND_BYTES),
+    initialCluster: env.ETCD_INITIAL_CLUSTER ?? "",
   };
 }
 
@@ -172,6 +183,8 @@ export async function etcdFromManifest(
     peerCertFile: flag("peer-cert-file"),
     fallbackEndpoints: [],
     error: clientUrls.length === 0 ? `${pod.file} names no client URL (--advertise-client-urls)` : "",
+    quotaBackendBytes: bytes(flag("quota-backend-bytes")),
+    initialCluster: flag("initial-cluster"),
   };
 }
 
@@ -300,5 +313,7 @@ export function toWire(e: EtcdConfig): EtcdLayout__Output {
     certFile: e.certFile,
     keyFile: e.keyFile,
     error: e.error,
+    quotaBackendBytes: e.quotaBackendBytes,
+    initialCluster: e.initialCluster,
   };
 }

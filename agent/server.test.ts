@@ -54,9 +54,13 @@ describe("the authorization table", () => {
       .map(([m]) => m)
       .sort();
     expect(operatorOnly).toEqual([
+      "EtcdRejoin",
+      "EtcdReplaceMember",
+      "EtcdRestore",
       "EtcdSnapshot",
       "PowerOff",
       "SetAutoStart",
+      "StageSnapshot",
       "StartUnits",
       "StopPodSandboxes",
       "StopUnits",

@@ -60,13 +60,23 @@ export const TLS_SETTINGS = Object.freeze({
 /**
  * Server credentials carrying {@link TLS_SETTINGS}: grpc-js's createSsl takes no TLS options, but hands whatever its
  * credentials hold to http2.createSecureServer (constructor options) and the secure context (context options).
+ * {@link AgentServerCredentials.update} hands the listening servers a new secure context: new handshakes use it,
+ * established connections keep the one they were made with.
  */
-class AgentServerCredentials extends ServerCredentials {
+export class AgentServerCredentials extends ServerCredentials {
   constructor(tls: TlsMaterial) {
     super(
       { requestCert: true, rejectUnauthorized: true, honorCipherOrder: true, ...TLS_SETTINGS },
-      { ca: tls.ca, cert: tls.cert, key: tls.key, ...TLS_SETTINGS },
+      contextOptions(tls),
     );
+  }
+
+  /**
+   * Serves `tls` from the next handshake on. The caller checks it first (agent/tls-identity.ts): grpc-js answers a
+   * secure context it cannot build by refusing every new connection.
+   */
+  update(tls: TlsMaterial): void {
+    this.updateSecureContextOptions(contextOptions(tls));
   }
 
   _equals(other: ServerCredentials): boolean {
@@ -74,7 +84,11 @@ class AgentServerCredentials extends ServerCredentials {
   }
 }
 
+function contextOptions(tls: TlsMaterial) {
+  return { ca: tls.ca, cert: tls.cert, key: tls.key, ...TLS_SETTINGS };
+}
+
 /** Server credentials for the agent: its own certificate, and client certificates required and checked against the CA. */
-export function serverCredentials(tls: TlsMaterial): ServerCredentials {
+export function serverCredentials(tls: TlsMaterial): AgentServerCredentials {
   return new AgentServerCredentials(tls);
 }

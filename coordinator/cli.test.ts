@@ -65,6 +65,13 @@ describe("help", () => {
     expect(r.stderr).toBe("");
   });
 
+  it("prints its version (package.json's) with --version, and lists the flag", async () => {
+    const pkg = JSON.parse(await readFile(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+    const r = await kubecycle("--version");
+    expect(r).toEqual({ code: 0, stdout: `kubecycle ${pkg.version}\n`, stderr: "" });
+    expect((await kubecycle("--help")).stdout).toContain("--version");
+  });
+
   it("shows what it can do when given no command", async () => {
     const r = await kubecycle();
     expect(r.code).toBe(0);
@@ -115,9 +122,13 @@ describe("usage errors", () => {
   it.each([
     [["pki", "int"], 'unknown command "pki int"; did you mean "pki init"?', "kubecycle pki --help"],
     [["pky", "agent"], 'unknown command "pky agent"; did you mean "pki agent"?', "kubecycle --help"],
-    [["pki", "rotate"], 'unknown command "pki rotate"; "pki" has: init, agent, client', "kubecycle pki --help"],
+    [
+      ["pki", "rotate"],
+      'unknown command "pki rotate"; "pki" has: init, agent, client, check, renew',
+      "kubecycle pki --help",
+    ],
     [["frobnicate"], 'unknown command "frobnicate"', "kubecycle --help"],
-    [["pki"], '"pki" needs a verb: init, agent, client', "kubecycle pki --help"],
+    [["pki"], '"pki" needs a verb: init, agent, client, check, renew', "kubecycle pki --help"],
     [["pki", "init", "--bogus"], "Unknown option '--bogus'", "kubecycle pki init --help"],
     [["pki", "init", "extra"], 'unexpected argument "extra"', "kubecycle pki init --help"],
     [["pki", "agent", "--ip", "10.0.0.1"], "missing NODE", "kubecycle pki agent --help"],
@@ -153,7 +164,7 @@ describe("kubecycle pki", () => {
   });
 
   it("creates a CA, an agent and a client certificate, and says what it wrote", async () => {
-    const init = await kubecycle("pki", "init", "--dir", dir, "--cn", "lab ca", "--days", "30");
+    const init = await kubecycle("pki", "init", "--dir", dir, "--cn", "lab ca", "--days", "400");
     expect(init).toEqual({
       code: 0,
       stdout: `wrote ${join(dir, "ca.crt")}\nwrote ${join(dir, "ca.key")}\n`,

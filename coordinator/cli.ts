@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { VERSION } from "../shared/index.js";
 import { UsageError, type Command, type LogLevel, type Options, type Writer } from "./command.js";
 import type { ClusterApi } from "./kube/index.js";
 import { OUTPUT_FORMATS, isOutputFormat } from "./ui/output.js";
@@ -13,8 +14,11 @@ export const COMMANDS: Readonly<Record<string, Loader>> = {
   "pki init": () => import("./commands/pki/init.js"),
   "pki agent": () => import("./commands/pki/agent.js"),
   "pki client": () => import("./commands/pki/client.js"),
+  "pki check": () => import("./commands/pki/check.js"),
+  "pki renew": () => import("./commands/pki/renew.js"),
   status: () => import("./commands/status/status.js"),
   health: () => import("./commands/health/health.js"),
+  doctor: () => import("./commands/doctor/doctor.js"),
   "node stop": () => import("./commands/node/stop.js"),
   "node start": () => import("./commands/node/start.js"),
   "cluster stop": () => import("./commands/cluster/stop.js"),
@@ -50,6 +54,7 @@ export const VALUE_FLAGS: ReadonlySet<string> = new Set([
   "context",
   "drain-timeout",
   "cert-window",
+  "window",
   "wait-agents",
   "settle-timeout",
   "out",
@@ -87,6 +92,10 @@ export interface CliIo {
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const { words, rest, help } = splitCommand(normalizeShortValues(argv));
   const [noun, verb] = words;
+  if (noun === undefined && rest.includes("--version")) {
+    io.stdout.write(`kubecycle ${VERSION}\n`);
+    return 0;
+  }
   if (noun === undefined) {
     // `kubecycle` alone: what it can do, as with --help.
     io.stdout.write(await listing(""));
@@ -206,7 +215,8 @@ async function listing(noun: string): Promise<string> {
   return (
     `${intro}Usage:\n  kubecycle ${noun === "" ? "<noun>" : noun} <verb> [args] [flags]\n\n` +
     `Commands:\n${rows.map(([name, summary]) => `  ${name.padEnd(width)}   ${summary}\n`).join("")}\n` +
-    `${GLOBAL_HELP}\nRun 'kubecycle <noun> <verb> --help' for a command's arguments and flags.\n`
+    `${GLOBAL_HELP}${noun === "" ? "      --version         print kubecycle's version\n" : ""}` +
+    `\nRun 'kubecycle <noun> <verb> --help' for a command's arguments and flags.\n`
   );
 }
 

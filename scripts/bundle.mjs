@@ -1,25 +1,38 @@
-// Bundles the built programs into one file each in dist/bin/, their shipped entry points:
+// Bundles the built programs into one file each in dist/bin/, their shipped entry points, self-contained: every
+// dependency, the gRPC contract (proto/, as protobuf.js JSON), the agent's unit file and the version are inside, so
+// an installed bundle needs nothing of the checkout (no node_modules, no proto/).
 // - kubecycle-agent.mjs (from dist/agent/main.js), minified and run with V8's lite mode: the agent waits on systemd
 //   and never needs the optimizing compiler; one file instead of hundreds of modules keeps the idle agent well under
 //   60 MB resident (bench/agent-footprint.mjs measures it).
 // - kubecycle.mjs (from dist/coordinator/main.js): one file loads in about a third of the time hundreds of modules
 //   take (mostly @kubernetes/client-node's), so every command answers sooner. Names are kept for readable stack traces.
-import { chmod } from "node:fs/promises";
+import { chmod, readFile } from "node:fs/promises";
 import { build } from "esbuild";
+import { agentProtoJson } from "../dist/shared/index.js";
 
 // Bundled CommonJS dependencies still call require().
 const REQUIRE =
   'import { createRequire as __kcRequire } from "node:module"; const require = __kcRequire(import.meta.url);';
 const path = (rel) => new URL(rel, import.meta.url).pathname;
 
+const pkg = JSON.parse(await readFile(path("../package.json"), "utf8"));
+// What shared/proto, shared/version and agent/install read from disk when run from source, put in as constants.
+const define = {
+  KUBECYCLE_AGENT_PROTO_JSON: JSON.stringify(JSON.stringify(agentProtoJson())),
+  KUBECYCLE_VERSION_DEFINE: JSON.stringify(pkg.version),
+  KUBECYCLE_AGENT_UNIT: JSON.stringify(await readFile(path("../systemd/kubecycle-agent.service"), "utf8")),
+};
+
 const programs = [
   {
+    name: "kubecycle-agent",
     entry: "../dist/agent/main.js",
     outfile: "../dist/bin/kubecycle-agent.mjs",
     shebang: "#!/usr/bin/env -S node --lite-mode --no-expose-wasm --max-semi-space-size=1",
     minify: { minify: true },
   },
   {
+    name: "kubecycle",
     entry: "../dist/coordinator/main.js",
     outfile: "../dist/bin/kubecycle.mjs",
     // coordinator/main.ts starts with its own #!/usr/bin/env node, which esbuild keeps.
@@ -39,6 +52,7 @@ await Promise.all(
       format: "esm",
       target: "node20",
       logLevel: "warning",
+      define,
       banner: { js: [p.shebang, REQUIRE].filter(Boolean).join("\n") },
     });
     await chmod(path(p.outfile), 0o755);

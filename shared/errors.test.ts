@@ -17,6 +17,7 @@ const TABLE: Array<[ErrorCode, status, boolean]> = [
   ["CANCELLED", status.CANCELLED, false],
   ["SYSTEMD_FAILED", status.UNAVAILABLE, false],
   ["PKI_FAILED", status.FAILED_PRECONDITION, true],
+  ["INSTALL_FAILED", status.FAILED_PRECONDITION, true],
   ["ALREADY_EXISTS", status.ALREADY_EXISTS, true],
   ["CONFLICT", status.ABORTED, false],
   ["KUBE_API_FAILED", status.UNAVAILABLE, false],
@@ -37,6 +38,9 @@ const TABLE: Array<[ErrorCode, status, boolean]> = [
   ["CLUSTER_MISMATCH", status.FAILED_PRECONDITION, true],
   ["API_AT_RISK", status.FAILED_PRECONDITION, true],
   ["COMPONENT_UNHEALTHY", status.UNAVAILABLE, false],
+  ["ETCD_RUNNING", status.FAILED_PRECONDITION, true],
+  ["ETCD_HEALTHY", status.FAILED_PRECONDITION, true],
+  ["SNAPSHOT_NOT_STAGED", status.NOT_FOUND, false],
   ["RESOURCE_EXHAUSTED", status.RESOURCE_EXHAUSTED, false],
   ["INTERNAL", status.INTERNAL, false],
 ];

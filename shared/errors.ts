@@ -31,6 +31,8 @@ export const ERROR_CODES = {
   SYSTEMD_FAILED: { grpc: GrpcStatus.UNAVAILABLE, user: false },
   /** A PKI operation failed (openssl missing, files exist, bad input). */
   PKI_FAILED: { grpc: GrpcStatus.FAILED_PRECONDITION, user: true },
+  /** The agent could not be installed (not root, a missing or mismatched file, no node where systemd looks). */
+  INSTALL_FAILED: { grpc: GrpcStatus.FAILED_PRECONDITION, user: true },
   /** A file already exists and would be overwritten. */
   ALREADY_EXISTS: { grpc: GrpcStatus.ALREADY_EXISTS, user: true },
   /** An object changed under us (optimistic concurrency): someone else wrote it first. */
@@ -71,6 +73,12 @@ export const ERROR_CODES = {
   API_AT_RISK: { grpc: GrpcStatus.FAILED_PRECONDITION, user: true },
   /** A control-plane component's health endpoint does not answer ok. */
   COMPONENT_UNHEALTHY: { grpc: GrpcStatus.UNAVAILABLE, user: false },
+  /** etcd runs on the node where it must be stopped first (a restore, a rejoin). */
+  ETCD_RUNNING: { grpc: GrpcStatus.FAILED_PRECONDITION, user: true },
+  /** etcd is healthy: a restore would throw away every write since the snapshot; only with --force. */
+  ETCD_HEALTHY: { grpc: GrpcStatus.FAILED_PRECONDITION, user: true },
+  /** No snapshot with that sha256 is staged on the agent. */
+  SNAPSHOT_NOT_STAGED: { grpc: GrpcStatus.NOT_FOUND, user: false },
   /** The agent is busy: too many concurrent reads or streams from this caller, or in all. */
   RESOURCE_EXHAUSTED: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, user: false },
   /** Anything we did not expect: a bug. */

@@ -6,3 +6,4 @@ export * from "./limits.js";
 export * from "./config.js";
 export * from "./log.js";
 export * from "./proto/index.js";
+export * from "./version.js";

@@ -18,7 +18,17 @@ export interface AuditEntry {
  * address), which operation, what was asked, and how it ended. Caller-supplied text is cut to bounded lengths.
  */
 export function audit(log: Logger, e: AuditEntry): void {
-  const r = (e.req ?? {}) as { operationId?: unknown; units?: unknown; scope?: unknown; delayMs?: unknown };
+  const r = (e.req ?? {}) as {
+    operationId?: unknown;
+    units?: unknown;
+    scope?: unknown;
+    delayMs?: unknown;
+    memberId?: unknown;
+    phase?: unknown;
+    sha256?: unknown;
+    snapshotSha256?: unknown;
+  };
+  const text = (v: unknown, max: number) => (typeof v === "string" && v !== "" ? v.slice(0, max) : undefined);
   const units = Array.isArray(r.units)
     ? r.units.map((u: unknown) => (typeof u === "string" ? u : (u as { name?: unknown })?.name)).map(String)
     : [];
@@ -42,6 +52,9 @@ export function audit(log: Logger, e: AuditEntry): void {
       units: units.slice(0, 32).map((u) => u.slice(0, 64)),
       ...(typeof r.scope === "string" ? { scope: r.scope.slice(0, 32) } : {}),
       ...(typeof r.delayMs === "number" ? { delayMs: r.delayMs } : {}),
+      member: text(r.memberId, 24),
+      phase: text(r.phase, 32),
+      snapshot: text(r.sha256, 64) ?? text(r.snapshotSha256, 64),
       result: e.err ? (e.err instanceof KubecycleError ? "refused" : "error") : res?.ok === false ? "failed" : "ok",
       replayed: res?.replayed ?? false,
       outcomes: res?.outcomes?.map((o) => `${o.unit}=${o.outcome.replace("OUTCOME_", "")}`),

@@ -1,5 +1,6 @@
-import { KubecycleError, type Logger, type TlsMaterial } from "../../shared/index.js";
+import { KubecycleError, type Logger } from "../../shared/index.js";
 import type { CompiledAgentConfig } from "../config.js";
+import type { NodeDiagnostics } from "../diagnostics.js";
 import type { EtcdProbe } from "../etcd.js";
 import type { NodeLayoutReader } from "../layout.js";
 import type { Lifecycle } from "../lifecycle.js";
@@ -7,6 +8,8 @@ import type { StaticPodReader } from "../manifests.js";
 import type { Mutations } from "../mutations.js";
 import type { PodSandboxes } from "../pods.js";
 import type { PowerControl } from "../power.js";
+import type { EtcdRestorer } from "../restore.js";
+import type { TlsIdentity } from "../tls-identity.js";
 import type { StatusReader, StatusWatchers } from "../status.js";
 import type { UnitStateCache } from "../unit-cache.js";
 import type { UnitController } from "../units.js";
@@ -19,7 +22,8 @@ export interface RpcDeps {
   nodeName: string;
   version: string;
   startedUnixMs: number;
-  tls: TlsMaterial;
+  /** The certificate and CA served now (they change on reload). */
+  tls: Pick<TlsIdentity, "current" | "files">;
   lifecycle: Lifecycle;
   units: UnitController;
   /** Readers' unit states: one shared, briefly cached systemctl show. */
@@ -32,6 +36,10 @@ export interface RpcDeps {
   layout: NodeLayoutReader;
   staticPods: StaticPodReader;
   power: PowerControl;
+  /** The doctor's reads: journals, clock, disk usage, network reachability. */
+  diagnostics: NodeDiagnostics;
+  /** Staging snapshots, restoring and rejoining the local etcd member. */
+  restorer: EtcdRestorer;
   mutations: Mutations;
   log: Logger;
   /** Aborted when the agent begins draining: status streams end. */

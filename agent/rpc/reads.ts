@@ -14,6 +14,10 @@ export const READ_ROLES = {
   GetNodeLayout: ANY_ROLE,
   ProbeComponents: ANY_ROLE,
   GetCertificates: ANY_ROLE,
+  ReadJournal: ANY_ROLE,
+  GetClock: ANY_ROLE,
+  GetDiskUsage: ANY_ROLE,
+  ProbeNetwork: ANY_ROLE,
 } as const satisfies Record<string, Roles>;
 
 /** The unary reads. What a read may ask for is bounded (timeouts), so no caller can make one costly. */
@@ -71,15 +75,34 @@ export function readHandlers(ctx: RpcContext): Pick<AgentHandlers, keyof typeof 
         ctx.staticPods.read(),
         unitExists(KUBELET_UNIT),
       ]);
+      const served = ctx.tls.current();
       return {
         certificates: await nodeCertificates({
           etcd,
           staticPods: pods.pods,
           kubeletKubeconfig: config.kubernetes.kubeletKubeconfig,
           kubeletPresent,
-          agentCert: config.tls.cert,
+          agent: {
+            certPath: ctx.tls.files.cert,
+            certPem: served.material.cert.toString("utf8"),
+            caPath: ctx.tls.files.ca,
+            caPem: served.material.ca.toString("utf8"),
+          },
         }),
       };
     }),
+
+    // Only allow-listed units, and a bounded number of lines: the journal is read for why a unit is down.
+    ReadJournal: read("ReadJournal", (req) => ctx.diagnostics.journal(req)),
+
+    GetClock: read("GetClock", () => ctx.diagnostics.clock()),
+
+    GetDiskUsage: read("GetDiskUsage", async () => ({ paths: await ctx.diagnostics.diskUsage() })),
+
+    ProbeNetwork: read("ProbeNetwork", async (req) => ({
+      probes: await ctx.diagnostics.network(
+        requestedTimeout(req.timeoutMs, config.probes.timeoutMs, config.probes.maxTimeoutMs),
+      ),
+    })),
   };
 }

@@ -1,7 +1,14 @@
-import type { ServerWritableStream } from "@grpc/grpc-js";
+import type { sendUnaryData, ServerReadableStream, ServerWritableStream } from "@grpc/grpc-js";
 import { once } from "node:events";
 import { createReadStream } from "node:fs";
-import { KubecycleError, toGrpcStatus, type AgentHandlers, type SnapshotChunk } from "../../shared/index.js";
+import {
+  KubecycleError,
+  toGrpcStatus,
+  type AgentHandlers,
+  type SnapshotChunk,
+  type SnapshotUpload__Output,
+  type StagedSnapshot__Output,
+} from "../../shared/index.js";
 import { audit } from "./audit.js";
 import { ANY_ROLE, OPERATOR_ONLY, type Roles } from "./authz.js";
 import { callerOf, type Caller } from "./caller.js";
@@ -12,6 +19,7 @@ import { refuseUnlessAuthorized } from "./unary.js";
 export const STREAM_ROLES = {
   WatchStatus: ANY_ROLE,
   EtcdSnapshot: OPERATOR_ONLY,
+  StageSnapshot: OPERATOR_ONLY,
 } as const satisfies Record<string, Roles>;
 
 // A watch sends at least this often when asked for less, and at least this seldom.
@@ -24,6 +32,7 @@ export function streamHandlers(ctx: RpcContext): Pick<AgentHandlers, keyof typeo
   return {
     WatchStatus: (call) => void watch(ctx, call),
     EtcdSnapshot: (call) => void snapshot(ctx, call),
+    StageSnapshot: (call, cb) => void stage(ctx, call, cb),
   };
 }
 
@@ -96,6 +105,62 @@ async function snapshot(
       audit(ctx.log, { rpc: "EtcdSnapshot", caller, peer: call.getPeer(), req: {}, err, t0 });
     }
     if (!ac.signal.aborted) call.emit("error", toGrpcStatus(err));
+  } finally {
+    release?.();
+    call.off("cancelled", stop);
+  }
+}
+
+/**
+ * Receives a snapshot to restore from: the header (operation id, sha256, size) first, then data. Counted as a stream
+ * while open; audited however it ends.
+ */
+async function stage(
+  ctx: RpcContext,
+  call: ServerReadableStream<SnapshotUpload__Output, StagedSnapshot__Output>,
+  cb: sendUnaryData<StagedSnapshot__Output>,
+): Promise<void> {
+  const t0 = Date.now();
+  let caller: Caller | undefined;
+  let release: (() => void) | undefined;
+  let header: SnapshotUpload__Output["header"] = null;
+  const ac = new AbortController();
+  const stop = () => ac.abort();
+  call.on("cancelled", stop);
+  try {
+    caller = callerOf(call);
+    const role = refuseUnlessAuthorized(ctx, "StageSnapshot", caller, {}, t0);
+    if (ctx.lifecycle.state !== "serving") {
+      throw new KubecycleError("AGENT_DRAINING", `agent is ${ctx.lifecycle.state}; not staging snapshots`);
+    }
+    release = ctx.admission.admit("stream", caller.identity, role);
+    const messages = (call as AsyncIterable<SnapshotUpload__Output>)[Symbol.asyncIterator]();
+    const first = await messages.next();
+    header = first.done ? null : first.value.header;
+    if (first.done || !header) {
+      throw new KubecycleError("INVALID_REQUEST", "the first message must carry the header", { field: "header" });
+    }
+    const leading = first.value.data;
+    const data = (async function* () {
+      if (leading.length > 0) yield leading;
+      for (;;) {
+        const next = await messages.next();
+        if (next.done) return;
+        if (next.value.header) {
+          throw new KubecycleError("INVALID_REQUEST", "only the first message may carry a header", { field: "header" });
+        }
+        yield next.value.data;
+      }
+    })();
+    const res = await ctx.restorer.stage(header, data, ac.signal);
+    audit(ctx.log, { rpc: "StageSnapshot", caller, peer: call.getPeer(), req: header, res, t0 });
+    cb(null, res);
+  } catch (err) {
+    if (!(err instanceof KubecycleError && err.code === "PERMISSION_DENIED")) {
+      audit(ctx.log, { rpc: "StageSnapshot", caller, peer: call.getPeer(), req: header ?? {}, err, t0 });
+    }
+    if (!(err instanceof KubecycleError)) ctx.log.error({ err, rpc: "StageSnapshot" }, "staging failed");
+    cb(toGrpcStatus(err));
   } finally {
     release?.();
     call.off("cancelled", stop);

@@ -1,4 +1,4 @@
-import { MAX_POD_SANDBOXES_MS, type AgentHandlers } from "../../shared/index.js";
+import { KubecycleError, MAX_POD_SANDBOXES_MS, type AgentHandlers } from "../../shared/index.js";
 import { validateOperationId } from "../op-records.js";
 import { podScope } from "../pods.js";
 import { powerOffDelay } from "../power.js";
@@ -13,6 +13,9 @@ export const WRITE_ROLES = {
   SetAutoStart: OPERATOR_ONLY,
   StopPodSandboxes: OPERATOR_ONLY,
   PowerOff: OPERATOR_ONLY,
+  EtcdRestore: OPERATOR_ONLY,
+  EtcdReplaceMember: OPERATOR_ONLY,
+  EtcdRejoin: OPERATOR_ONLY,
 } as const satisfies Record<string, Roles>;
 
 /**
@@ -64,5 +67,48 @@ export function writeHandlers(ctx: RpcContext): Pick<AgentHandlers, keyof typeof
     PowerOff: write("PowerOff", (req, caller) =>
       ctx.power.powerOff(caller.identity, validateOperationId(req.operationId), powerOffDelay(req.delayMs)),
     ),
+
+    // The request is the operation's identity: the same id with another snapshot, member list or token conflicts.
+    EtcdRestore: write("EtcdRestore", async (req, caller) => {
+      const opId = validateOperationId(req.operationId);
+      const fingerprint = JSON.stringify({
+        sha256: req.snapshotSha256,
+        members: (req.members ?? []).map((m) => ({ name: m.name, peerUrls: m.peerUrls })),
+        token: req.clusterToken,
+      });
+      const { result, replayed } = await ctx.mutations.run(caller.identity, opId, "EtcdRestore", fingerprint, () =>
+        ctx.restorer.restore(opId, req),
+      );
+      return replayed ? { ...result, replayed } : result;
+    }),
+
+    EtcdReplaceMember: write("EtcdReplaceMember", async (req, caller) => {
+      const opId = validateOperationId(req.operationId);
+      const memberId = req.memberId ?? "";
+      const { result, replayed } = await ctx.mutations.run(
+        caller.identity,
+        opId,
+        "EtcdReplaceMember",
+        JSON.stringify({ memberId }),
+        () => ctx.restorer.replaceMember(opId, memberId),
+      );
+      return replayed ? { ...result, replayed } : result;
+    }),
+
+    EtcdRejoin: write("EtcdRejoin", async (req, caller) => {
+      const opId = validateOperationId(req.operationId);
+      const phase =
+        req.phase === "REJOIN_PHASE_PREPARE" ? "prepare" : req.phase === "REJOIN_PHASE_FINISH" ? "finish" : undefined;
+      if (!phase) throw new KubecycleError("INVALID_REQUEST", "phase: expected PREPARE or FINISH", { field: "phase" });
+      const initialCluster = req.initialCluster ?? "";
+      const { result, replayed } = await ctx.mutations.run(
+        caller.identity,
+        opId,
+        "EtcdRejoin",
+        JSON.stringify({ phase, initialCluster }),
+        () => ctx.restorer.rejoin(opId, phase, initialCluster),
+      );
+      return replayed ? { ...result, replayed } : result;
+    }),
   };
 }

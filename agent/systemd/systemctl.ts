@@ -82,6 +82,11 @@ export class SystemctlUnitManager implements UnitManager {
     return res.stdout.split("\n").filter((l) => l !== "");
   }
 
+  async daemonReload(signal?: AbortSignal): Promise<void> {
+    const res = await this.#run(this.#systemctl, ["daemon-reload"], signal);
+    if (res.code !== 0) throw systemdError("systemctl daemon-reload", res);
+  }
+
   async powerOff(signal?: AbortSignal): Promise<void> {
     // systemctl poweroff queues the shutdown job and returns; the agent is then stopped with everything else.
     const res = await this.#run(this.#systemctl, ["poweroff", "--no-block"], signal);

@@ -36,6 +36,8 @@ export interface UnitManager {
   setEnabled(unit: string, enabled: boolean, signal?: AbortSignal): Promise<void>;
   /** The unit's last journal lines, oldest first. */
   journal(unit: string, lines: number, signal?: AbortSignal): Promise<string[]>;
+  /** Reloads unit files and drop-ins (`systemctl daemon-reload`), after a drop-in was written or removed. */
+  daemonReload(signal?: AbortSignal): Promise<void>;
   /** Asks the service manager to power the node off (`systemctl poweroff`); returns once the request is queued. */
   powerOff(signal?: AbortSignal): Promise<void>;
 }

@@ -72,8 +72,21 @@ export class FakeUnitManager implements UnitManager {
     return Promise.resolve();
   }
 
-  journal(): Promise<string[]> {
-    return Promise.resolve([]);
+  /** Journal lines per unit, as a test sets them; the newest `lines` are returned. */
+  readonly journals = new Map<string, string[]>();
+
+  journal(unit: string, lines: number): Promise<string[]> {
+    return Promise.resolve((this.journals.get(unit) ?? []).slice(-lines));
+  }
+
+  daemonReload(): Promise<void> {
+    this.calls.push("daemon-reload");
+    return Promise.resolve();
+  }
+
+  /** Sets a unit's state as systemd would report it (a test's etcd that is down). */
+  setActive(unit: string, active: boolean): void {
+    if (this.#units.has(unit)) this.#units.set(unit, this.#state(unit, active ? "active" : "inactive"));
   }
 
   powerOff(): Promise<void> {

@@ -56,6 +56,8 @@ export interface TestAgentOptions {
   /** Reuse a node root (an agent restart). */
   root?: string;
   manager?: FakeUnitManager;
+  /** Quiet time before the agent reloads changed TLS files. Default the agent's. */
+  tlsReloadDebounceMs?: number;
 }
 
 /** Starts an agent whose node lives in `root` (a fresh temp directory unless given). */
@@ -90,7 +92,7 @@ export async function startTestAgent(o: TestAgentOptions): Promise<TestAgent> {
       },
     },
   });
-  const agent = await startAgent({ config, log, manager });
+  const agent = await startAgent({ config, log, manager, tlsReloadDebounceMs: o.tlsReloadDebounceMs });
   const address = `127.0.0.1:${agent.port}`;
   const clients: TestClient[] = [];
   return {

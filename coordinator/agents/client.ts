@@ -5,6 +5,7 @@ import {
   type ClientReadableStream,
   type ServiceError,
 } from "@grpc/grpc-js";
+import { once } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
   fromGrpcError,
@@ -28,6 +29,17 @@ import {
   type CertificatesResult__Output,
   type PowerOffRequest,
   type PowerOffResult__Output,
+  type JournalLines__Output,
+  type Clock__Output,
+  type DiskUsage__Output,
+  type NetworkProbes__Output,
+  type StagedSnapshot__Output,
+  type EtcdRestoreRequest,
+  type EtcdRestoreResult__Output,
+  type EtcdReplaceMemberRequest,
+  type EtcdReplaceMemberResult__Output,
+  type EtcdRejoinRequest,
+  type EtcdRejoinResult__Output,
 } from "../../shared/index.js";
 
 /** Every unary RPC of the agent is a read or carries an operation id, so all may be retried. */
@@ -43,6 +55,13 @@ const IDEMPOTENT_RPCS: ReadonlySet<string> = new Set([
   "ProbeComponents",
   "GetCertificates",
   "PowerOff",
+  "ReadJournal",
+  "GetClock",
+  "GetDiskUsage",
+  "ProbeNetwork",
+  "EtcdRestore",
+  "EtcdReplaceMember",
+  "EtcdRejoin",
 ]);
 
 /** How often a connection with a call in flight is pinged, and how long an answer may take. */
@@ -164,6 +183,76 @@ export class AgentConnection {
 
   powerOff(req: PowerOffRequest, opts?: CallOptions): Promise<PowerOffResult__Output> {
     return this.#unary("PowerOff", this.#client.PowerOff.bind(this.#client), req, opts);
+  }
+
+  readJournal(req: { unit: string; lines?: number }, opts?: CallOptions): Promise<JournalLines__Output> {
+    return this.#unary("ReadJournal", this.#client.ReadJournal.bind(this.#client), req, opts);
+  }
+
+  getClock(opts?: CallOptions): Promise<Clock__Output> {
+    return this.#unary("GetClock", this.#client.GetClock.bind(this.#client), {}, opts);
+  }
+
+  getDiskUsage(opts?: CallOptions): Promise<DiskUsage__Output> {
+    return this.#unary("GetDiskUsage", this.#client.GetDiskUsage.bind(this.#client), {}, opts);
+  }
+
+  probeNetwork(req: { timeoutMs?: number } = {}, opts?: CallOptions): Promise<NetworkProbes__Output> {
+    return this.#unary("ProbeNetwork", this.#client.ProbeNetwork.bind(this.#client), req, opts);
+  }
+
+  etcdRestore(req: EtcdRestoreRequest, opts?: CallOptions): Promise<EtcdRestoreResult__Output> {
+    return this.#unary("EtcdRestore", this.#client.EtcdRestore.bind(this.#client), req, opts);
+  }
+
+  etcdReplaceMember(req: EtcdReplaceMemberRequest, opts?: CallOptions): Promise<EtcdReplaceMemberResult__Output> {
+    return this.#unary("EtcdReplaceMember", this.#client.EtcdReplaceMember.bind(this.#client), req, opts);
+  }
+
+  etcdRejoin(req: EtcdRejoinRequest, opts?: CallOptions): Promise<EtcdRejoinResult__Output> {
+    return this.#unary("EtcdRejoin", this.#client.EtcdRejoin.bind(this.#client), req, opts);
+  }
+
+  /**
+   * Sends a snapshot file to the agent to be staged for a restore: the header (operation id, sha256, size), then the
+   * file in chunks well under the agent's message limit. The agent checks the bytes against the sha256 and reads the
+   * snapshot with etcd's tool before it answers.
+   */
+  stageSnapshot(
+    header: { operationId: string; sha256: string; sizeBytes: number },
+    data: AsyncIterable<Buffer>,
+    opts: CallOptions = {},
+  ): Promise<StagedSnapshot__Output> {
+    const deadline = new Date(Date.now() + (opts.deadlineMs ?? 600_000));
+    return new Promise<StagedSnapshot__Output>((resolve, reject) => {
+      let settled = false;
+      // Ends a wait for the stream to drain once the call is over, whichever way it ended.
+      const over = new AbortController();
+      const call = this.#client.StageSnapshot(new Metadata(), { deadline }, (err, res) => {
+        settled = true;
+        over.abort();
+        opts.signal?.removeEventListener("abort", onAbort);
+        if (err) reject(fromGrpcError(err, { rpc: "StageSnapshot", node: this.node }));
+        else resolve(res as StagedSnapshot__Output);
+      });
+      const onAbort = () => call.cancel();
+      opts.signal?.addEventListener("abort", onAbort, { once: true });
+      void (async () => {
+        try {
+          call.write({ header });
+          for await (const chunk of data) {
+            if (settled) return;
+            // Honour backpressure: a slow agent must not make the coordinator buffer a whole snapshot.
+            if (!call.write({ data: chunk })) await once(call, "drain", { signal: over.signal });
+          }
+          call.end();
+        } catch (err) {
+          if (settled) return;
+          call.cancel();
+          reject(err instanceof Error ? err : new Error(String(err)));
+        }
+      })();
+    });
   }
 
   /**

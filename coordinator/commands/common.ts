@@ -20,7 +20,9 @@ export const CLUSTER_HELP = `  -c, --config FILE     kubecycle config (default $
       --kubeconfig FILE the cluster's kubeconfig, over the config's (and $KUBECONFIG's, a list merged as kubectl does)
       --context NAME    the kubeconfig context to use, over the config's`;
 export const PROCEDURE_HELP = `${CLUSTER_HELP}
-      --dry-run       print the plan and change nothing (-o json prints it as JSON)
+      --dry-run       print the plan, run its read-only preflight checks (what a drain would evict, quorum,
+                      certificates...) and change nothing; exit 2 when the procedure would be refused
+                      (-o json prints both as JSON)
   -y, --yes           do not ask for confirmation
       --break-lock    take the cluster lock from a stale or parked holder
   -o json             progress as a stream of JSON events`;

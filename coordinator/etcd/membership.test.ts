@@ -31,6 +31,7 @@ function status(over: Partial<EtcdMemberStatus__Output>): EtcdMemberStatus__Outp
     members: [],
     membersError: "",
     clusterId: "c1",
+    dbSizeInUseBytes: 1,
     ...over,
   };
 }

@@ -1,5 +1,6 @@
 import {
   ApiException,
+  CertificatesV1Api,
   CoordinationV1Api,
   CoreV1Api,
   KubeConfig,
@@ -8,6 +9,7 @@ import {
   type Cluster,
   type Context,
   type User,
+  type V1CertificateSigningRequest,
   type V1Lease,
   type V1Node,
   type V1Pod,
@@ -83,6 +85,10 @@ export interface ClusterApi {
   /** Replaces a lease; the body's resourceVersion makes it fail with CONFLICT when someone else changed it. */
   replaceLease(lease: V1Lease): Promise<V1Lease>;
   deleteLease(namespace: string, name: string, resourceVersion?: string): Promise<void>;
+  /** Every CertificateSigningRequest (certificates.k8s.io/v1). */
+  listCsrs(): Promise<V1CertificateSigningRequest[]>;
+  /** Approves a CSR through its approval subresource, with kubecycle's reason and `message`. */
+  approveCsr(csr: V1CertificateSigningRequest, message: string): Promise<V1CertificateSigningRequest>;
   /** GET /readyz?verbose: an API server's own readiness; `host` asks that host's apiserver (default: the current one). */
   readyz(host?: string): Promise<{ ok: boolean; body: string }>;
   /**
@@ -168,6 +174,7 @@ export class KubeCluster implements ClusterApi {
   #core: CoreV1Api;
   #policy: PolicyV1Api;
   #coordination: CoordinationV1Api;
+  #certificates: CertificatesV1Api;
   /** Servers to try, the kubeconfig's first; the current one is servers[0]. */
   #servers: string[];
   readonly #onFailover: FailoverListener | undefined;
@@ -179,6 +186,7 @@ export class KubeCluster implements ClusterApi {
     this.#core = kc.makeApiClient(CoreV1Api);
     this.#policy = kc.makeApiClient(PolicyV1Api);
     this.#coordination = kc.makeApiClient(CoordinationV1Api);
+    this.#certificates = kc.makeApiClient(CertificatesV1Api);
   }
 
   get server(): string {
@@ -210,6 +218,7 @@ export class KubeCluster implements ClusterApi {
     this.#core = next.makeApiClient(CoreV1Api);
     this.#policy = next.makeApiClient(PolicyV1Api);
     this.#coordination = next.makeApiClient(CoordinationV1Api);
+    this.#certificates = next.makeApiClient(CertificatesV1Api);
   }
 
   async getNode(name: string): Promise<V1Node | undefined> {
@@ -347,6 +356,37 @@ export class KubeCluster implements ClusterApi {
         namespace,
         ...(resourceVersion ? { body: { preconditions: { resourceVersion } } } : {}),
       }),
+    );
+  }
+
+  async listCsrs(): Promise<V1CertificateSigningRequest[]> {
+    return (
+      await this.#call("list certificatesigningrequests", () => this.#certificates.listCertificateSigningRequest())
+    ).items;
+  }
+
+  approveCsr(csr: V1CertificateSigningRequest, message: string): Promise<V1CertificateSigningRequest> {
+    const name = csr.metadata?.name ?? "";
+    // The approval subresource takes the whole object back with the condition added, as `kubectl certificate
+    // approve` sends it; its resourceVersion makes a concurrent change a conflict instead of a lost update.
+    const body: V1CertificateSigningRequest = {
+      ...csr,
+      status: {
+        ...csr.status,
+        conditions: [
+          ...(csr.status?.conditions ?? []),
+          {
+            type: "Approved",
+            status: "True",
+            reason: "KubecycleApprove",
+            message,
+            lastUpdateTime: new Date(),
+          },
+        ],
+      },
+    };
+    return this.#call(`approve certificatesigningrequest ${name}`, () =>
+      this.#certificates.replaceCertificateSigningRequestApproval({ name, body }),
     );
   }
 

@@ -4,3 +4,4 @@ export * from "./drain.js";
 export * from "./lock.js";
 export * from "./quantity.js";
 export * from "./watch.js";
+export * from "./csr.js";

@@ -9,3 +9,25 @@ export {
   type PkiOptions,
   type WrittenFiles,
 } from "./pki.js";
+export {
+  ASIDE_DIR,
+  daysLeft,
+  expiryState,
+  listPki,
+  parseSubjectAltName,
+  readCa,
+  readPkiCertificate,
+  type ExpiryState,
+  type PkiCertificate,
+  type PkiKind,
+  type PkiRole,
+} from "./inspect.js";
+export {
+  renewCa,
+  renewCertificate,
+  resolveLeaf,
+  rolloutSteps,
+  type RenewOptions,
+  type Renewed,
+  type RenewedCa,
+} from "./renew.js";

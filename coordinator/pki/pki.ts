@@ -1,5 +1,5 @@
-import { randomBytes } from "node:crypto";
-import { writeFile } from "node:fs/promises";
+import { X509Certificate, randomBytes } from "node:crypto";
+import { readFile, writeFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import { join } from "node:path";
 import { KubecycleError, ROLE_ORGANIZATIONS, type Role } from "../../shared/index.js";
@@ -157,6 +157,7 @@ async function issueLeaf(
       hint: "run `kubecycle pki init` first, or pass the --dir that holds the CA",
     });
   }
+  await checkCaOutlives(ca.cert, days);
   const out = join(dir, kind);
   const files = { cert: join(out, `${cn}.crt`), key: join(out, `${cn}.key`) };
   await refuseOverwrite([files.cert, files.key], opts.force ?? false);
@@ -180,6 +181,32 @@ async function issueLeaf(
   });
   return files;
 }
+
+/**
+ * Refuses (PKI_FAILED) a certificate of `days` from a CA that expires before it would: clients would refuse it from
+ * the CA's expiry on, however long it claims to be valid.
+ */
+export async function checkCaOutlives(caCertPath: string, days: number, nowMs = Date.now()): Promise<void> {
+  const ca = new X509Certificate(await readFile(caCertPath));
+  const caEnd = Date.parse(ca.validTo);
+  const wouldEnd = nowMs + days * DAY_MS;
+  if (caEnd >= wouldEnd) return;
+  const fits = Math.floor((caEnd - nowMs) / DAY_MS);
+  const renewCa =
+    "renew the CA first (`kubecycle pki renew ca`: the same key, so every certificate it issued stays valid; then copy ca.crt to every node and client)";
+  throw new KubecycleError(
+    "PKI_FAILED",
+    `the CA expires on ${day(caEnd)}, before a ${days}-day certificate would (${day(wouldEnd)}); nothing was changed`,
+    {
+      path: caCertPath,
+      caNotAfter: new Date(caEnd).toISOString(),
+      hint: fits >= 1 ? `${renewCa}, or pass --days ${fits} or less` : renewCa,
+    },
+  );
+}
+
+const DAY_MS = 86_400_000;
+const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 async function generateKey(bin: string, path: string): Promise<void> {
   await createPrivateFile(path);

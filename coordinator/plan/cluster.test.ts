@@ -132,6 +132,7 @@ describe("planClusterStart", () => {
       "wait-control-plane",
       "attach-lease",
       "start-workers",
+      "kubelet-csrs",
       "wait-ready",
       "uncordon",
       "settle",
@@ -139,6 +140,17 @@ describe("planClusterStart", () => {
     ]);
     expect(phase(p, "lock")[0]?.action).toEqual({ kind: "acquire-lock", breakLock: false, api: false });
     expect(phase(p, "agents")[0]?.timeoutMs).toBe(600_000);
+  });
+
+  it("lists the kubelets' CSRs before the wait for Ready, and approves them (until every node is Ready) only when asked", () => {
+    expect(phase(p, "kubelet-csrs").map((s) => [s.node, s.action])).toEqual([
+      [undefined, { kind: "kubelet-csrs", approve: false }],
+    ]);
+    const a = planClusterStart("prod", kubekey, { ...startOpts, approveKubeletCsrs: true });
+    const [approve] = phase(a, "kubelet-csrs");
+    expect(approve?.action).toEqual({ kind: "kubelet-csrs", approve: true });
+    expect(approve?.timeoutMs).toBe(startOpts.timeouts.nodeReadyMs);
+    expect(phases(a).indexOf("kubelet-csrs")).toBe(phases(a).indexOf("wait-ready") - 1);
   });
 
   it("starts every systemd etcd member at once without waiting on its notify", () => {

@@ -31,6 +31,8 @@ export interface ClusterStartOptions {
   settleMs: number;
   /** Per node, the units the stop disabled with --boot-hold that were enabled before: enabled again. */
   reenable: Readonly<Record<string, readonly string[]>>;
+  /** `--approve-kubelet-csrs`: approve the kubelets' CSRs that match the recorded inventory. Default false. */
+  approveKubeletCsrs?: boolean;
   timeouts: ClusterTimeouts;
 }
 
@@ -270,6 +272,23 @@ export function planClusterStart(cluster: string, nodes: readonly InventoryNode[
       nodes.filter((n) => !n.controlPlane && !kubeletFirst.has(n.name)),
       (n) => step(startUnits([n.kubeletUnit]), t.unitSettleMs, "kubelet is active"),
     ),
+  ]);
+  // After a long outage kubelets ask for new certificates as they start: listed always, approved when asked, before
+  // the wait for Ready (a kubelet whose client certificate waits for approval never gets Ready).
+  b.phase("kubelet-csrs", "Kubelet certificate requests", [
+    opts.approveKubeletCsrs
+      ? step(
+          { kind: "kubelet-csrs", approve: true },
+          t.nodeReadyMs,
+          "the pending kubelet CSRs that match a recorded node (requester, usages, names and addresses) are approved, the others listed with why not, until every node is Ready",
+          null,
+        )
+      : step(
+          { kind: "kubelet-csrs", approve: false },
+          t.agentCallMs,
+          "the pending kubelet CSRs are listed with what --approve-kubelet-csrs would do",
+          null,
+        ),
   ]);
   b.phase("wait-ready", "Wait for every node to be Ready", [
     ...onEach(nodes, () =>

@@ -47,6 +47,10 @@ function describe(step: Step): string {
       return "power off";
     case "settle-report":
       return `settle report (waits up to ${seconds(a.settleMs)})`;
+    case "kubelet-csrs":
+      return a.approve
+        ? "approve the kubelets' CSRs that match the recorded inventory (--approve-kubelet-csrs), list the others"
+        : "list the kubelets' pending CSRs";
     case "drain":
       return `drain (PDB retries up to ${seconds(a.drainTimeoutMs)})`;
     default:

@@ -81,6 +81,7 @@ export type StepAction =
   | { kind: "power-off"; delayMs: number }
   | { kind: "wait-agent" }
   | { kind: "settle-report"; settleMs: number }
+  | { kind: "kubelet-csrs"; approve: boolean }
   | { kind: "check-node-exists" }
   | { kind: "check-etcd-quorum"; leaving: string }
   | { kind: "check-capacity"; leaving: string; force: boolean }

@@ -37,9 +37,17 @@ describe("the agent contract", () => {
     const service = loadAgentProto().kubecycle.v1.Agent.service;
     expect(Object.keys(service).sort()).toEqual(
       [
+        "EtcdRejoin",
+        "EtcdReplaceMember",
+        "EtcdRestore",
         "EtcdSnapshot",
         "EtcdStatus",
         "GetCertificates",
+        "GetClock",
+        "GetDiskUsage",
+        "ProbeNetwork",
+        "ReadJournal",
+        "StageSnapshot",
         "GetNodeLayout",
         "GetStatus",
         "Health",

@@ -1,8 +1,9 @@
 import { loadPackageDefinition } from "@grpc/grpc-js";
-import { loadSync, type Options } from "@grpc/proto-loader";
+import { fromJSON, loadSync, type Options } from "@grpc/proto-loader";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import protobuf, { type INamespace } from "protobufjs";
 import type { ProtoGrpcType } from "./generated/agent.js";
 
 export type * from "./generated/kubecycle/v1/Agent.js";
@@ -45,6 +46,26 @@ export type * from "./generated/kubecycle/v1/CertificateInfo.js";
 export type * from "./generated/kubecycle/v1/CertificatesResult.js";
 export type * from "./generated/kubecycle/v1/PowerOffRequest.js";
 export type * from "./generated/kubecycle/v1/PowerOffResult.js";
+export type * from "./generated/kubecycle/v1/ReadJournalRequest.js";
+export type * from "./generated/kubecycle/v1/JournalLines.js";
+export type * from "./generated/kubecycle/v1/GetClockRequest.js";
+export type * from "./generated/kubecycle/v1/Clock.js";
+export type * from "./generated/kubecycle/v1/GetDiskUsageRequest.js";
+export type * from "./generated/kubecycle/v1/PathUsage.js";
+export type * from "./generated/kubecycle/v1/DiskUsage.js";
+export type * from "./generated/kubecycle/v1/ProbeNetworkRequest.js";
+export type * from "./generated/kubecycle/v1/NetworkProbe.js";
+export type * from "./generated/kubecycle/v1/NetworkProbes.js";
+export type * from "./generated/kubecycle/v1/SnapshotUpload.js";
+export type * from "./generated/kubecycle/v1/SnapshotUploadHeader.js";
+export type * from "./generated/kubecycle/v1/StagedSnapshot.js";
+export type * from "./generated/kubecycle/v1/EtcdRestoreRequest.js";
+export type * from "./generated/kubecycle/v1/EtcdRestoreResult.js";
+export type * from "./generated/kubecycle/v1/EtcdReplaceMemberRequest.js";
+export type * from "./generated/kubecycle/v1/EtcdReplaceMemberResult.js";
+export type * from "./generated/kubecycle/v1/RejoinPhase.js";
+export type * from "./generated/kubecycle/v1/EtcdRejoinRequest.js";
+export type * from "./generated/kubecycle/v1/EtcdRejoinResult.js";
 
 /** proto-loader options; they must match the ones `npm run proto:gen` generates the types with. */
 export const PROTO_LOADER_OPTIONS: Options = {
@@ -69,10 +90,33 @@ export function agentProtoPath(): string {
   }
 }
 
+/**
+ * The contract as protobuf.js JSON, parsed with {@link PROTO_LOADER_OPTIONS}: what scripts/bundle.mjs embeds in the
+ * shipped bundles, so an installed binary needs no proto/ on disk.
+ */
+export function agentProtoJson(): INamespace {
+  // proto-loader's loadSync parses exactly like this (Root.loadSync with its options, then resolveAll).
+  const root = new protobuf.Root().loadSync(agentProtoPath(), PROTO_LOADER_OPTIONS);
+  root.resolveAll();
+  return root.toJSON();
+}
+
+// Replaced by scripts/bundle.mjs (esbuild's define) with agentProtoJson() as a JSON string; absent in source and dist/.
+declare const KUBECYCLE_AGENT_PROTO_JSON: string | undefined;
+
+/** Whether this program carries the contract in itself (a shipped bundle) or reads proto/ from disk. */
+export function agentProtoSource(): "embedded" | "file" {
+  return typeof KUBECYCLE_AGENT_PROTO_JSON === "string" ? "embedded" : "file";
+}
+
 let cached: ProtoGrpcType | undefined;
 
-/** Loads the agent contract once per process. */
+/** Loads the agent contract once per process: the embedded one in a bundle, else proto/ on disk. */
 export function loadAgentProto(): ProtoGrpcType {
-  cached ??= loadPackageDefinition(loadSync(agentProtoPath(), PROTO_LOADER_OPTIONS)) as unknown as ProtoGrpcType;
+  cached ??= loadPackageDefinition(
+    typeof KUBECYCLE_AGENT_PROTO_JSON === "string"
+      ? fromJSON(JSON.parse(KUBECYCLE_AGENT_PROTO_JSON) as INamespace, PROTO_LOADER_OPTIONS)
+      : loadSync(agentProtoPath(), PROTO_LOADER_OPTIONS),
+  ) as unknown as ProtoGrpcType;
   return cached;
 }

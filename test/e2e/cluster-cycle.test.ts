@@ -8,7 +8,7 @@ import { request } from "node:https";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../lab/host.js";
 import { labUp, readInventory, type Lab } from "../lab/lab.js";
-import { journalOf, kubecycle as cli, opOf, waitFor } from "./helpers.js";
+import { downLab, journalOf, kubecycle as cli, opOf, waitFor } from "./helpers.js";
 
 let lab: Lab;
 let core: CoreV1Api;
@@ -160,7 +160,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  await lab?.down();
+  await downLab(lab, import.meta.url);
 }, 120_000);
 
 describe("kubecycle cluster stop/start on the lab", () => {

@@ -1,9 +1,11 @@
 // What the end-to-end tests share: kubecycle run as an operator runs it (the built CLI, as a process, or on a real
 // terminal), waiting for a condition, and reading an operation's journal through `kubecycle ops show`.
 import { spawn } from "node:child_process";
+import { inject } from "vitest";
 import { join } from "node:path";
 import { REPO_ROOT } from "../lab/agent.js";
 import type { Lab } from "../lab/lab.js";
+import { dropAudit } from "./api-audit.js";
 
 export const CLI = join(REPO_ROOT, "dist/bin/kubecycle.mjs");
 
@@ -124,4 +126,18 @@ export function opOf(result: CliResult): string {
   const m = /operation (\S+)/.exec(result.stderr);
   if (!m?.[1]) throw new Error(`no operation id in: ${result.stderr}`);
   return m[1];
+}
+
+/**
+ * Brings a lab down, first handing its API servers' audit log to the run's check of deploy/rbac.yaml
+ * (test/e2e/api-audit.ts). `file` is the calling test file (import.meta.url).
+ */
+export async function downLab(lab: Lab | undefined, file: string): Promise<void> {
+  if (!lab) return;
+  try {
+    const dir = inject("apiAuditDir");
+    if (dir) await dropAudit(dir, new URL(file).pathname, await lab.apiAudit());
+  } finally {
+    await lab.down();
+  }
 }

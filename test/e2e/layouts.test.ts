@@ -7,7 +7,7 @@
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { labUp, type Lab, type LabNode } from "../lab/lab.js";
-import { journalOf, kubecycle as cli, opOf, waitFor } from "./helpers.js";
+import { downLab, journalOf, kubecycle as cli, opOf, waitFor } from "./helpers.js";
 
 let lab: Lab;
 let core: CoreV1Api;
@@ -76,7 +76,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  await lab?.down();
+  await downLab(lab, import.meta.url);
 }, 120_000);
 
 describe("kubecycle on kubeadm's layout, docker with cri-dockerd, and cloud node names", () => {

@@ -20,6 +20,7 @@ import { run } from "../lab/host.js";
 import { labUp, type Lab } from "../lab/lab.js";
 import {
   answer,
+  downLab,
   journalOf as journal,
   kubecycle as run_,
   kubecycleOnTerminal as onTerminal,
@@ -199,7 +200,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await lab?.down();
+  await downLab(lab, import.meta.url);
 }, 120_000);
 
 describe("kubecycle node stop/start on the lab", () => {
@@ -599,8 +600,8 @@ describe("kubecycle node stop/start on the lab", () => {
     expect(await activeState(node, "kubelet")).toBe("active");
     expect(await lockLease()).toBeUndefined();
 
-    const plan = JSON.parse((await kubecycle(["node", "stop", node, "--dry-run", "-o", "json"])).stdout) as {
-      phases: Array<{ title: string }>;
+    const { plan } = JSON.parse((await kubecycle(["node", "stop", node, "--dry-run", "-o", "json"])).stdout) as {
+      plan: { phases: Array<{ title: string }> };
     };
     const yes = await kubecycleOnTerminal(["node", "stop", node], answer("y"));
     expect(yes.code, yes.screen).toBe(0);

@@ -75,7 +75,8 @@ describe("a lab of 3 masters and 2 workers", () => {
     };
     expect(config.cluster).toBe("kclab");
     expect(config.agents.port).toBe(9443);
-    expect(config.kubeconfig).toBe(join(REPO_ROOT, ".lab", "kubeconfig"));
+    // kubecycle's own identity on the API (deploy/rbac.yaml's group), not the admin's the tests look through.
+    expect(config.kubeconfig).toBe(join(REPO_ROOT, ".lab", "kubecycle-operator.kubeconfig"));
     for (const f of [config.agents.tls.ca, config.agents.tls.cert, config.agents.tls.key, inv.etcd.certFile]) {
       expect((await stat(f)).size).toBeGreaterThan(0);
     }

@@ -1,8 +1,9 @@
-import { chmod, copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, copyFile, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
+import { run } from "./host.js";
 import { createBindTargets, createdPathsRecord, removeCreatedPaths } from "./host-paths.js";
 import type { Bind } from "./systemd-node.js";
 
@@ -29,18 +30,108 @@ export interface AgentSetup {
 /** The agent's shipped entry point, relative to the repo root: one bundled file that carries its node flags. */
 export const AGENT_ENTRY = "dist/bin/kubecycle-agent.mjs";
 
-/** The binds a node prepared by {@link prepareAgent} must be booted with (no side effects: usable at every boot). */
+/**
+ * The per-node directories the agent is installed into, empty on the host: /usr/local/bin, /etc/kubecycle and the
+ * agent's state directory (no side effects: usable at every boot).
+ */
 export function agentBinds(stateDir: string): Bind[] {
   return [
-    { source: REPO_ROOT, target: IN_NODE_REPO, readOnly: true },
     { source: join(stateDir, "usr-local-bin"), target: "/usr/local/bin" },
     { source: join(stateDir, "etc-kubecycle"), target: "/etc/kubecycle" },
     { source: join(stateDir, "var-lib-kubecycle-agent"), target: "/var/lib/kubecycle-agent" },
   ];
 }
 
+/** Creates the (empty) host sides of {@link agentBinds}. */
+export async function makeAgentDirs(stateDir: string): Promise<void> {
+  await mkdir(join(stateDir, "etc-kubecycle"), { recursive: true, mode: 0o755 });
+  await mkdir(join(stateDir, "usr-local-bin"), { recursive: true });
+  await mkdir(join(stateDir, "var-lib-kubecycle-agent"), { recursive: true, mode: 0o700 });
+}
+
+/** The release package as `npm run release` leaves it, relative to the repo root (its name carries the version). */
+export async function releasePackage(): Promise<string> {
+  const pkg = JSON.parse(await readFile(join(REPO_ROOT, "package.json"), "utf8")) as { name: string; version: string };
+  return join(REPO_ROOT, "release", `${pkg.name}-${pkg.version}.tgz`);
+}
+
 /**
- * Prepares a node's state directory so that its systemd runs `kubecycle-agent.service` exactly as shipped:
+ * The release to install from: `npm run release`'s package, made again (scripts/release.mjs) when it is missing or
+ * older than the bundles it packs. Returns its path.
+ */
+export async function ensureRelease(log: (line: string) => void = () => undefined): Promise<string> {
+  const tgz = await releasePackage();
+  const mtime = (p: string) =>
+    stat(p).then(
+      (s) => s.mtimeMs,
+      () => undefined,
+    );
+  const packed = await mtime(tgz);
+  const bundles = await Promise.all(
+    ["dist/bin/kubecycle-agent.mjs", "dist/bin/kubecycle.mjs"].map((b) => mtime(join(REPO_ROOT, b))),
+  );
+  if (packed !== undefined && bundles.every((b) => b !== undefined && b <= packed)) return tgz;
+  log("packing the release (npm run release)");
+  const r = await run(process.execPath, [join(REPO_ROOT, "scripts/release.mjs")], {
+    cwd: REPO_ROOT,
+    timeoutMs: 120_000,
+    env: { HOME: process.env.HOME ?? "/root" },
+  });
+  if (r.code !== 0) throw new Error(`scripts/release.mjs failed (exit ${r.code}):\n${r.stdout}${r.stderr}`);
+  return tgz;
+}
+
+/** Unpacks the release package into `dir` as a user does (`tar -xzf`); returns the agent program in it. */
+export async function unpackRelease(tgz: string, dir: string): Promise<string> {
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  const r = await run("tar", ["-xzf", tgz, "-C", dir]);
+  if (r.code !== 0) throw new Error(`tar -xzf ${tgz}: ${r.stderr}`);
+  return join(dir, "package", AGENT_ENTRY);
+}
+
+/** What {@link agentInstallArgs} installs on a node. */
+export interface AgentInstall {
+  /** The agent program of the unpacked release (the node sees the host's root, so the host path works in it). */
+  program: string;
+  nodeName: string;
+  /** PKI directory made by coordinator/pki: ca.crt and agents/<nodeName>.{crt,key}. */
+  pkiDir: string;
+  /** The agent config to install (written by {@link writeAgentConfig}). */
+  configFile: string;
+}
+
+/** The README's install command for one node, as argv to run inside it. */
+export function agentInstallArgs(i: AgentInstall): string[] {
+  return [
+    i.program,
+    "install",
+    "--config",
+    i.configFile,
+    "--ca",
+    join(i.pkiDir, "ca.crt"),
+    "--cert",
+    join(i.pkiDir, "agents", `${i.nodeName}.crt`),
+    "--key",
+    join(i.pkiDir, "agents", `${i.nodeName}.key`),
+  ];
+}
+
+/** The agent config a lab node is installed with: its name and address, then the lab's overrides. */
+export async function writeAgentConfig(
+  file: string,
+  c: { nodeName: string; listenAddress: string; port: number; config?: Record<string, unknown> },
+): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(
+    file,
+    stringify({ nodeName: c.nodeName, listen: { address: c.listenAddress, port: c.port }, ...c.config }),
+  );
+}
+
+/**
+ * For the tests that boot a lone agent node (not the lab, which installs from the release): prepares a node's state
+ * directory so that its systemd runs `kubecycle-agent.service` exactly as shipped:
  * a per-node /etc/kubecycle (config and certificates), a per-node /usr/local/bin holding the `kubecycle-agent`
  * launcher, a per-node agent state directory, and the repo mounted read-only at /opt/kubecycle.
  * Returns the binds the node must be booted with.
@@ -71,7 +162,7 @@ export async function prepareAgent(setup: AgentSetup): Promise<{ binds: Bind[]; 
   await chmod(launcher, 0o755);
 
   return {
-    binds: agentBinds(setup.stateDir),
+    binds: [{ source: REPO_ROOT, target: IN_NODE_REPO, readOnly: true }, ...agentBinds(setup.stateDir)],
     unitFiles: { "kubecycle-agent.service": await readFile(AGENT_UNIT_FILE, "utf8") },
   };
 }

@@ -39,9 +39,10 @@ export async function ensureBuilt(
   );
   if (build === "skip" && built !== undefined) return;
   // What the lab runs: the agent bundle in the nodes and the CLI bundle on the host, both made by one `npm run build`
-  // from these sources (and the locked dependencies); the agent's stands for both.
+  // from these sources (and the locked dependencies, and the unit file the agent's bundle carries for its install);
+  // the agent's stands for both.
   const newest = await newestSource(
-    ["agent", "coordinator", "shared", "proto", "package-lock.json"].map((d) => join(REPO_ROOT, d)),
+    ["agent", "coordinator", "shared", "proto", "systemd", "package-lock.json"].map((d) => join(REPO_ROOT, d)),
   );
   if (built !== undefined && built >= newest.mtimeMs) return;
   const why = built === undefined ? `${AGENT_ENTRY} is missing` : `${newest.path} is newer than the build`;
@@ -66,7 +67,7 @@ async function newestSource(roots: readonly string[]): Promise<{ path: string; m
     for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
       const p = join(dir, e.name);
       if (e.isDirectory()) await walk(p);
-      else if (/\.(ts|proto)$/.test(e.name) && !e.name.endsWith(".test.ts")) {
+      else if (/\.(ts|proto|service)$/.test(e.name) && !e.name.endsWith(".test.ts")) {
         const m = (await stat(p)).mtimeMs;
         if (m > newest.mtimeMs) newest = { path: relative(REPO_ROOT, p), mtimeMs: m };
       }

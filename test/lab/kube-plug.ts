@@ -1,10 +1,11 @@
 // Where the kube stand-ins (API simulator, kubelet, containerd, crictl, the seeded workload; test/lab/kube/) plug into
 // the lab. They are optional until they land: the lab runs without them when test/lab/kube/index.ts is missing, or
 // when switched off.
-import { readdir } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { EtcdLayout } from "./etcd.js";
+import { REPO_ROOT } from "./agent.js";
 import { exists } from "./host.js";
 import type { KubeNodeSpec } from "./kube/index.js";
 import type { RuntimeKind, RuntimeSpec } from "./kube/runtimes.js";
@@ -13,6 +14,8 @@ import { KUBE_BIN_DIR, type NodeFile, type NodeParts, type StateDir } from "./no
 
 /** What the kube stand-ins need to know about one node (their own type). */
 export type { KubeNodeSpec } from "./kube/index.js";
+/** One request in an API server's audit log. */
+export type { AuditRecord as ApiAuditRecord } from "./kube/apiserver/authz.js";
 
 /** The API of test/lab/kube/index.ts. */
 export interface KubeModule {
@@ -23,7 +26,7 @@ export interface KubeModule {
   createKubePki(
     hostDir: string,
     masters: Array<{ name: string; ip: string }>,
-  ): Promise<{ kubeconfig(server: string): string }>;
+  ): Promise<{ kubeconfig(server: string, user?: "admin" | "kubecycle-operator"): string }>;
   bundleKube(outDir: string): Promise<void>;
   seedWorkload(kubeconfigText: string): Promise<void>;
 }
@@ -45,6 +48,15 @@ export async function loadKube(): Promise<KubeModule> {
   const kube: KubeModule = await import("./kube/index.js");
   return kube;
 }
+
+/**
+ * The RBAC the API servers authorize the kubecycle operator by: the manifest the README tells users to apply, so
+ * that the end-to-end suite fails when kubecycle needs a grant it does not name.
+ */
+export const RBAC_MANIFEST = join(REPO_ROOT, "deploy", "rbac.yaml");
+
+/** Where a master's API server writes its audit log of the requests RBAC decided (inside the node; /var/log is the node's own). */
+export const API_AUDIT_LOG = "/var/log/kubernetes/audit.jsonl";
 
 /** Where the kube PKI is inside a node. */
 const KUBE_PKI_DIR = "/etc/kubernetes/pki";
@@ -78,6 +90,7 @@ export async function kubeParts(
     etcd: o.etcd.apiserverClient(node, o.masters),
     kubePkiDir: KUBE_PKI_DIR,
     binDir: KUBE_BIN_DIR,
+    authorization: { policy: await readFile(RBAC_MANIFEST, "utf8"), auditLog: API_AUDIT_LOG },
     ...(o.nodeGraceSeconds !== undefined ? { nodeGraceSeconds: o.nodeGraceSeconds } : {}),
   };
   const pki: NodeFile[] = (await readdir(o.paths.kubePki)).map((f) => ({

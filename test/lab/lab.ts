@@ -8,7 +8,7 @@
 // lab.agent(name), lab.poweroff/boot/reboot(name), lab.waitPoweredOff(names) after a node powered itself off, and
 // `await labDown()`. One lab per machine: everything it creates is named with LAB_PREFIX, and labDown() removes what
 // it finds on the machine.
-import { mkdir } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { AgentConnection, createCa, issueAgentCert, issueClientCert } from "../../coordinator/index.js";
 import { readTlsFiles, type TlsMaterial } from "../../shared/index.js";
@@ -30,9 +30,11 @@ import {
   removeCreatedPaths,
 } from "./host-paths.js";
 import {
+  API_AUDIT_LOG,
   kubeAvailable,
   kubeParts,
   loadKube,
+  type ApiAuditRecord,
   type KubeModule,
   type RuntimeKind,
   type RuntimeSpec,
@@ -54,6 +56,7 @@ import {
   assembleNode,
   hostBindTargets,
   nodeBinds,
+  stateName,
   type NodeParts,
   type NodeSetup,
   type StateDir,
@@ -69,7 +72,7 @@ export type { EtcdReport } from "./etcd.js";
 export { LabNode } from "./nodes.js";
 export { readInventory, type Inventory, type LabState } from "./state.js";
 export { LAYOUTS, type LabVariants, type LayoutName } from "./variants.js";
-export { RUNTIMES, type RuntimeKind } from "./kube-plug.js";
+export { RUNTIMES, type ApiAuditRecord, type RuntimeKind } from "./kube-plug.js";
 export type { NodeNames } from "./layout.js";
 
 /** How to bring a lab up. */
@@ -195,6 +198,27 @@ export class Lab {
 
   get kubecycleConfigPath(): string {
     return this.paths.kubecycleConfig;
+  }
+
+  /**
+   * Every request the masters' API servers authorized by RBAC (deploy/rbac.yaml) so far, with the decision: what
+   * kubecycle asked of the API as the kubecycle operator. Empty without the kube stand-ins.
+   */
+  async apiAudit(): Promise<ApiAuditRecord[]> {
+    const logs = await Promise.all(
+      this.masters.map((m) =>
+        readFile(
+          join(this.paths.node(m.name), stateName("/var/log"), API_AUDIT_LOG.slice("/var/log/".length)),
+          "utf8",
+        ).catch((err: NodeJS.ErrnoException) => (err.code === "ENOENT" ? "" : Promise.reject(err))),
+      ),
+    );
+    return logs.flatMap((text) =>
+      text
+        .split("\n")
+        .filter((l) => l.trim() !== "")
+        .map((l) => JSON.parse(l) as ApiAuditRecord),
+    );
   }
 
   /** The lab operator's client TLS material (kubecycle:operator, from the lab's kubecycle CA). */
@@ -481,6 +505,7 @@ export async function labUp(opts: LabOptions = {}): Promise<Lab> {
     server = `https://${first.ip}:6443`;
     const text = kubePki.kubeconfig(server);
     await writeFileAtomic(paths.kubeconfig, text, 0o600);
+    await writeFileAtomic(paths.operatorKubeconfig, kubePki.kubeconfig(server, "kubecycle-operator"), 0o600);
     await waitForTcp(first.ip, 6443, 30_000);
     log("seeding the workload");
     await kubeMod.seedWorkload(text);

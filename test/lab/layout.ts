@@ -118,7 +118,10 @@ export function labPaths(stateDir: string = DEFAULT_STATE_DIR) {
     inventory: join(root, "inventory.json"),
     /** The coordinator's config for this lab. */
     kubecycleConfig: join(root, "kubecycle.yaml"),
+    /** The cluster admin's kubeconfig (system:masters): the tests' own view of the API. */
     kubeconfig: join(root, "kubeconfig"),
+    /** The kubecycle operator's kubeconfig (group kubecycle:operators, deploy/rbac.yaml's grants): kubecycle's. */
+    operatorKubeconfig: join(root, "kubecycle-operator.kubeconfig"),
     /** kubecycle's own PKI (`kubecycle pki`): ca, agents/, clients/. */
     pki: join(root, "pki"),
     /** The etcd CA and certificates, KubeKey names; copied to each node's /etc/ssl/etcd/ssl. */

@@ -86,7 +86,7 @@ BindReadOnlyPaths=/run/kubecycle-lab-boot-id:/proc/sys/kernel/random/boot_id
  */
 export function nodeBinds(n: NodePlan, paths: LabPaths, stateDirs: readonly StateDir[], kubeBin: boolean): Bind[] {
   const dir = paths.node(n.name);
-  const binds: Bind[] = [...agentBinds(dir)];
+  const binds: Bind[] = [{ source: REPO_ROOT, target: IN_NODE_REPO, readOnly: true }, ...agentBinds(dir)];
   // The repo is visible read-only at /opt/kubecycle; the lab state in it (every node's keys) must not be.
   const rel = relative(REPO_ROOT, paths.root);
   if (rel !== "" && !rel.startsWith("..") && !rel.startsWith(sep)) {

@@ -9,8 +9,13 @@ import { exists, mustRun } from "./host.js";
 import type { LabPaths, NodePlan } from "./layout.js";
 import { stateName, type NodeParts, type StateDir } from "./nodes.js";
 
-/** sshd keeps everything in the common /etc/kubecycle-lab: no directory of its own. */
-export const SSHD_STATE: readonly StateDir[] = [];
+/**
+ * sshd keeps its files in the common /etc/kubecycle-lab; root gets a home of its own per node, as on a real node. The
+ * host's /root is this machine's and may run anything: bash sources ~/.bashrc for every `ssh NODE COMMAND` (Debian's
+ * bash does so when sshd starts it), and a host ~/.bashrc that runs `pyenv init` costs seconds per connection, which
+ * the runbook's ssh loops would then measure instead of ssh.
+ */
+export const SSHD_STATE: readonly StateDir[] = [{ target: "/root", kind: "dir", mode: 0o700 }];
 export const SSHD_BINARY = "/usr/sbin/sshd";
 const DIR = "/etc/kubecycle-lab/ssh";
 const CONFIG = "/etc/kubecycle-lab/sshd_config";

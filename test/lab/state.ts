@@ -109,7 +109,7 @@ export async function writeInventory(
   // coordinator/config.ts's format (strict: no field of the lab's own here; those are in inventory.json).
   const config = {
     cluster: CLUSTER_NAME,
-    kubeconfig: paths.kubeconfig,
+    kubeconfig: paths.operatorKubeconfig,
     stateDir: paths.coordinatorState,
     agents: {
       port: AGENT_PORT,
@@ -147,6 +147,7 @@ export async function removeStateDir(paths: LabPaths): Promise<void> {
     paths.inventory,
     paths.kubecycleConfig,
     paths.kubeconfig,
+    paths.operatorKubeconfig,
     paths.state,
   ];
   for (const p of owned) await rm(p, { recursive: true, force: true });

@@ -5,6 +5,8 @@
 import {
   Server,
   ServerCredentials,
+  status as GrpcStatus,
+  type StatusObject,
   type sendUnaryData,
   type ServerUnaryCall,
   type ServerWritableStream,
@@ -28,7 +30,9 @@ import {
   type ComponentHealth__Output,
   type EtcdLayout__Output,
   type EtcdMemberStatus__Output,
+  type NetworkProbe__Output,
   type NodeStatus__Output,
+  type PathUsage__Output,
   type Outcome__Output,
   type PodSandbox__Output,
   type PodScope__Output,
@@ -321,6 +325,35 @@ export function agentHandlers(node: SimNode): AgentHandlers {
       return { certificates: node.certificates.map((c) => ({ ...c, error: "" })) };
     }),
 
+    ReadJournal: unary("ReadJournal", async (req) => {
+      await read();
+      const unit = allowedUnit(req.unit, SIM_ALLOWED_UNITS);
+      const asked = req.lines ?? 0;
+      if (asked > 500) throw new KubecycleError("INVALID_REQUEST", `lines: at most 500, got ${asked}`);
+      return { unit, lines: journal(node, unit).slice(-(asked || 50)) };
+    }),
+
+    GetClock: unary("GetClock", async () => {
+      await read();
+      return { unixMs: Date.now() + node.clockOffsetMs, timeSynchronized: node.timeSynchronized, timeSyncKnown: true };
+    }),
+
+    GetDiskUsage: unary("GetDiskUsage", async () => {
+      await read();
+      return { paths: diskUsage(node) };
+    }),
+
+    ProbeNetwork: unary("ProbeNetwork", async (req) => {
+      const timeoutMs = timeout(req.timeoutMs, 2000, 10_000);
+      return { probes: await probeNetwork(node, timeoutMs) };
+    }),
+
+    // etcd restore and rejoin act on etcd's files: the simulation has none; the lab's real etcd tests them.
+    StageSnapshot: (_call: unknown, cb: (err: Partial<StatusObject>) => void) => cb(notSimulated("StageSnapshot")),
+    EtcdRestore: unary("EtcdRestore", () => Promise.reject(notSimulatedError("EtcdRestore"))),
+    EtcdReplaceMember: unary("EtcdReplaceMember", () => Promise.reject(notSimulatedError("EtcdReplaceMember"))),
+    EtcdRejoin: unary("EtcdRejoin", () => Promise.reject(notSimulatedError("EtcdRejoin"))),
+
     PowerOff: unary("PowerOff", async (req, _c, rec) => {
       const opId = validateOperationId(req.operationId);
       const delayMs = req.delayMs || DEFAULTS.powerOffDelayMs;
@@ -337,6 +370,121 @@ export function agentHandlers(node: SimNode): AgentHandlers {
       return { ...result, replayed };
     }),
   };
+}
+
+function notSimulatedError(rpc: string): KubecycleError {
+  return new KubecycleError("INVALID_REQUEST", `${rpc}: the simulated agent does not restore etcd`);
+}
+
+function notSimulated(rpc: string): Partial<StatusObject> {
+  return { code: GrpcStatus.UNIMPLEMENTED, details: notSimulatedError(rpc).message };
+}
+
+// ---- diagnostics -------------------------------------------------------------------------------------------------
+
+/** systemd's lines for the unit's state changes, with what the unit itself wrote (a test's injection), in time order. */
+function journal(node: SimNode, unit: string): string[] {
+  const u = node.units.get(unit);
+  const stamp = (at: number) => new Date(at).toISOString().replace(/\.\d+Z$/, "+0000");
+  const systemd = (u?.history ?? []).map((e) => {
+    const what =
+      e.active === "active"
+        ? `Started ${unit}.`
+        : e.active === "activating"
+          ? `Starting ${unit}...`
+          : e.active === "deactivating"
+            ? `Stopping ${unit}...`
+            : e.active === "failed"
+              ? `${unit}: Failed with result '${e.result}'.`
+              : `Stopped ${unit}.`;
+    return { at: e.at, line: `${stamp(e.at)} ${node.name} systemd[1]: ${what}` };
+  });
+  const own = (node.journal.get(unit) ?? []).map((line) => ({
+    at: u?.changedAt ?? Date.now(),
+    line: `${stamp(u?.changedAt ?? Date.now())} ${node.name} ${line}`,
+  }));
+  return [...systemd, ...own].sort((a, b) => a.at - b.at).map((l) => l.line);
+}
+
+function diskUsage(node: SimNode): PathUsage__Output[] {
+  const member = node.cluster.etcd.memberOn(node.name);
+  const dirs: Array<[string, string]> = [
+    ...(member ? ([["etcd-data", "/var/lib/etcd"]] as Array<[string, string]>) : []),
+    node.spec.runtime === "containerd" ? ["containerd", "/var/lib/containerd"] : ["docker", "/var/lib/docker"],
+    ["kubelet", "/var/lib/kubelet"],
+  ];
+  return dirs.map(([purpose, path]) => {
+    const free = node.diskFree.get(purpose) ?? { availableBytes: 80 * 2 ** 30, inodesFree: 6_000_000 };
+    return {
+      purpose,
+      path,
+      exists: true,
+      measured: path,
+      sizeBytes: 100 * 2 ** 30,
+      availableBytes: free.availableBytes,
+      inodes: 6_553_600,
+      inodesFree: free.inodesFree,
+      etcdWalFiles: purpose === "etcd-data" ? 3 : 0,
+      etcdDbBytes: purpose === "etcd-data" && member ? member.dbSizeBytes : 0,
+      error: "",
+    };
+  });
+}
+
+/**
+ * TCP connections from the node to the API servers (every control-plane node's :6443) and, on an etcd member, to
+ * its peers (:2380). A firewall rule on either end for the port, or a node off the network, loses the SYN (a timeout);
+ * a node that answers with nothing listening refuses.
+ */
+async function probeNetwork(node: SimNode, timeoutMs: number): Promise<NetworkProbe__Output[]> {
+  const cluster = node.cluster;
+  const targets: Array<{ purpose: string; to: SimNode; port: number; name: string; listening: () => boolean }> = [];
+  for (const n of cluster.nodes.values()) {
+    if (n.spec.controlPlane) {
+      targets.push({ purpose: "kube-apiserver", to: n, port: 6443, name: n.name, listening: () => n.apiserverUp });
+    }
+  }
+  const self = cluster.etcd.memberOn(node.name);
+  if (self) {
+    for (const m of cluster.etcd.members) {
+      if (m === self) continue;
+      targets.push({
+        purpose: "etcd-peer",
+        to: m.node,
+        port: 2380,
+        name: `etcd member ${m.name}`,
+        listening: () => cluster.etcd.processUp(m),
+      });
+    }
+  }
+  return Promise.all(
+    targets.map(async (t) => {
+      const target = `${t.to.address}:${t.port}`;
+      const lost = node.blockedPorts.has(t.port) || t.to.blockedPorts.has(t.port) || !t.to.answering;
+      const latency = cluster.delay(cluster.timing.agentRead);
+      if (lost) {
+        await sleep(timeoutMs);
+        return {
+          purpose: t.purpose,
+          target,
+          name: t.name,
+          reachable: false,
+          latencyMs: timeoutMs,
+          error: `timed out after ${timeoutMs} ms`,
+        };
+      }
+      await sleep(latency);
+      const up = t.listening();
+      return {
+        purpose: t.purpose,
+        target,
+        name: t.name,
+        reachable: up,
+        latencyMs: latency,
+        error: up ? "" : "connection refused",
+      };
+    }),
+  );
 }
 
 /** A requested timeout, the default for 0, refused above what the agent accepts. */
@@ -589,9 +737,17 @@ function etcdLayout(node: SimNode, member: SimMember | undefined): EtcdLayout__O
     certFile: "",
     keyFile: "",
     error: "",
+    quotaBackendBytes: 0,
+    initialCluster: "",
   };
   if (!member) return { ...empty, mode: "ETCD_MODE_NONE" };
-  const urls = { name: member.name, advertiseClientUrls: member.clientUrls, advertisePeerUrls: member.peerUrls };
+  const urls = {
+    name: member.name,
+    advertiseClientUrls: member.clientUrls,
+    advertisePeerUrls: member.peerUrls,
+    quotaBackendBytes: member.quotaBackendBytes,
+    initialCluster: node.cluster.etcd.members.map((m) => `${m.name}=${m.peerUrls[0] ?? ""}`).join(","),
+  };
   if (node.spec.etcd === "systemd") {
     const ssl = "/etc/ssl/etcd/ssl";
     return {
@@ -643,6 +799,7 @@ async function etcdStatus(
     raftAppliedIndex: 0,
     revision: 0,
     dbSizeBytes: 0,
+    dbSizeInUseBytes: 0,
     version: "",
     errors: [],
     statusError: "",
@@ -677,7 +834,9 @@ async function etcdStatus(
     raftIndex: etcd.appliedIndex(m, now),
     raftAppliedIndex: etcd.appliedIndex(m, now),
     revision: etcd.appliedIndex(m, now) - 900,
-    dbSizeBytes: 20 * 2 ** 20,
+    dbSizeBytes: m.dbSizeBytes,
+    dbSizeInUseBytes: m.dbSizeInUseBytes,
+    errors: m.alarms.map((a) => `memberID:${m.id} alarm:${a}`),
     version: "3.5.13",
     clusterId: etcd.clusterId,
     members: healthy

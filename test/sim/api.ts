@@ -7,7 +7,13 @@
 // resourceVersion and watched from it (ADDED, MODIFIED, DELETED, in order), as the real API's watch cache serves
 // them: a bounded window of past events, 410 Expired for a version older than it; the first such list turns the
 // event log on, so worlds that never watch pay nothing for it.
-import type { V1Lease, V1Node, V1Pod, V1PodDisruptionBudget } from "@kubernetes/client-node";
+import type {
+  V1CertificateSigningRequest,
+  V1Lease,
+  V1Node,
+  V1Pod,
+  V1PodDisruptionBudget,
+} from "@kubernetes/client-node";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ClusterApi, EvictionResult, PodEvent, PodList, PodScope } from "../../coordinator/index.js";
 import { KubecycleError } from "../../shared/index.js";
@@ -27,7 +33,7 @@ const MIRROR = "kubernetes.io/config.mirror";
 interface PodRecord {
   node: SimNode;
   sandbox: SimSandbox;
-  /** What makes a new version: the sandbox, its readiness, its restarts. */
+  /** What makes a new version: the sandbox, its readiness, its restarts, its crash loop. */
   sig: string;
   resourceVersion: string;
 }
@@ -53,6 +59,8 @@ export class SimClusterApi implements ClusterApi {
   readonly cluster: SimCluster;
   /** PodDisruptionBudgets (minAvailable over matchLabels) that evictions honour. */
   pdbs: V1PodDisruptionBudget[] = [];
+  /** CertificateSigningRequests as stored (a test adds the kubelets' requests here). */
+  csrs: V1CertificateSigningRequest[] = [];
   /** Hosts kubecycle asked to fail over to (the control-plane nodes). */
   readonly fallbackHosts = new Set<string>();
   readonly #objects = new Map<string, NodeObject>();
@@ -314,6 +322,36 @@ export class SimClusterApi implements ClusterApi {
     });
   }
 
+  listCsrs(): Promise<V1CertificateSigningRequest[]> {
+    return this.#request("list certificatesigningrequests", "", false, () => this.csrs.map(wire));
+  }
+
+  /** The approval subresource: the condition added, refused on a stale resourceVersion as the API server does. */
+  approveCsr(csr: V1CertificateSigningRequest, message: string): Promise<V1CertificateSigningRequest> {
+    const name = csr.metadata?.name ?? "";
+    const what = `approve certificatesigningrequest ${name}`;
+    return this.#request(what, "", true, () => {
+      const stored = this.csrs.find((c) => c.metadata?.name === name);
+      if (!stored) throw notFound(what, `certificatesigningrequests.certificates.k8s.io "${name}" not found`);
+      const rv = stored.metadata?.resourceVersion;
+      if (rv && csr.metadata?.resourceVersion !== rv) {
+        throw conflict(
+          what,
+          `Operation cannot be fulfilled on certificatesigningrequests.certificates.k8s.io "${name}": the object has been modified`,
+        );
+      }
+      stored.metadata = { ...stored.metadata, resourceVersion: String(++this.#rv) };
+      stored.status = {
+        ...stored.status,
+        conditions: [
+          ...(stored.status?.conditions ?? []),
+          { type: "Approved", status: "True", reason: "KubecycleApprove", message, lastUpdateTime: new Date() },
+        ],
+      };
+      return wire(stored);
+    });
+  }
+
   /** A node as stored, also while the API is down: what etcd holds, for tests to check against. */
   storedNode(name: string): V1Node {
     return this.#nodeView(this.cluster.node(name));
@@ -517,7 +555,7 @@ export class SimClusterApi implements ClusterApi {
 
 /** A pod's uid: its name's, as no two pods of the simulation share a namespace and name. */
 const podUid = (s: SimSandbox) => `pod-${s.namespace}.${s.name}`;
-const sig = (s: SimSandbox) => `${s.id}|${s.ready}|${s.restarts}`;
+const sig = (s: SimSandbox) => `${s.id}|${s.ready}|${s.restarts}|${s.crashLoop?.finishedAt ?? ""}`;
 
 /** A pod as the API shows it, at resourceVersion `rv` (the log's, or "1" before there is one). */
 function podView(n: SimNode, s: SimSandbox, rv = "1"): V1Pod {
@@ -539,20 +577,43 @@ function podView(n: SimNode, s: SimSandbox, rv = "1"): V1Pod {
       nodeName: n.name,
       containers: [{ name: "main", image: "sim", resources: { requests: { cpu: "100m", memory: "128Mi" } } }],
     },
-    status: {
-      phase: s.ready ? "Running" : "Pending",
-      conditions: [{ type: "Ready", status: s.ready ? "True" : "False" }],
-      containerStatuses: [
-        {
-          name: "main",
-          image: "sim",
-          imageID: "sim",
-          ready: s.ready,
-          restartCount: s.restarts,
-          state: s.ready ? { running: {} } : { waiting: { reason: "ContainerCreating" } },
+    status: s.crashLoop
+      ? {
+          phase: "Running",
+          conditions: [{ type: "Ready", status: "False" }],
+          containerStatuses: [
+            {
+              name: "main",
+              image: "sim",
+              imageID: "sim",
+              ready: false,
+              restartCount: s.restarts,
+              state: { waiting: { reason: "CrashLoopBackOff", message: "back-off 5m0s restarting failed container" } },
+              lastState: {
+                terminated: {
+                  reason: s.crashLoop.reason,
+                  exitCode: s.crashLoop.exitCode,
+                  message: s.crashLoop.message,
+                  finishedAt: new Date(s.crashLoop.finishedAt),
+                },
+              },
+            },
+          ],
+        }
+      : {
+          phase: s.ready ? "Running" : "Pending",
+          conditions: [{ type: "Ready", status: s.ready ? "True" : "False" }],
+          containerStatuses: [
+            {
+              name: "main",
+              image: "sim",
+              imageID: "sim",
+              ready: s.ready,
+              restartCount: s.restarts,
+              state: s.ready ? { running: {} } : { waiting: { reason: "ContainerCreating" } },
+            },
+          ],
         },
-      ],
-    },
   };
 }
 

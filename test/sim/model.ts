@@ -81,6 +81,8 @@ export interface SimSandbox {
   /** ReplicaSet, DaemonSet, or Node (a static pod's mirror). */
   owner: { kind: string; name: string };
   restarts: number;
+  /** Its container keeps exiting (CrashLoopBackOff): how it last ended. The sandbox itself stays up. */
+  crashLoop?: { reason: string; exitCode: number; message: string; finishedAt: number };
 }
 
 /** A certificate a node's agent reports (path, subject, validity; never a key). */
@@ -162,6 +164,15 @@ export class SimNode {
   downAt: number | undefined;
   /** Since when the control plane's health endpoints answer ok (its pods ran long enough); undefined: they do not. */
   componentsSince: number | undefined;
+  /** Its wall clock minus the real one (a drifted clock), and whether timesyncd says it is synchronized. */
+  clockOffsetMs = 0;
+  timeSynchronized = true;
+  /** Lines its units wrote to the journal beyond systemd's own state changes (a test's injected failure), by unit. */
+  readonly journal = new Map<string, string[]>();
+  /** Free space and inodes of its data directories' file systems, by purpose ("etcd-data", "containerd", ...). */
+  readonly diskFree = new Map<string, { availableBytes: number; inodesFree: number }>();
+  /** Destination ports its firewall drops outgoing packets to (an nftables rule): connections there time out. */
+  readonly blockedPorts = new Set<number>();
   #mutations: Promise<unknown> = Promise.resolve();
   #waiters = new Set<() => void>();
   #podGen = 0;
@@ -476,6 +487,13 @@ export interface SimMember {
   /** A join is scheduled; bumping joinGen cancels it. */
   joining: boolean;
   joinGen: number;
+  /** Its db file's size and what the keyspace uses of it. */
+  dbSizeBytes: number;
+  dbSizeInUseBytes: number;
+  /** Raised alarms ("NOSPACE", "CORRUPT"): etcd refuses writes while NOSPACE is raised. */
+  alarms: string[];
+  /** --quota-backend-bytes of its configuration (0: etcd's 2 GiB default). */
+  quotaBackendBytes: number;
 }
 
 /** Entries committed per millisecond while there is a leader (the cluster's steady writes: leases, heartbeats). */
@@ -508,6 +526,10 @@ export class SimEtcd {
         applied: 0,
         joining: false,
         joinGen: 0,
+        dbSizeBytes: 20 * 2 ** 20,
+        dbSizeInUseBytes: 16 * 2 ** 20,
+        alarms: [],
+        quotaBackendBytes: 0,
       }));
     this.leader = this.members[0];
     this.#leaderSince = t0 - 60_000;
@@ -753,6 +775,14 @@ function initialCertificates(spec: SimNodeSpec, t0: number): SimCertificate[] {
   });
   const out = [
     cert("kubecycle-agent", "/etc/kubecycle/pki/agent.crt", `CN=${spec.name}`, 365, "CN=kubecycle-ca"),
+    // The CA the agent checks clients against, as a real agent reports it.
+    cert(
+      "kubecycle-ca",
+      "/etc/kubecycle/pki/ca.crt",
+      "CN=kubecycle-ca, O=kubecycle",
+      3650,
+      "CN=kubecycle-ca, O=kubecycle",
+    ),
     cert(
       "kubelet-client",
       "/var/lib/kubelet/pki/kubelet-client-current.pem",

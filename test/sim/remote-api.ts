@@ -2,7 +2,13 @@
 // benchmark keeps the simulated world (agents and API) in one process and the coordinator in another, so that the
 // coordinator's time and memory are its own; like the real API, every request is a round trip with JSON both ways.
 import { createConnection, createServer, type Server, type Socket } from "node:net";
-import type { V1Lease, V1Node, V1Pod, V1PodDisruptionBudget } from "@kubernetes/client-node";
+import type {
+  V1CertificateSigningRequest,
+  V1Lease,
+  V1Node,
+  V1Pod,
+  V1PodDisruptionBudget,
+} from "@kubernetes/client-node";
 import type { ClusterApi, EvictionResult, PodEvent, PodList, PodScope } from "../../coordinator/index.js";
 import { KubecycleError, isErrorCode } from "../../shared/index.js";
 
@@ -97,6 +103,8 @@ async function answer(
       createLease: () => api.createLease(x),
       replaceLease: () => api.replaceLease(x),
       deleteLease: () => api.deleteLease(x, y, optional(z)),
+      listCsrs: () => api.listCsrs(),
+      approveCsr: () => api.approveCsr(x, y),
       readyz: () => api.readyz(optional(req.args[0])),
     };
     if (req.method === "cancelWatch") return { id: req.id };
@@ -231,6 +239,12 @@ export class RemoteClusterApi implements ClusterApi {
   }
   async deleteLease(namespace: string, name: string, resourceVersion?: string): Promise<void> {
     await this.#call("deleteLease", [namespace, name, resourceVersion]);
+  }
+  listCsrs(): Promise<V1CertificateSigningRequest[]> {
+    return this.#call("listCsrs", []) as Promise<V1CertificateSigningRequest[]>;
+  }
+  approveCsr(csr: V1CertificateSigningRequest, message: string): Promise<V1CertificateSigningRequest> {
+    return this.#call("approveCsr", [csr, message]) as Promise<V1CertificateSigningRequest>;
   }
   readyz(host?: string): Promise<{ ok: boolean; body: string }> {
     return this.#call("readyz", [host]) as Promise<{ ok: boolean; body: string }>;

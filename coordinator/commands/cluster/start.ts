@@ -16,17 +16,22 @@ export const command = defineCommand({
   every recorded node's agent (naming the ones still missing) and refuses agents that describe another cluster;
   then the container runtime everywhere; every etcd member at once (a member started alone waits for a quorum that
   never comes); each member healthy, then the cluster (one leader, the recorded members, caught up); kubelet on the
-  control plane and its health endpoints; kubelet on the workers; every node Ready; what --boot-hold disabled
+  control plane and its health endpoints; kubelet on the workers; the kubelets' pending CSRs; every node Ready; what --boot-hold disabled
   enabled again; kubecycle's cordons lifted (an administrator's stay); and a settle report of the pods that do not
   run or restart in a loop.
 
       --wait-agents DUR      how long to wait for every node's agent (default 10m)
       --settle-timeout DUR   how long to wait for the pods to run before the settle report (default 5m)
+      --approve-kubelet-csrs approve the kubelets' pending certificate requests that match a recorded node: asked by
+                             the node itself (not a bootstrap token), the signer's usages, and for a serving
+                             certificate only the node's name and recorded addresses; the others are listed with why
+                             (without the flag, all are only listed)
 ${PROCEDURE_HELP}`,
   options: {
     ...PROCEDURE_OPTIONS,
     "wait-agents": { type: "string" },
     "settle-timeout": { type: "string" },
+    "approve-kubelet-csrs": { type: "boolean", default: false },
   },
   async run(ctx) {
     noArgs(ctx);
@@ -54,6 +59,7 @@ ${PROCEDURE_HELP}`,
         waitAgentsMs: waitAgentsMs ?? WAIT_AGENTS_MS,
         settleMs: settleMs ?? SETTLE_MS,
         reenable,
+        approveKubeletCsrs: ctx.values["approve-kubelet-csrs"],
         timeouts: config.timeouts,
       });
       return await runProcedure({

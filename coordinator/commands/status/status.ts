@@ -4,6 +4,14 @@ import { readyStatus } from "../../kube/index.js";
 import { discover } from "../../inventory.js";
 import { openSession } from "../../operation.js";
 import { isEtcdMember } from "../../plan/index.js";
+import {
+  CERT_WARN_WINDOW_MS,
+  formatCertWarning,
+  localCertWarnings,
+  mergeCertWarnings,
+  servedCertWarnings,
+  type CertWarning,
+} from "../../pki/warnings.js";
 import { renderOutput } from "../../ui/output.js";
 import { table } from "../../ui/table.js";
 import { CLUSTER_HELP, CLUSTER_OPTIONS } from "../common.js";
@@ -32,6 +40,8 @@ export const command = defineCommand({
   usage: `kubecycle status [-o json|yaml]
 
   Works when the API or some agents are down, and says so: without the API it uses the cached inventory.
+  Warns when a kubecycle certificate expires within 30 days: an agent's (as it serves it), the CA's, or this
+  coordinator's own client certificate, with the \`kubecycle pki renew\` command for each.
 
 ${CLUSTER_HELP}`,
   options: { ...CLUSTER_OPTIONS },
@@ -43,24 +53,31 @@ ${CLUSTER_HELP}`,
       const { inventory, apiNodes, localEtcd } = await discover(session);
       const apiError = apiNodes ? "" : "the API did not answer; see the log";
       const { config } = session;
+      const nowMs = Date.now();
+      const certWarnings: CertWarning[] = await localCertWarnings(config.agents.tls, nowMs, CERT_WARN_WINDOW_MS);
       const rows: Row[] = await Promise.all(
         inventory.nodes.map(async (n): Promise<Row> => {
           const api = apiNodes?.find((a) => a.metadata?.name === n.name);
           let status: NodeStatus__Output | undefined;
           let agentError = "";
           let agentState: Row["agent"] = "ok";
+          const agent = session.agents.get(n.name, n.address);
+          // The certificates the agent serves, asked alongside: their warnings only; the status call reports errors.
+          const certs = agent.getCertificates({ deadlineMs: config.agents.callTimeoutMs }).then(
+            (res) => certWarnings.push(...servedCertWarnings(n.name, res.certificates, nowMs, CERT_WARN_WINDOW_MS)),
+            () => undefined,
+          );
           try {
-            status = await session.agents
-              .get(n.name, n.address)
-              .getStatus(
-                { includeEtcd: isEtcdMember(n) && !localEtcd.has(n.name) },
-                { deadlineMs: config.agents.callTimeoutMs },
-              );
+            status = await agent.getStatus(
+              { includeEtcd: isEtcdMember(n) && !localEtcd.has(n.name) },
+              { deadlineMs: config.agents.callTimeoutMs },
+            );
           } catch (err) {
             agentError = (err as Error).message;
             const code = (err as KubecycleError).code;
             agentState = code === "NODE_UNREACHABLE" || code === "DEADLINE_EXCEEDED" ? "unreachable" : "error";
           }
+          await certs;
           const unitName = (u: string) => (u.endsWith(".service") ? u.slice(0, -8) : u);
           const etcd = localEtcd.get(n.name) ?? status?.etcd;
           return {
@@ -105,6 +122,7 @@ ${CLUSTER_HELP}`,
         inventory: { source: inventory.source, collectedAt: inventory.collectedAt },
         etcd: inventory.etcd,
         nodes: rows,
+        certificateWarnings: mergeCertWarnings(certWarnings),
       };
       ctx.stdout.write(
         renderOutput(ctx.output, data, (wide) => {
@@ -149,6 +167,7 @@ ${CLUSTER_HELP}`,
               .filter((m) => !m.node)
               .map((m) => `etcd member ${m.name || m.id} (${m.peerUrls.join(", ")}) runs outside the cluster's nodes`),
             ...(inventory.etcd.error ? [`etcd member list: ${inventory.etcd.error}`] : []),
+            ...data.certificateWarnings.map(formatCertWarning),
           ];
           return notes.length ? `${body}\n\n${notes.join("\n")}` : body;
         }),

@@ -30,7 +30,9 @@ export async function checkCertificates(
           path: c.path,
           notAfter: new Date(c.notAfterUnixMs).toISOString(),
         })),
-        hint: "renew them before the outage (kubeadm certs renew, or your installer's way); or narrow --cert-window if the outage is short; nothing was changed",
+        hint: expiring.some((c) => c.purpose.startsWith("kubecycle-"))
+          ? "renew them before the outage (kubecycle's own: `kubecycle pki renew`, then copy them to the node: the agent reloads them; the cluster's: kubeadm certs renew, or your installer's way); or narrow --cert-window if the outage is short; nothing was changed"
+          : "renew them before the outage (kubeadm certs renew, or your installer's way); or narrow --cert-window if the outage is short; nothing was changed",
       },
     );
   }

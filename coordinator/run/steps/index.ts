@@ -7,6 +7,7 @@ import { checkCertificates } from "./certificates.js";
 import { checkCapacity } from "./capacity.js";
 import { checkApiServers, checkControlPlane } from "./control-plane.js";
 import type { StepDeps } from "./deps.js";
+import { runKubeletCsrs } from "./csrs.js";
 import { checkDrainable, runDrain } from "./drain.js";
 import { checkEtcdHealthy, checkEtcdQuorum, waitEtcdMember } from "./etcd.js";
 import { runAcquireLock, runAttachLease, runParkLease, runReleaseLock } from "./lock.js";
@@ -52,5 +53,6 @@ export function makeRunners(deps: StepDeps): Required<StepRunners> {
     "power-off": (ctx) => runPowerOff(deps, ctx),
     "wait-agent": (ctx) => waitAgent(deps, ctx),
     "settle-report": (ctx) => runSettleReport(deps, ctx),
+    "kubelet-csrs": (ctx) => runKubeletCsrs(deps, ctx),
   };
 }

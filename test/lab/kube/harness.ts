@@ -126,8 +126,8 @@ export class Lab {
     return cluster;
   }
 
-  /** Starts kube-apiserver on 127.0.0.1:<port>. */
-  apiserver(name: string, port: number, etcd: EtcdCluster): Proc {
+  /** Starts kube-apiserver on 127.0.0.1:<port>; `extra` flags after the usual ones. */
+  apiserver(name: string, port: number, etcd: EtcdCluster, extra: string[] = []): Proc {
     return this.node(name, "kube-apiserver", [
       "--advertise-address=127.0.0.1",
       "--bind-address=127.0.0.1",
@@ -136,6 +136,7 @@ export class Lab {
       `--tls-private-key-file=${this.pkiFile("apiserverKey")}`,
       `--client-ca-file=${this.pkiFile("caCert")}`,
       ...etcd.flags(),
+      ...extra,
     ]);
   }
 

@@ -17,14 +17,22 @@ export const PKI_FILES = {
   adminKey: "admin.key",
   kubeletCert: "kubelet-client.crt",
   kubeletKey: "kubelet-client.key",
+  operatorCert: "kubecycle-operator.crt",
+  operatorKey: "kubecycle-operator.key",
 } as const;
+
+/** Who a kubeconfig is for: the cluster admin (system:masters), or an operator of kubecycle (RBAC decides). */
+export type KubeUser = "admin" | "kubecycle-operator";
+
+/** The kubecycle operator's groups: deploy/rbac.yaml binds kubecycle:operators. */
+export const OPERATOR_GROUP = "kubecycle:operators";
 
 /** What createKubePki returns. */
 export interface KubePki {
   /** The host directory holding the files of {@link PKI_FILES}. */
   dir: string;
-  /** An admin kubeconfig (YAML, certificates embedded, current-context set) for `server`, e.g. https://10.0.0.1:6443. */
-  kubeconfig(server: string): string;
+  /** A kubeconfig (YAML, certificates embedded, current-context set) for `server`, e.g. https://10.0.0.1:6443. */
+  kubeconfig(server: string, user?: KubeUser): string;
 }
 
 /** Creates the PKI under `hostDir` for a control plane on `masters`. */
@@ -56,27 +64,35 @@ export async function createKubePki(hostDir: string, masters: Array<{ name: stri
     organization: "system:nodes",
     usage: "client",
   });
-  const [caPem, cert, key] = await Promise.all([
-    readFile(f("caCert")),
-    readFile(f("adminCert")),
-    readFile(f("adminKey")),
-  ]);
+  await issueLeaf(ca, f("operatorCert"), f("operatorKey"), {
+    commonName: "kubecycle-operator",
+    organization: OPERATOR_GROUP,
+    usage: "client",
+  });
+  const caPem = await readFile(f("caCert"));
+  const creds = {
+    admin: await Promise.all([readFile(f("adminCert")), readFile(f("adminKey"))]),
+    "kubecycle-operator": await Promise.all([readFile(f("operatorCert")), readFile(f("operatorKey"))]),
+  };
   return {
     dir: hostDir,
-    kubeconfig: (server) =>
-      stringify({
+    kubeconfig: (server, who = "admin") => {
+      const [cert, key] = creds[who];
+      const user = who === "admin" ? "kubernetes-admin" : who;
+      return stringify({
         apiVersion: "v1",
         kind: "Config",
         clusters: [{ name: "lab", cluster: { server, "certificate-authority-data": caPem.toString("base64") } }],
         users: [
           {
-            name: "kubernetes-admin",
+            name: user,
             user: { "client-certificate-data": cert.toString("base64"), "client-key-data": key.toString("base64") },
           },
         ],
-        contexts: [{ name: "kubernetes-admin@lab", context: { cluster: "lab", user: "kubernetes-admin" } }],
-        "current-context": "kubernetes-admin@lab",
+        contexts: [{ name: `${user}@lab`, context: { cluster: "lab", user } }],
+        "current-context": `${user}@lab`,
         preferences: {},
-      }),
+      });
+    },
   };
 }

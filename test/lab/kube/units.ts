@@ -25,7 +25,14 @@ export interface KubeNodeSpec {
   capacity?: { cpu: string; memory: string };
   /** The container runtime (see runtimes.ts). Default containerd. */
   runtime?: RuntimeKind;
+  /**
+   * RBAC objects (YAML) the API servers authorize by (written to /etc/kubernetes/authorization-policy.yaml), and
+   * the in-node path of their audit log (see apiserver/authz.ts). Without it every user may do anything.
+   */
+  authorization?: { policy: string; auditLog: string };
 }
+
+const AUTHORIZATION_POLICY = "/etc/kubernetes/authorization-policy.yaml";
 
 const NODE = "/usr/bin/node";
 
@@ -152,6 +159,7 @@ export function kubeNodeFiles(spec: KubeNodeSpec): NodeFile[] {
   const tls = [`--tls-cert-file=${pki("apiserverCert")}`, `--tls-private-key-file=${pki("apiserverKey")}`];
   const grace = spec.nodeGraceSeconds ?? 6;
   files.push(
+    ...(spec.authorization ? [{ path: AUTHORIZATION_POLICY, content: spec.authorization.policy, mode: 0o644 }] : []),
     {
       path: "/etc/kubernetes/admin.conf",
       content: kubeconfigWithFiles(ownServer, pki("caCert"), pki("adminCert"), pki("adminKey"), "kubernetes-admin"),
@@ -172,6 +180,9 @@ export function kubeNodeFiles(spec: KubeNodeSpec): NodeFile[] {
           ...tls,
           `--client-ca-file=${pki("caCert")}`,
           ...etcdFlags,
+          ...(spec.authorization
+            ? [`--authorization-policy-file=${AUTHORIZATION_POLICY}`, `--audit-log-path=${spec.authorization.auditLog}`]
+            : []),
         ],
         6443,
       ),

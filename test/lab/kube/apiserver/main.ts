@@ -1,13 +1,14 @@
 // kube-apiserver stand-in (lab fixture, never shipped). HTTPS on --secure-port (6443), objects in etcd, x509
 // client-certificate authentication. Run by the kubelet stand-in as the kube-apiserver static pod, like kubeadm.
 // Deliberate differences from the real one: JSON (not protobuf) in etcd, no watch cache (every read is a quorum
-// read, also with resourceVersion=0), no RBAC/admission beyond namespace existence, strategic merge patch treated
+// read, also with resourceVersion=0), RBAC from a policy file (authz.ts), no admission beyond namespace existence, strategic merge patch treated
 // as JSON merge patch, no dryRun, no server-side apply. See test/lab/kube/README.md.
 import { readFileSync } from "node:fs";
 import { createServer } from "node:https";
 import { Etcd } from "../lib/etcd.js";
 import { parseFlags, required } from "../lib/flags.js";
 import { createLog, errMsg } from "../lib/log.js";
+import { AuditLog, RbacPolicy } from "./authz.js";
 import { StatusError } from "./errors.js";
 import { prepareForCreate } from "./registry.js";
 import { resourceOf } from "./resources.js";
@@ -28,6 +29,8 @@ const flags = parseFlags(
     "etcd-cafile",
     "etcd-certfile",
     "etcd-keyfile",
+    "authorization-policy-file",
+    "audit-log-path",
   ] as const,
   { "bind-address": "0.0.0.0", "secure-port": "6443" },
 );
@@ -51,7 +54,14 @@ const server = createServer(
     requestCert: true,
     rejectUnauthorized: false,
   },
-  createApiHandler({ store, log, advertise, shuttingDown: () => shuttingDown }),
+  createApiHandler({
+    store,
+    log,
+    advertise,
+    shuttingDown: () => shuttingDown,
+    ...(flags["authorization-policy-file"] ? { policy: RbacPolicy.fromFile(flags["authorization-policy-file"]) } : {}),
+    ...(flags["audit-log-path"] ? { audit: new AuditLog(flags["audit-log-path"]) } : {}),
+  }),
 );
 server.keepAliveTimeout = 60_000;
 

@@ -164,11 +164,15 @@ export function prepareForUpdate(res: ResourceInfo, cur: KObject, incoming: KObj
   }
   let next: KObject;
   if (sub === "status") next = { ...cur, status: incoming.status };
-  else if (res.hasStatus) next = { ...incoming, status: cur.status };
+  // The approval subresource changes only the conditions (Approved, Denied), never the request or the certificate.
+  else if (sub === "approval") {
+    const conditions = (incoming.status as { conditions?: unknown } | undefined)?.conditions;
+    next = { ...cur, status: { ...(cur.status as object | undefined), conditions } };
+  } else if (res.hasStatus) next = { ...incoming, status: cur.status };
   else next = incoming;
   const m = next.metadata;
   next.metadata = {
-    ...(sub === "status" ? cur.metadata : m),
+    ...(sub === "status" || sub === "approval" ? cur.metadata : m),
     name: cur.metadata.name,
     namespace: cur.metadata.namespace,
     uid: cur.metadata.uid,

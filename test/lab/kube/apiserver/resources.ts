@@ -43,6 +43,16 @@ export const RESOURCES: ResourceInfo[] = [
   r("apps", "daemonsets", "DaemonSet", true, "daemonsets", true, ["ds"]),
   r("policy", "poddisruptionbudgets", "PodDisruptionBudget", true, "poddisruptionbudgets", true, ["pdb"]),
   r("coordination.k8s.io", "leases", "Lease", true, "leases", false),
+  // Kubelets' certificate requests; approval is its own subresource (a condition in status), as on the real one.
+  r(
+    "certificates.k8s.io",
+    "certificatesigningrequests",
+    "CertificateSigningRequest",
+    false,
+    "certificatesigningrequests",
+    true,
+    ["csr"],
+  ),
 ];
 
 /** The resource of `group` (""=core) and `plural`, if served. */

@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
 import type { Log } from "../lib/log.js";
+import { forbidden, type AuditLog, type RbacPolicy, type RequestAttributes, type UserInfo } from "./authz.js";
 import {
   matchesFields,
   matchesLabels,
@@ -38,6 +39,36 @@ export interface ApiServerContext {
   advertise: string;
   /** True once SIGTERM was received: /readyz fails, as during the real apiserver's shutdown delay. */
   shuttingDown: () => boolean;
+  /** RBAC for users outside system:masters and system:nodes; without it, every authenticated user may do anything. */
+  policy?: RbacPolicy;
+  /** Where the requests RBAC decided for are recorded. */
+  audit?: AuditLog;
+}
+
+/** The user of a verified client certificate: CN is the name, each O a group (x509 authentication). */
+function userOf(sock: TLSSocket): UserInfo {
+  const subject = sock.getPeerCertificate().subject as unknown as Record<string, string | string[] | undefined>;
+  const o = subject.O;
+  const groups = o === undefined ? [] : Array.isArray(o) ? o : [o];
+  return { user: String(subject.CN ?? ""), groups: [...groups, "system:authenticated"] };
+}
+
+/** The authorizer's verb for a request (k8s.io/apiserver/pkg/endpoints/request.RequestInfoFactory). */
+function verbOf(method: string, t: Target, q: URLSearchParams): string {
+  switch (method) {
+    case "GET":
+      return q.get("watch") === "true" ? "watch" : t.name ? "get" : "list";
+    case "POST":
+      return "create";
+    case "PUT":
+      return "update";
+    case "PATCH":
+      return "patch";
+    case "DELETE":
+      return t.name ? "delete" : "deletecollection";
+    default:
+      return method.toLowerCase();
+  }
 }
 
 const VERSION = {
@@ -352,9 +383,27 @@ export function createApiHandler(ctx: ApiServerContext): (req: IncomingMessage, 
     }
     const t = target;
     const { res: r, ns, name, sub } = t;
+    if (ctx.policy) {
+      const who = userOf(sock);
+      const attrs: RequestAttributes = {
+        verb: verbOf(method, t, q),
+        apiGroup: r.group,
+        resource: r.plural,
+        ...(sub ? { subresource: sub } : {}),
+        ...(ns !== undefined ? { namespace: ns } : {}),
+        ...(name ? { name } : {}),
+      };
+      const allowed = ctx.policy.allows(who, attrs);
+      ctx.audit?.record(who, attrs, allowed);
+      if (!allowed) throw forbidden(who, attrs);
+    }
     if (
       sub &&
-      !((sub === "status" && r.hasStatus) || (r.kind === "Pod" && (sub === "eviction" || sub === "binding")))
+      !(
+        (sub === "status" && r.hasStatus) ||
+        (r.kind === "Pod" && (sub === "eviction" || sub === "binding")) ||
+        (r.kind === "CertificateSigningRequest" && sub === "approval")
+      )
     ) {
       throw new StatusError(404, "NotFound", "the server could not find the requested resource", {});
     }

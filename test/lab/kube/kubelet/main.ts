@@ -92,6 +92,20 @@ const pods = new PodSync(
 
 let running = true;
 let runtimeUp = false;
+// The loops' sleeps, ended at once on SIGTERM: a stop then waits only for the calls in flight, as the real kubelet's
+// does (waiting out a 2 s sleep made every kubelet stop take 1.5 s, a floor the real one does not have).
+const sleepers = new Set<() => void>();
+function nap(ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      sleepers.delete(done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    sleepers.add(done);
+  });
+}
 
 /** Runs `fn` every `periodMs` until stopped; failures are logged (a throttled line per distinct message). */
 function every(what: string, periodMs: number, fn: () => Promise<void>): Promise<void> {
@@ -107,7 +121,7 @@ function every(what: string, periodMs: number, fn: () => Promise<void>): Promise
         if (m !== lastMsg) log.warn(`${what} failed`, { err: m });
         lastMsg = m;
       }
-      await new Promise((r) => setTimeout(r, Math.max(50, periodMs - (Date.now() - t0))));
+      if (running) await nap(Math.max(50, periodMs - (Date.now() - t0)));
     }
   })();
 }
@@ -141,6 +155,7 @@ log.info("kubelet started", { node: name, servers: access.servers });
 
 const stop = (): void => {
   running = false;
+  for (const wake of [...sleepers]) wake();
   log.info("kubelet stopping; containers keep running");
   health?.close();
   void Promise.race([Promise.all(loops), new Promise((r) => setTimeout(r, 1500))]).then(() => {

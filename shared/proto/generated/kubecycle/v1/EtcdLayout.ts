@@ -1,6 +1,7 @@
 // Original file: proto/kubecycle/v1/agent.proto
 
 import type { EtcdMode as _kubecycle_v1_EtcdMode, EtcdMode__Output as _kubecycle_v1_EtcdMode__Output } from '../../kubecycle/v1/EtcdMode';
+import type { Long } from '@grpc/proto-loader';
 
 export interface EtcdLayout {
   'mode'?: (_kubecycle_v1_EtcdMode);
@@ -14,6 +15,8 @@ export interface EtcdLayout {
   'certFile'?: (string);
   'keyFile'?: (string);
   'error'?: (string);
+  'quotaBackendBytes'?: (number | string | Long);
+  'initialCluster'?: (string);
 }
 
 export interface EtcdLayout__Output {
@@ -28,4 +31,6 @@ export interface EtcdLayout__Output {
   'certFile': (string);
   'keyFile': (string);
   'error': (string);
+  'quotaBackendBytes': (number);
+  'initialCluster': (string);
 }

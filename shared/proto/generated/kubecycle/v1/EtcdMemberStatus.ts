@@ -21,6 +21,7 @@ export interface EtcdMemberStatus {
   'members'?: (_kubecycle_v1_EtcdMember)[];
   'membersError'?: (string);
   'clusterId'?: (string);
+  'dbSizeInUseBytes'?: (number | string | Long);
 }
 
 export interface EtcdMemberStatus__Output {
@@ -41,4 +42,5 @@ export interface EtcdMemberStatus__Output {
   'members': (_kubecycle_v1_EtcdMember__Output)[];
   'membersError': (string);
   'clusterId': (string);
+  'dbSizeInUseBytes': (number);
 }

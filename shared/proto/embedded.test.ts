@@ -1,0 +1,56 @@
+import { fromJSON, loadSync, type MessageTypeDefinition, type ServiceDefinition } from "@grpc/proto-loader";
+import { describe, expect, it } from "vitest";
+import { agentProtoJson, agentProtoPath, PROTO_LOADER_OPTIONS } from "./index.js";
+
+// The shipped bundles carry agentProtoJson() instead of proto/ (scripts/bundle.mjs); it must be the same contract,
+// down to the bytes on the wire, as what loadSync reads from the .proto.
+describe("the embedded contract", () => {
+  const fromFile = loadSync(agentProtoPath(), PROTO_LOADER_OPTIONS);
+  const embedded = fromJSON(JSON.parse(JSON.stringify(agentProtoJson())) as never, PROTO_LOADER_OPTIONS);
+
+  it("has the same services, methods, paths and streaming kinds", () => {
+    const shape = (def: typeof fromFile) =>
+      Object.entries(def)
+        .filter(([, v]) => !("format" in v))
+        .map(([name, svc]) =>
+          Object.entries(svc as ServiceDefinition).map(([m, d]) => [
+            name,
+            m,
+            d.path,
+            d.requestStream,
+            d.responseStream,
+          ]),
+        );
+    expect(shape(embedded)).toEqual(shape(fromFile));
+    expect(shape(fromFile).flat().length).toBeGreaterThan(10);
+  });
+
+  it("encodes and decodes every message type the same", () => {
+    const messages = Object.keys(fromFile).filter((k) => "format" in (fromFile[k] as object));
+    expect(messages.length).toBeGreaterThan(20);
+    expect(
+      Object.keys(embedded)
+        .filter((k) => "format" in (embedded[k] as object))
+        .sort(),
+    ).toEqual([...messages].sort());
+    // Through the service's serializers (camelCase names, as the code uses them): same bytes, same decoded object.
+    const svc = fromFile["kubecycle.v1.Agent"] as ServiceDefinition;
+    const svc2 = embedded["kubecycle.v1.Agent"] as ServiceDefinition;
+    const stop = { operationId: "op-1", units: [{ name: "kubelet", settleTimeoutMs: 5000 }], ignoreMissing: true };
+    for (const [name, method] of Object.entries(svc)) {
+      const other = svc2[name];
+      expect(other, name).toBeDefined();
+      const sample = name === "StopUnits" ? stop : {};
+      const a = method.requestSerialize(sample);
+      expect(other?.requestSerialize(sample), name).toEqual(a);
+      expect(other?.requestDeserialize(a), name).toEqual(method.requestDeserialize(a));
+    }
+    const bytes = svc.StopUnits?.requestSerialize(stop);
+    expect(svc2.StopUnits?.requestDeserialize(bytes as Buffer)).toMatchObject(stop);
+    for (const k of messages) {
+      const m = fromFile[k] as MessageTypeDefinition<object, object>;
+      const e = embedded[k] as MessageTypeDefinition<object, object>;
+      expect(e.type, k).toEqual(m.type);
+    }
+  });
+});
