@@ -366,7 +366,7 @@ export class SimClusterApi implements ClusterApi {
 
   async readyz(host?: string): Promise<{ ok: boolean; body: string }> {
     const rec = this.#record("readyz", "", false);
-    await sleep(this.cluster.delay(this.cluster.timing.apiRequest));
+    await sleep(this.cluster.requestDelay(this.cluster.timing.apiRequest));
     const answer = (): { ok: boolean; body: string } => {
       const at = host ?? "sim-apiserver";
       const up = host
@@ -463,7 +463,7 @@ export class SimClusterApi implements ClusterApi {
   /** One request: its latency, then refused while no API server runs, or HTTP 500 while etcd has no leader. */
   async #request<T>(what: string, node: string, mutating: boolean, fn: (rec: CallRecord) => T): Promise<T> {
     const rec = this.#record(what, node, mutating);
-    await sleep(this.cluster.delay(this.cluster.timing.apiRequest));
+    await sleep(this.cluster.requestDelay(this.cluster.timing.apiRequest));
     try {
       if (!this.serving) throw unreachable(what, this.server);
       if (!this.cluster.etcd.leader) {

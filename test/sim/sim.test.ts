@@ -215,6 +215,23 @@ describe("the simulated etcd and API", () => {
     await api.watchPods({ node }, again.resourceVersion, () => undefined, AbortSignal.timeout(10));
   });
 
+  it("a client's requests do not move the world's timing: their latencies come from a random stream of their own", async () => {
+    // Two worlds of the same seed; one answers 50 requests first (a drain that asks more than another).
+    const busy = new SimCluster(spec());
+    const quiet = new SimCluster(spec());
+    try {
+      const busyApi = new SimClusterApi(busy);
+      for (let i = 0; i < 50; i++) await busyApi.listNodes();
+      const podStarts = (c: SimCluster) => Array.from({ length: 5 }, () => c.delay(c.timing.podStart));
+      expect(podStarts(busy)).toEqual(podStarts(quiet));
+      // The latencies are random all the same.
+      expect(new Set(Array.from({ length: 20 }, () => busy.requestDelay([0, 1000]))).size).toBeGreaterThan(1);
+    } finally {
+      busy.close();
+      quiet.close();
+    }
+  });
+
   it("served to another process, the API keeps its answers and its errors' codes and fields", async () => {
     const path = join(work, "api.sock");
     const server = await serveClusterApi(api, path);
