@@ -3,9 +3,13 @@
 // against the simulated API (test/sim/api.ts) holding NODES nodes with PER_NODE pods each, spread over 1,000
 // ReplicaSets in 50 namespaces. Replacements take 3-8 s to be Ready (image pull, readiness probe), the time the
 // drain waits. Run twice on a fresh world each: "before", the drain of REF (default: where this branch left main,
-// which re-listed every pod in the cluster once a second while waiting), and "after", this tree's (watches). Prints
-// the requests by verb and resource, the JSON bytes lists answered and watches sent, and the drain's time.
-// Usage: node bench/drain-requests.mjs [NODES=1000] [PER_NODE=100] [REF]
+// which re-listed every pod in the cluster once a second while waiting), and "after", this tree's (watches), RUNS
+// times each, alternating. Prints medians: the drain's time, split into what comes before the first eviction (the
+// lists it needs to count), the floor (from the first eviction until the world has every replacement Ready, the
+// simulation's own instant) and the wait past it (how late the drain saw it); then the requests by verb and
+// resource and the JSON bytes lists answered and watches sent. Both drains meet the same world: the simulated API
+// draws its request latencies apart from the pods' start times, so more requests do not move the floor.
+// Usage: node bench/drain-requests.mjs [NODES=1000] [PER_NODE=100] [REF] [RUNS=3]
 import { execFileSync } from "node:child_process";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
@@ -16,7 +20,8 @@ const nodes = Number(process.argv[2] ?? 1000);
 const perNode = Number(process.argv[3] ?? 100);
 const repo = fileURLToPath(new URL("..", import.meta.url));
 const git = (...a) => execFileSync("git", a, { cwd: repo, encoding: "utf8" }).trim();
-const ref = process.argv[4] ?? git("merge-base", "HEAD", "main");
+const ref = process.argv[4] || git("merge-base", "HEAD", "main");
+const runs = Number(process.argv[5] ?? 3);
 const beforeSource = git("show", `${ref}:coordinator/kube/drain.ts`);
 
 const entry = `
@@ -45,8 +50,15 @@ export async function run(which, nodes, perNode) {
   });
   const ms = Date.now() - t0;
   const calls = cluster.calls.slice(from);
+  const firstEviction = calls.find((c) => c.rpc === "api:evict pod")?.at ?? t0;
+  // When the world last had every pod of a node Ready: the replacements' node, once they all run.
+  const ready = Math.max(firstEviction, ...cluster.instants.filter((i) => i.what === "pods-ready" && i.at >= t0).map((i) => i.at));
   cluster.close();
-  return { pods, evicted: evidence.evicted.length, ms, calls: calls.map((c) => ({ rpc: c.rpc, bytes: c.bytes ?? 0 })) };
+  return {
+    pods, evicted: evidence.evicted.length, ms,
+    beforeEvictionMs: firstEviction - t0, floorMs: ready - firstEviction, pastFloorMs: t0 + ms - ready,
+    calls: calls.map((c) => ({ rpc: c.rpc, bytes: c.bytes ?? 0 })),
+  };
 }
 `;
 const out = join(repo, "node_modules", ".cache", "kubecycle-drain-bench");
@@ -77,32 +89,56 @@ await build({
 });
 const { run } = await import(pathToFileURL(file).href);
 
-const rows = {};
-for (const which of ["before", "after"]) {
-  const r = await run(which, nodes, perNode);
-  const byRpc = {};
-  for (const c of r.calls) {
-    const k = c.rpc.replace(/^api:/, "");
-    byRpc[k] ??= { n: 0, bytes: 0 };
-    byRpc[k].n++;
-    byRpc[k].bytes += c.bytes;
+const median = (xs) => {
+  const v = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(v.length / 2);
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+};
+const results = { before: [], after: [] };
+for (let i = 0; i < runs; i++) {
+  for (const which of ["before", "after"]) {
+    const r = await run(which, nodes, perNode);
+    const byRpc = {};
+    for (const c of r.calls) {
+      const k = c.rpc.replace(/^api:/, "");
+      byRpc[k] ??= { n: 0, bytes: 0 };
+      byRpc[k].n++;
+      byRpc[k].bytes += c.bytes;
+    }
+    results[which].push({ ...r, byRpc });
+    console.log(
+      `${which} #${i + 1}: drained ${r.evicted} pods in ${(r.ms / 1000).toFixed(1)} s on ${nodes} nodes / ${r.pods} pods ` +
+        `(before the first eviction ${(r.beforeEvictionMs / 1000).toFixed(1)} s, floor ${(r.floorMs / 1000).toFixed(1)} s, ` +
+        `past it ${(r.pastFloorMs / 1000).toFixed(2)} s); ${r.calls.length} requests`,
+    );
   }
-  rows[which] = { ...r, byRpc };
+}
+
+const s = (ms) => (ms / 1000).toFixed(2);
+const col = (x) => String(x).padStart(10);
+console.log(`\nmedians of ${runs} run(s), seconds     ${col("before")}${col("after")}`);
+for (const [label, f] of [
+  ["drain", (r) => r.ms],
+  ["  before the first eviction", (r) => r.beforeEvictionMs],
+  ["  floor (replacements Ready)", (r) => r.floorMs],
+  ["  past the floor", (r) => r.pastFloorMs],
+]) {
+  console.log(`${label.padEnd(32)}${col(s(median(results.before.map(f))))}${col(s(median(results.after.map(f))))}`);
+}
+
+const mb = (b) => (b / 1e6).toFixed(1);
+const keys = [...new Set(Object.values(results).flatMap((rs) => rs.flatMap((r) => Object.keys(r.byRpc))))].sort();
+const med = (which, k, field) => median(results[which].map((r) => r.byRpc[k]?.[field] ?? 0));
+console.log(`\n${"requests (medians)".padEnd(32)}${col("before")}${col("after")}   MB (before / after)`);
+for (const k of keys) {
+  const bytes = med("before", k, "bytes") || med("after", k, "bytes");
   console.log(
-    `${which}: drained ${r.evicted} pods in ${(r.ms / 1000).toFixed(1)} s on ${nodes} nodes / ${r.pods} pods; ` +
-      `${r.calls.length} requests`,
+    `${k.padEnd(32)}${col(med("before", k, "n"))}${col(med("after", k, "n"))}` +
+      (bytes ? `   ${mb(med("before", k, "bytes"))} / ${mb(med("after", k, "bytes"))}` : ""),
   );
 }
-const mb = (b) => (b / 1e6).toFixed(1);
-const keys = [...new Set(Object.values(rows).flatMap((r) => Object.keys(r.byRpc)))].sort();
-console.log(`\n${"request".padEnd(28)}${"before".padStart(10)}${"after".padStart(10)}   MB (before / after)`);
-for (const k of keys) {
-  const b = rows.before.byRpc[k] ?? { n: 0, bytes: 0 };
-  const a = rows.after.byRpc[k] ?? { n: 0, bytes: 0 };
-  const bytes = b.bytes || a.bytes ? `   ${mb(b.bytes)} / ${mb(a.bytes)}` : "";
-  console.log(`${k.padEnd(28)}${String(b.n).padStart(10)}${String(a.n).padStart(10)}${bytes}`);
-}
-const total = (r) => Object.values(r.byRpc).reduce((s, x) => s + x.bytes, 0);
+const total = (which, field) =>
+  median(results[which].map((r) => Object.values(r.byRpc).reduce((sum, x) => sum + x[field], 0)));
 console.log(
-  `${"total".padEnd(28)}${String(rows.before.calls.length).padStart(10)}${String(rows.after.calls.length).padStart(10)}   ${mb(total(rows.before))} / ${mb(total(rows.after))}`,
+  `${"total".padEnd(32)}${col(total("before", "n"))}${col(total("after", "n"))}   ${mb(total("before", "bytes"))} / ${mb(total("after", "bytes"))}`,
 );
