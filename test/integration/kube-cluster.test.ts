@@ -494,6 +494,26 @@ describe("the Kubernetes stand-ins through @kubernetes/client-node", () => {
     expect(events.some((e) => e.includes("unwatched-w2"))).toBe(false);
   });
 
+  it("answers a watch at once, before any event, as the real apiserver flushes its headers: a quiet watch can be cancelled", async () => {
+    // @kubernetes/client-node's Watch.watch resolves with the AbortController only once the headers came; held back
+    // until a first event, a watch on a scope where nothing happens could never be ended by its client.
+    const rv = (await core.listNamespacedPod({ namespace: "kc-quiet" })).metadata?.resourceVersion;
+    let ended = false;
+    const started = new Watch(kc).watch(
+      "/api/v1/namespaces/kc-quiet/pods",
+      { resourceVersion: rv },
+      () => undefined,
+      () => (ended = true),
+    );
+    const controller = await Promise.race([
+      started,
+      new Promise<undefined>((resolve) => setTimeout(resolve, 5_000, undefined)),
+    ]);
+    expect(controller, "the watch's response within 5 s, no event having come").toBeInstanceOf(AbortController);
+    controller?.abort();
+    await waitFor("the watch to end", () => ended, 5_000);
+  });
+
   it("refuses requests without a client certificate, but serves /readyz, /livez and /version to anyone", async () => {
     const { request } = await import("node:https");
     const get = (path: string): Promise<{ code: number; body: string }> =>
