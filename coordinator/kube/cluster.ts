@@ -284,11 +284,12 @@ export class KubeCluster implements ClusterApi {
             else if (type === "ERROR") {
               // A watch's failure comes as an event: 410 Expired when resourceVersion is older than the server keeps.
               const st = obj as V1Status;
+              const refused = st.code === 403;
               finish(
                 new KubecycleError(
-                  st.code === 403 ? "PERMISSION_DENIED" : "KUBE_API_FAILED",
+                  refused ? "PERMISSION_DENIED" : "KUBE_API_FAILED",
                   `${what}: HTTP ${st.code ?? "?"}: ${st.message ?? st.reason ?? "watch error"}`,
-                  { httpStatus: st.code },
+                  { httpStatus: st.code, ...(refused ? { hint: WATCH_GRANT_HINT } : {}) },
                 ),
               );
             }
@@ -431,11 +432,11 @@ export class KubeCluster implements ClusterApi {
   #watchError(what: string, err: unknown): KubecycleError {
     const status = (err as { statusCode?: unknown }).statusCode;
     if (typeof status === "number") {
-      const code = status === 403 || status === 401 ? "PERMISSION_DENIED" : "KUBE_API_FAILED";
+      const refused = status === 403 || status === 401;
       return new KubecycleError(
-        code,
+        refused ? "PERMISSION_DENIED" : "KUBE_API_FAILED",
         `${what}: HTTP ${status}: ${(err as Error).message}`,
-        { httpStatus: status },
+        { httpStatus: status, ...(refused ? { hint: WATCH_GRANT_HINT } : {}) },
         { cause: err },
       );
     }
@@ -470,6 +471,10 @@ export class KubeCluster implements ClusterApi {
     );
   }
 }
+
+/** Drains before the watches only listed pods: a cluster may still have a ClusterRole without the watch verb. */
+const WATCH_GRANT_HINT =
+  "the drain watches pods: give kubecycle's ClusterRole the watch verb on pods (kubectl apply -f deploy/rbac.yaml)";
 
 /** A scope's selectors as query parameters. */
 function podQuery(scope: PodScope): { fieldSelector?: string; labelSelector?: string } {

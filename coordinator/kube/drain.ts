@@ -150,6 +150,10 @@ export async function drainNode(api: ClusterApi, node: string, opts: DrainOption
       if (uid && !owners.has(uid)) owners.set(uid, controllerPods(uid).filter(isRunningReady).length);
     }
     const notReplaced = toEvict.filter((p) => !controllerOf(p)?.uid).map(key);
+    // A watch refused by now (RBAC without the watch verb) fails the drain before anything is evicted. Best effort:
+    // the node's watch has had a few round trips to answer; a later failure ends the wait below.
+    const refused = caches.find((c) => c.failure)?.failure;
+    if (refused) throw refused;
 
     let pending = toEvict;
     let blockedRounds = 0;

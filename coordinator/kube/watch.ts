@@ -1,6 +1,6 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import { setTimeout as sleep } from "node:timers/promises";
-import { KubecycleError } from "../../shared/index.js";
+import { isKubecycleError, KubecycleError } from "../../shared/index.js";
 import { describeScope, type ClusterApi, type PodEvent, type PodScope } from "./cluster.js";
 
 /** Options of {@link PodCache.start}. */
@@ -23,7 +23,8 @@ const uidOf = (p: V1Pod) => p.metadata?.uid ?? `${p.metadata?.namespace ?? ""}/$
  * The pods in one scope, kept current the way client-go's reflector does: one list, then a watch from the list's
  * resourceVersion. A watch the server ends is resumed from the last version seen; a watch that fails (410 Gone: the
  * version is too old; or the server not answering) is recovered by listing again, at most `maxRelists` times, after
- * which {@link failure} holds the error. Nothing here polls: requests are the lists and the watches.
+ * which {@link failure} holds the error; a watch refused (401, 403) fails at once. Nothing here polls: requests are
+ * the lists and the watches.
  */
 export class PodCache {
   readonly scope: PodScope;
@@ -95,6 +96,12 @@ export class PodCache {
         err = e;
       }
       if (signal.aborted) return;
+      // A refusal is not retried: RBAC answers the same until someone changes it.
+      if (isKubecycleError(err, "PERMISSION_DENIED")) {
+        this.#failure = err;
+        this.#opts.onChange();
+        return;
+      }
       try {
         if (err === undefined) {
           // The server ended the watch (its timeout): resume from where it was, not too eagerly.

@@ -117,6 +117,20 @@ describe("drainNode on the simulated API", () => {
     expect(api.openWatches).toBe(0);
   });
 
+  it("fails at once with PERMISSION_DENIED, evicting nothing, when RBAC refuses the watch (no relists)", async () => {
+    const { cluster: c, api } = world();
+    api.forbidden.add("watch pods");
+    const t0 = Date.now();
+    const err = await drainNode(api, NODE, options()).catch((e: unknown) => e);
+    expect(isKubecycleError(err, "PERMISSION_DENIED")).toBe(true);
+    expect((err as Error).message).toMatch(/^watch pods on sim-worker-1: HTTP 403/);
+    // Not five relists a second apart before giving up.
+    expect(Date.now() - t0).toBeLessThan(1_000);
+    expect(podRequests(c).filter((r) => r.about === `list pods on ${NODE}`)).toHaveLength(1);
+    expect(c.calls.filter((r) => r.about?.startsWith("evict"))).toEqual([]);
+    expect(api.openWatches).toBe(0);
+  });
+
   it("still fails with DRAIN_FAILED, naming what it waited for, when replacements cannot run elsewhere", async () => {
     const { cluster: c, api } = world();
     for (const n of c.nodes.keys()) if (n !== NODE) await api.patchNode(n, { unschedulable: true });

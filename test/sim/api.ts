@@ -65,6 +65,8 @@ export class SimClusterApi implements ClusterApi {
   readonly #leases = new Map<string, V1Lease>();
   #rv = 1000;
   #replicas = 0;
+  /** Requests refused with 403 Forbidden, by verb and resource ("watch pods"), as RBAC without the grant does. */
+  readonly forbidden = new Set<string>();
   /** Count the JSON bytes of what lists answer and watches send, into each CallRecord (costs a stringify). */
   measureBytes = false;
   /** Past pod events a watch can start from (the watch cache's window). */
@@ -460,12 +462,18 @@ export class SimClusterApi implements ClusterApi {
     }
   }
 
-  /** One request: its latency, then refused while no API server runs, or HTTP 500 while etcd has no leader. */
+  /**
+   * One request: its latency, then refused while no API server runs, when {@link forbidden}, or with HTTP 500 while
+   * etcd has no leader.
+   */
   async #request<T>(what: string, node: string, mutating: boolean, fn: (rec: CallRecord) => T): Promise<T> {
     const rec = this.#record(what, node, mutating);
     await sleep(this.cluster.requestDelay(this.cluster.timing.apiRequest));
     try {
       if (!this.serving) throw unreachable(what, this.server);
+      if (this.forbidden.has(rec.rpc.replace(/^api:/, ""))) {
+        throw new KubecycleError("PERMISSION_DENIED", `${what}: HTTP 403: Forbidden`, { httpStatus: 403 });
+      }
       if (!this.cluster.etcd.leader) {
         throw new KubecycleError("KUBE_API_FAILED", `${what}: HTTP 500: etcdserver: request timed out`, {
           httpStatus: 500,
