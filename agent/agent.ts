@@ -14,6 +14,7 @@ import { NodeLayoutReader } from "./layout.js";
 import { StaticPodReader } from "./manifests.js";
 import { PodSandboxes } from "./pods.js";
 import { PowerControl } from "./power.js";
+import { BootReporter } from "./report.js";
 import { EtcdRestorer } from "./restore.js";
 import { createServer, serverCredentials } from "./server.js";
 import { KUBELET_UNIT } from "./layout.js";
@@ -33,6 +34,8 @@ export interface RunningAgent {
   /** The port actually bound (useful with port 0). */
   readonly port: number;
   readonly nodeName: string;
+  /** Its reports to `kubecycle serve` (none without report.endpoints). */
+  readonly reporter: BootReporter;
   /**
    * Reads the certificate, key and CA files again and serves them from the next handshake on, if they pass the
    * checks; otherwise logs why and keeps serving the old ones. The agent also does this by itself when the files change.
@@ -61,6 +64,7 @@ export async function startAgent(opts: {
   const facts = new FactsCollector({ log, refreshMs: config.status.factsRefreshMs });
   let server: Server | undefined;
   let power: PowerControl | undefined;
+  let reporter: BootReporter | undefined;
   let tls: TlsIdentity | undefined;
   try {
     // The credentials are made from the first identity that passed its checks; each reload hands them the new one.
@@ -129,6 +133,7 @@ export async function startAgent(opts: {
       etcdTimeoutMs: config.etcd.timeoutMs,
     });
     const startedUnixMs = Date.now();
+    const watchers = new StatusWatchers(status, config.status.pollIntervalMs);
     server = createServer({
       config,
       nodeName,
@@ -139,7 +144,7 @@ export async function startAgent(opts: {
       units,
       unitStates,
       status,
-      watchers: new StatusWatchers(status, config.status.pollIntervalMs),
+      watchers,
       etcd,
       pods,
       layout,
@@ -155,6 +160,22 @@ export async function startAgent(opts: {
     identity.watch();
     lifecycle.to("serving");
     facts.start();
+    // Reports begin once the agent serves, and run beside it: a coordinator that is down delays nothing here.
+    reporter = new BootReporter({
+      nodeName,
+      version: AGENT_VERSION,
+      startedUnixMs,
+      tls: () => identity.current().material,
+      endpoints: config.report.endpoints,
+      ...(config.report.serverName ? { serverName: config.report.serverName } : {}),
+      backoff: { initialMs: config.report.initialBackoffMs, maxMs: config.report.maxBackoffMs },
+      callTimeoutMs: config.report.callTimeoutMs,
+      heartbeatMs: config.report.heartbeatMs,
+      status: () => status.status({ refreshFacts: true }),
+      watch: (intervalMs, send, signal) => watchers.watch(intervalMs, send, signal),
+      log: log.child({ component: "report" }),
+    });
+    reporter.start();
     log.info({ node: nodeName, address: config.listen.address, port, units: config.units.allow }, "agent serving");
 
     let stopping: Promise<void> | undefined;
@@ -162,6 +183,7 @@ export async function startAgent(opts: {
       lifecycle,
       port,
       nodeName,
+      reporter,
       reloadTls: (trigger) => identity.reload(trigger),
       shutdown(graceMs = config.shutdownGraceMs) {
         stopping ??= drainAndStop(server as Server, graceMs);
@@ -173,6 +195,7 @@ export async function startAgent(opts: {
     lifecycle.to("failed");
     tls?.close();
     facts.stop();
+    await reporter?.stop();
     server?.forceShutdown();
     throw err;
   }
@@ -183,6 +206,7 @@ export async function startAgent(opts: {
     drain.abort();
     tls?.close();
     facts.stop();
+    await reporter?.stop();
     // A power-off that was answered must happen, also when the agent is stopped before its delay ran out.
     await power?.flush();
     await new Promise<void>((resolve) => {

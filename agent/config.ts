@@ -152,6 +152,28 @@ const schema = z.strictObject({
       maxTimeoutMs: ms(100, 60_000).default(MAX_COMPONENT_PROBE_MS),
     })
     .prefault({}),
+  report: z
+    .strictObject({
+      /**
+       * `kubecycle serve` endpoints (host:port) the agent reports to after every start and on every unit change,
+       * tried in order until one acknowledges. Default none: no reports.
+       */
+      endpoints: z
+        .array(z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, "expected host:port"))
+        .max(8)
+        .default([]),
+      /** The name serve's certificate must carry. Default: the host of the endpoint dialled. */
+      serverName: z.string().min(1).max(253).optional(),
+      /** First pause after every endpoint failed; it doubles up to maxBackoffMs, half of it random. Default 1 s. */
+      initialBackoffMs: ms(100, 600_000).default(1000),
+      /** The longest pause between tries. Default 30 s. */
+      maxBackoffMs: ms(100, 3_600_000).default(30_000),
+      /** Deadline of one report. Default 5 s. */
+      callTimeoutMs: ms(100, 120_000).default(5000),
+      /** A report is sent at least this often, also when nothing changed. Default 5 min. */
+      heartbeatMs: ms(1000, 86_400_000).default(300_000),
+    })
+    .prefault({}),
   log: z
     .strictObject({
       level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -183,6 +205,10 @@ const rules = [
       ? [`limits.streamsPerClient: expected at most limits.streamsPerRole (${c.limits.streamsPerRole})`]
       : []),
   ],
+  (c: CompiledAgentConfig) =>
+    c.report.initialBackoffMs > c.report.maxBackoffMs
+      ? [`report.initialBackoffMs: expected at most report.maxBackoffMs (${c.report.maxBackoffMs})`]
+      : [],
   (c: CompiledAgentConfig) =>
     c.probes.timeoutMs > c.probes.maxTimeoutMs
       ? [`probes.timeoutMs: expected at most probes.maxTimeoutMs (${c.probes.maxTimeoutMs})`]

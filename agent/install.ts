@@ -9,7 +9,7 @@ import { dirname, join } from "node:path";
 import { isSea } from "node:sea";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
-import { agentProtoSource, KubecycleError, readYamlFile } from "../shared/index.js";
+import { protoSource, KubecycleError, readYamlFile } from "../shared/index.js";
 import { compileAgentConfig } from "./config.js";
 import { failureText, runCommand } from "./exec.js";
 
@@ -102,7 +102,7 @@ export async function installAgent(opts: InstallOptions): Promise<InstallResult>
 /** The running program: the single executable, or the bundle (which carries the contract and the unit in itself). */
 function runningProgram(): string {
   if (isSea()) return process.execPath;
-  if (agentProtoSource() !== "embedded" || typeof KUBECYCLE_AGENT_UNIT !== "string") {
+  if (protoSource() !== "embedded" || typeof KUBECYCLE_AGENT_UNIT !== "string") {
     throw fail(
       "install runs from a release build: this one reads proto/ and systemd/ from the checkout",
       "run `npm run build` and use dist/bin/kubecycle-agent.mjs, or the release (npm run release)",

@@ -124,11 +124,11 @@ describe("usage errors", () => {
     [["pky", "agent"], 'unknown command "pky agent"; did you mean "pki agent"?', "kubecycle --help"],
     [
       ["pki", "rotate"],
-      'unknown command "pki rotate"; "pki" has: init, agent, client, check, renew',
+      'unknown command "pki rotate"; "pki" has: init, agent, client, serve, check, renew',
       "kubecycle pki --help",
     ],
     [["frobnicate"], 'unknown command "frobnicate"', "kubecycle --help"],
-    [["pki"], '"pki" needs a verb: init, agent, client, check, renew', "kubecycle pki --help"],
+    [["pki"], '"pki" needs a verb: init, agent, client, serve, check, renew', "kubecycle pki --help"],
     [["pki", "init", "--bogus"], "Unknown option '--bogus'", "kubecycle pki init --help"],
     [["pki", "init", "extra"], 'unexpected argument "extra"', "kubecycle pki init --help"],
     [["pki", "agent", "--ip", "10.0.0.1"], "missing NODE", "kubecycle pki agent --help"],

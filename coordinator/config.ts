@@ -77,6 +77,42 @@ const schema = z.strictObject({
       cleanupMs: ms(1000, 600_000).default(15_000),
     })
     .prefault({}),
+  /**
+   * `kubecycle serve`, the coordinator as a daemon: where it listens for the agents' reports, its own certificate,
+   * and where `kubecycle status` finds it. Default none: status asks no serve.
+   */
+  serve: z
+    .strictObject({
+      listen: z
+        .strictObject({
+          /** Default 0.0.0.0. */
+          address: z.union([z.ipv4(), z.ipv6()], "expected an IPv4 or IPv6 address").default("0.0.0.0"),
+          /** Default 9444. */
+          port: z.number().int().min(1).max(65535).default(9444),
+        })
+        .prefault({}),
+      /** serve's certificate (`kubecycle pki serve`); the CA is agents.tls.ca. Needed to run serve. */
+      tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
+      /** host:port where `kubecycle status` reaches serve. Default the listen address (127.0.0.1 for 0.0.0.0). */
+      endpoint: z.string().min(1).optional(),
+      /** The name serve's certificate is checked against from status. Default the endpoint's host. */
+      serverName: z.string().min(1).optional(),
+      /** Prometheus metrics over plain HTTP at /metrics; port 0 turns them off. Default 127.0.0.1:9445. */
+      metrics: z
+        .strictObject({
+          address: z.union([z.ipv4(), z.ipv6()]).default("127.0.0.1"),
+          port: z.number().int().min(0).max(65535).default(9445),
+        })
+        .prefault({}),
+      /** An agent whose last report is older than this no longer counts as reporting. Default 11 min. */
+      staleAfterMs: ms(1000, 86_400_000).default(660_000),
+      /** How long a start on boot waits for the agents once they reported, and for the pods to settle. */
+      waitAgentsMs: ms(1000, 7 * 86_400_000).default(600_000),
+      settleMs: ms(0, 86_400_000).default(300_000),
+      /** The start on boot approves the kubelets' matching CSRs, as `cluster start --approve-kubelet-csrs`. */
+      approveKubeletCsrs: z.boolean().default(false),
+    })
+    .optional(),
   /** Per-node overrides, e.g. the address to dial the agent on when it is not the node's InternalIP. */
   nodes: z.record(z.string(), z.strictObject({ address: z.string().min(1).optional() })).default({}),
 });
@@ -106,6 +142,23 @@ export interface CompiledCoordinatorConfig {
   backups: { dir: string; keep: number };
   timeouts: CoordinatorTimeouts;
   nodes: Record<string, { address?: string }>;
+  /** `kubecycle serve`'s settings, when the config has them. */
+  serve: CompiledServeConfig | undefined;
+}
+
+/** `kubecycle serve`'s part of the config. */
+export interface CompiledServeConfig {
+  listen: { address: string; port: number };
+  tls: { ca: string; cert: string; key: string } | undefined;
+  /** host:port for status. */
+  endpoint: string;
+  serverName: string | undefined;
+  /** undefined: off. */
+  metrics: { address: string; port: number } | undefined;
+  staleAfterMs: number;
+  waitAgentsMs: number;
+  settleMs: number;
+  approveKubeletCsrs: boolean;
 }
 
 /** Compiles a parsed YAML document; relative paths are taken relative to `baseDir`. */
@@ -142,10 +195,34 @@ export function compileCoordinatorConfig(
         backups: { dir: abs(c.backups.dir ?? join(stateDir, "backups")), keep: c.backups.keep },
         timeouts: { agentCallMs: c.agents.callTimeoutMs, ...c.timeouts },
         nodes: c.nodes,
+        serve: c.serve && {
+          listen: c.serve.listen,
+          tls: c.serve.tls && {
+            ca: abs(c.agents.tls.ca),
+            cert: abs(c.serve.tls.cert),
+            key: abs(c.serve.tls.key),
+          },
+          endpoint: c.serve.endpoint ?? hostPort(wildcardToLoopback(c.serve.listen.address), c.serve.listen.port),
+          serverName: c.serve.serverName,
+          metrics: c.serve.metrics.port === 0 ? undefined : c.serve.metrics,
+          staleAfterMs: c.serve.staleAfterMs,
+          waitAgentsMs: c.serve.waitAgentsMs,
+          settleMs: c.serve.settleMs,
+          approveKubeletCsrs: c.serve.approveKubeletCsrs,
+        },
       };
     },
     RULES,
   );
+}
+
+/** `host:port`, with an IPv6 host in brackets. */
+export function hostPort(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function wildcardToLoopback(address: string): string {
+  return address === "0.0.0.0" ? "127.0.0.1" : address === "::" ? "::1" : address;
 }
 
 /** Timeouts that contradict each other fail when the config is read, not halfway through a procedure. */

@@ -1,5 +1,6 @@
 export { AgentConnection, type AgentEndpoint, type CallOptions } from "./agents/client.js";
 export * from "./pki/index.js";
+export { ServeConnection } from "./serve/client.js";
 export type { ClusterApi, DrainOptions, EvictionResult, PodEvent, PodList, PodScope } from "./kube/index.js";
 // The Kubernetes client, the drain and the lock as a procedure uses them, and the kubelet CSR decision, for tests of
 // what they ask of a real API server (the lab's API simulator) or of the simulated one.

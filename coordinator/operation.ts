@@ -8,8 +8,8 @@ import { loadCoordinatorConfig, type CompiledCoordinatorConfig, type ConfigFlags
 import { loadInventory, type Inventory } from "./inventory.js";
 import { ClusterLock, connectCluster, type ClusterApi, type LockHolder } from "./kube/index.js";
 import { changedNodeBy, renderPlan, type Plan } from "./plan/index.js";
-import { executePlan, type ExecutionResult } from "./run/executor.js";
-import { Journal, MemoryJournal, newOperationId } from "./run/journal.js";
+import { executePlan, type Evidence, type ExecutionResult } from "./run/executor.js";
+import { Journal, MemoryJournal, newOperationId, type OperationOrigin } from "./run/journal.js";
 import { makeRunners } from "./run/steps/index.js";
 import { renderOutput } from "./ui/output.js";
 import { createProgress, progressMode } from "./ui/progress.js";
@@ -68,7 +68,8 @@ export type LockAfter = (result: ExecutionResult, lock: { readonly adopted: bool
  * "cluster stop"/"cluster start" of one cluster); either may take over the lock the other, or a failed run of itself,
  * left parked, so the start after a stop, or a re-run after a failure, needs no --break-lock. A start releases it
  * once it succeeds and keeps it parked otherwise. A stop parks it for the start once it touched anything (now, or in
- * the run whose parked lock it took over); a stop that ended before touching anything lets it go. Failures and
+ * the run whose parked lock it took over); a stop that ended before touching anything lets it go. Any other
+ * procedure (an etcd restore or rejoin) releases it when it succeeds, and parks it like a stop when it fails. Failures and
  * interruptions (Ctrl-C, SIGTERM, a dropped terminal) are alike: a half-stopped node or cluster must not be open to
  * another operation.
  */
@@ -81,10 +82,13 @@ export function procedureLock(plan: Plan): { lockAfter: LockAfter; adoptLock: (h
   if (plan.procedure.endsWith(" start")) {
     return { adoptLock, lockAfter: (r) => (r.result === "succeeded" ? "release" : "park") };
   }
+  // A stop parks its lock for the start; any other procedure (an etcd restore or rejoin) is done when it succeeds.
+  const parkWhenDone = plan.procedure.endsWith(" stop");
   return {
     adoptLock,
     lockAfter: (r, lock) =>
-      r.result === "succeeded" || lock.adopted || (r.reached !== undefined && changedNodeBy(plan, r.reached.id))
+      (r.result === "succeeded" && parkWhenDone) ||
+      (r.result !== "succeeded" && (lock.adopted || (r.reached !== undefined && changedNodeBy(plan, r.reached.id))))
         ? "park"
         : "release",
   };
@@ -99,8 +103,10 @@ export async function runProcedure(opts: {
   dryRun: boolean;
   /** Called before anything changes (the confirmation); skipped in a dry run. */
   confirm: () => Promise<void>;
+  /** Who began it, when not an operator (serve's start on boot), and why: journaled, shown by `ops show`. */
+  origin?: OperationOrigin;
   /** Resume this operation (its plan is `plan`): the steps in `completed` are not run again. */
-  resume?: { op: string; completed: ReadonlySet<string> };
+  resume?: { op: string; completed: ReadonlyMap<string, Evidence> };
 }): Promise<number> {
   const { ctx, session, plan } = opts;
   const { lockAfter, adoptLock } = procedureLock(plan);
@@ -109,7 +115,7 @@ export async function runProcedure(opts: {
   const op = opts.resume?.op ?? newOperationId(plan.procedure, plan.target);
   const journal = opts.resume
     ? await Journal.resume(session.config.stateDir, op, opts.resume.completed.size)
-    : await Journal.create(session.config.stateDir, op, plan, opts.inventory);
+    : await Journal.create(session.config.stateDir, op, plan, opts.inventory, opts.origin);
   const interrupt = new AbortController();
   const lock = new ClusterLock(
     session.api,
@@ -267,7 +273,7 @@ function summarize(evidence: Record<string, unknown> | undefined): string {
  * taken the lock yet (its acquire step will), false while the Lease was parked because the API was to be gone
  * (after a cluster stop's park-lease, or a cluster start that began with the API down and did not take it back).
  */
-export function leaseAfter(plan: Plan, completed: ReadonlySet<string>): boolean | undefined {
+export function leaseAfter(plan: Plan, completed: { has(id: string): boolean }): boolean | undefined {
   let api: boolean | undefined;
   for (const s of plan.phases.flatMap((p) => p.steps)) {
     if (!completed.has(s.id)) continue;

@@ -17,6 +17,11 @@ export interface ClusterRecord {
   recordedAt: string;
   bootHold: boolean;
   poweroff: boolean;
+  /**
+   * `--start-on-boot`: `kubecycle serve` runs `cluster start` once every recorded node has reported from a boot
+   * other than the one in `bootIds`. Absent in records of older kubecycles: false.
+   */
+  startOnBoot?: boolean;
   inventory: Inventory;
   /** Nodes cordoned before the stop by someone else than kubecycle: they stay cordoned after the start. */
   adminCordoned: string[];
@@ -37,6 +42,16 @@ export async function writeClusterRecord(stateDir: string, record: ClusterRecord
   const path = join(stateDir, FILE);
   await writeFileDurably(path, text);
   return path;
+}
+
+/** The last cluster stop's record, or undefined when there is none (for serve, which waits for one). */
+export async function findClusterRecord(stateDir: string): Promise<ClusterRecord | undefined> {
+  try {
+    return JSON.parse(await readFile(join(stateDir, FILE), "utf8")) as ClusterRecord;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
 }
 
 /** The last cluster stop's record, or a refusal saying that cluster start needs one. */

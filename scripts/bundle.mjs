@@ -8,7 +8,7 @@
 //   take (mostly @kubernetes/client-node's), so every command answers sooner. Names are kept for readable stack traces.
 import { chmod, readFile } from "node:fs/promises";
 import { build } from "esbuild";
-import { agentProtoJson } from "../dist/shared/index.js";
+import { protoJson } from "../dist/shared/index.js";
 
 // Bundled CommonJS dependencies still call require().
 const REQUIRE =
@@ -18,7 +18,7 @@ const path = (rel) => new URL(rel, import.meta.url).pathname;
 const pkg = JSON.parse(await readFile(path("../package.json"), "utf8"));
 // What shared/proto, shared/version and agent/install read from disk when run from source, put in as constants.
 const define = {
-  KUBECYCLE_AGENT_PROTO_JSON: JSON.stringify(JSON.stringify(agentProtoJson())),
+  KUBECYCLE_PROTO_JSON: JSON.stringify(JSON.stringify(protoJson())),
   KUBECYCLE_VERSION_DEFINE: JSON.stringify(pkg.version),
   KUBECYCLE_AGENT_UNIT: JSON.stringify(await readFile(path("../systemd/kubecycle-agent.service"), "utf8")),
 };

@@ -42,6 +42,7 @@ const TABLE: Array<[ErrorCode, status, boolean]> = [
   ["ETCD_HEALTHY", status.FAILED_PRECONDITION, true],
   ["SNAPSHOT_NOT_STAGED", status.NOT_FOUND, false],
   ["RESOURCE_EXHAUSTED", status.RESOURCE_EXHAUSTED, false],
+  ["SERVE_UNREACHABLE", status.UNAVAILABLE, false],
   ["INTERNAL", status.INTERNAL, false],
 ];
 

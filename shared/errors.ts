@@ -81,6 +81,8 @@ export const ERROR_CODES = {
   SNAPSHOT_NOT_STAGED: { grpc: GrpcStatus.NOT_FOUND, user: false },
   /** The agent is busy: too many concurrent reads or streams from this caller, or in all. */
   RESOURCE_EXHAUSTED: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, user: false },
+  /** `kubecycle serve` did not answer (a start armed on boot needs it to run). */
+  SERVE_UNREACHABLE: { grpc: GrpcStatus.UNAVAILABLE, user: false },
   /** Anything we did not expect: a bug. */
   INTERNAL: { grpc: GrpcStatus.INTERNAL, user: false },
 } as const satisfies Record<string, { grpc: GrpcStatus; user: boolean }>;

@@ -10,6 +10,12 @@ export const ROLE_ORGANIZATIONS: Readonly<Record<string, Role>> = Object.freeze(
   "kubecycle:viewer": "viewer",
 });
 
+/** The Organization of agent certificates: it grants no client role, and lets an agent report about its own node. */
+export const AGENT_ORGANIZATION = "kubecycle:agent";
+
+/** The Organization of `kubecycle serve`'s serving certificate: agents send their reports only to a server holding it. */
+export const SERVE_ORGANIZATION = "kubecycle:serve";
+
 /** The subject fields we read, as Node's TLS layer reports them (a field repeated in the DN arrives as an array). */
 export interface CertSubject {
   CN?: string | string[];
@@ -29,6 +35,11 @@ export function roleFromSubject(subject: CertSubject | undefined): Role | undefi
   if (roles.includes("operator")) return "operator";
   if (roles.includes("viewer")) return "viewer";
   return undefined;
+}
+
+/** Whether a certificate subject names `organization` among its Organizations. */
+export function hasOrganization(subject: CertSubject | undefined, organization: string): boolean {
+  return values(subject?.O).includes(organization);
 }
 
 /** The caller's name for logs and audit lines: the certificate's first common name. */

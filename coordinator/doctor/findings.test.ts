@@ -145,16 +145,13 @@ describe("diagnose", () => {
     const one = diagnose(evidence([gone(nodes[0]!), nodes[1]!, nodes[2]!, nodes[3]!]));
     expect(one.map((f) => f.code)).toEqual(["etcd-data-damaged"]);
     expect(one[0]?.evidence).toContain("/var/lib/etcd: 0 WAL files, db 0 bytes");
-    expect(one[0]?.fix[1]).toBe(
-      "etcdctl member remove 100 && etcdctl member add etcd-m1 --peer-urls=https://10.0.0.1:2380",
-    );
+    expect(one[0]?.fix[1]).toBe("kubecycle etcd rejoin m1");
 
     const two = diagnose(evidence([gone(nodes[0]!), gone(nodes[1]!), nodes[2]!, nodes[3]!]));
     const damaged = two.filter((f) => f.code === "etcd-data-damaged");
     expect(damaged).toHaveLength(2);
-    expect(damaged[0]?.fix[0]).toMatch(
-      /^no quorum without it: restore every member from the newest snapshot \(\/backups\/prod-etcd-2026-11-29\.db\)/,
-    );
+    expect(damaged[0]?.fix[0]).toMatch(/^no quorum without it: restore every member from the newest snapshot/);
+    expect(damaged[0]?.fix[1]).toBe("kubecycle etcd restore /backups/prod-etcd-2026-11-29.db");
   });
 
   it("address drift: the recorded address is not among the node's own", () => {

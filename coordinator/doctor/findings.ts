@@ -179,12 +179,12 @@ function etcdFindings(ev: Evidence, etcdNodes: NodeEvidence[], t: DoctorThreshol
         cause: "corrupted or lost etcd data (a full disk, a crash during a write, or a deleted directory)",
         fix: quorum
           ? [
-              `the other members keep quorum (${healthy.length} of ${total} healthy): remove and re-add this member, then start it empty:`,
-              `etcdctl member remove ${member?.id ?? "<its id>"} && etcdctl member add ${member?.name ?? "<its name>"} --peer-urls=${member?.peerUrls.join(",") ?? "<its peer URL>"}`,
-              `on ${n.name}: move ${disk?.path ?? "its data directory"} aside (never delete it), start etcd with --initial-cluster-state=existing`,
+              `the other members keep quorum (${healthy.length} of ${total} healthy): let it rejoin empty (removed and re-added, its data kept aside):`,
+              `kubecycle etcd rejoin ${n.name}`,
             ]
           : [
-              `no quorum without it: restore every member from the newest snapshot${snapshot ? ` (${snapshot})` : ""} with \`etcdutl snapshot restore\`, as the runbook's "restore etcd from a backup"`,
+              `no quorum without it: restore every member from the newest snapshot, as the runbook's "restore etcd from a backup":`,
+              `kubecycle etcd restore ${snapshot ?? "SNAPSHOT"}`,
             ],
       });
     } else if (u && u.activeState !== "active" && u.activeState !== "activating") {
@@ -277,7 +277,8 @@ function etcdFindings(ev: Evidence, etcdNodes: NodeEvidence[], t: DoctorThreshol
         evidence: alarms,
         cause: "a member's data diverged from the others' (a damaged disk, or data restored on one member only)",
         fix: [
-          `restore every member from the newest snapshot${snapshot ? ` (${snapshot})` : ""}, as the runbook's "restore etcd from a backup"`,
+          `restore every member from the newest snapshot, as the runbook's "restore etcd from a backup":`,
+          `kubecycle etcd restore ${snapshot ?? "SNAPSHOT"}`,
         ],
       });
     }

@@ -1,5 +1,8 @@
 export {
   AGENT_ORGANIZATION,
+  SERVE_ORGANIZATION,
+  issueServeCert,
+  type ServeCertOptions,
   createCa,
   issueAgentCert,
   issueClientCert,

@@ -2,12 +2,18 @@ import { X509Certificate, randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import { join } from "node:path";
-import { KubecycleError, ROLE_ORGANIZATIONS, type Role } from "../../shared/index.js";
+import {
+  AGENT_ORGANIZATION,
+  KubecycleError,
+  ROLE_ORGANIZATIONS,
+  SERVE_ORGANIZATION,
+  type Role,
+} from "../../shared/index.js";
 import { CERT_MODE, KEY_MODE, createPrivateFile, exists, refuseOverwrite, withStagingDir } from "./files.js";
 import { openssl } from "./openssl.js";
 
-/** The Organization of agent certificates. It grants no client role: an agent's certificate cannot command agents. */
-export const AGENT_ORGANIZATION = "kubecycle:agent";
+// An agent's certificate grants no client role (it cannot command agents); serve's only serves the agents' reports.
+export { AGENT_ORGANIZATION, SERVE_ORGANIZATION };
 
 /** Options every PKI function takes. */
 export interface PkiOptions {
@@ -31,6 +37,16 @@ export interface AgentCertOptions extends PkiOptions {
   node: string;
   /** The addresses the coordinator dials the agent on; at least one. */
   ips: readonly string[];
+  /** More DNS names for the SAN. Default none. */
+  dnsNames?: readonly string[];
+}
+
+/** Options for {@link issueServeCert}. */
+export interface ServeCertOptions extends PkiOptions {
+  /** The admin host's name: the CN and the first DNS SAN; also the file name. */
+  name: string;
+  /** The addresses the agents dial `kubecycle serve` on. Default none (then dnsNames must be dialled). */
+  ips?: readonly string[];
   /** More DNS names for the SAN. Default none. */
   dnsNames?: readonly string[];
 }
@@ -123,6 +139,30 @@ export async function issueAgentCert(dir: string, opts: AgentCertOptions): Promi
   });
 }
 
+/**
+ * Issues `kubecycle serve`'s serving certificate, `<dir>/serve/<name>.crt|.key` (O=kubecycle:serve, server
+ * authentication only): the agents send their reports only to a server that shows it under the name they dial.
+ */
+export async function issueServeCert(dir: string, opts: ServeCertOptions): Promise<WrittenFiles> {
+  const { name } = opts;
+  if (!isDnsName(name)) {
+    throw invalid("name", `serve host name "${name}" is not a DNS-1123 subdomain (lowercase a-z, 0-9, - and .)`);
+  }
+  for (const ip of opts.ips ?? []) {
+    if (isIP(ip) === 0 || ip.includes("%")) throw invalid("ips", `"${ip}" is not an IP address`);
+  }
+  for (const n of opts.dnsNames ?? []) {
+    if (!isDnsName(n)) throw invalid("dnsNames", `"${n}" is not a DNS-1123 name`);
+  }
+  const dns = [...new Set([name, ...(opts.dnsNames ?? [])])].map((n) => `DNS:${n}`);
+  const ips = [...new Set(opts.ips ?? [])].map((ip) => `IP:${ip}`);
+  return issueLeaf(dir, "serve", name, SERVE_ORGANIZATION, opts, {
+    ...LEAF_EXTENSIONS,
+    extendedKeyUsage: "serverAuth",
+    subjectAltName: [...dns, ...ips].join(","),
+  });
+}
+
 /** Issues an operator's or viewer's client certificate, `<dir>/clients/<name>.crt|.key`. */
 export async function issueClientCert(dir: string, opts: ClientCertOptions): Promise<WrittenFiles> {
   const { name, role } = opts;
@@ -142,7 +182,7 @@ export async function issueClientCert(dir: string, opts: ClientCertOptions): Pro
 
 async function issueLeaf(
   dir: string,
-  kind: "agents" | "clients",
+  kind: "agents" | "clients" | "serve",
   cn: string,
   org: string,
   opts: PkiOptions,

@@ -15,6 +15,11 @@ export interface ClusterStopOptions {
   poweroff: boolean;
   /** Disable the units' start at boot, so a node that boots starts none of them (the agent still starts). */
   bootHold: boolean;
+  /**
+   * `--start-on-boot` (with poweroff and bootHold): recorded for `kubecycle serve`, which starts the cluster once every
+   * node reported from a new boot. Default false.
+   */
+  startOnBoot?: boolean;
   /** `--cert-window`: refuse when a certificate the cluster needs expires within this long. */
   certWindowMs: number;
   breakLock: boolean;
@@ -94,9 +99,15 @@ export function planClusterStop(cluster: string, nodes: readonly InventoryNode[]
   ]);
   b.phase("record", "Record the inventory for the start", [
     step(
-      { kind: "record-inventory", bootHold: opts.bootHold, poweroff: opts.poweroff },
+      {
+        kind: "record-inventory",
+        bootHold: opts.bootHold,
+        poweroff: opts.poweroff,
+        ...(opts.startOnBoot ? { startOnBoot: true } : {}),
+      },
       t.agentCallMs * 2,
-      "nodes, addresses, roles, runtimes, etcd members, administrators' cordons and unit enablement are on disk",
+      "nodes, addresses, roles, runtimes, etcd members, administrators' cordons and unit enablement are on disk" +
+        (opts.startOnBoot ? "; the start on boot is armed for kubecycle serve" : ""),
       null,
     ),
   ]);

@@ -74,7 +74,13 @@ export type StepAction =
   | { kind: "check-api" }
   | { kind: "check-certificates"; windowMs: number }
   | { kind: "check-addresses" }
-  | { kind: "record-inventory"; bootHold: boolean; poweroff: boolean }
+  | {
+      kind: "record-inventory";
+      bootHold: boolean;
+      poweroff: boolean;
+      /** `--start-on-boot`: serve starts the cluster once every node reported from a new boot (absent: false). */
+      startOnBoot?: boolean;
+    }
   | { kind: "park-lease" }
   | { kind: "attach-lease" }
   | { kind: "set-auto-start"; units: string[]; enabled: boolean }
@@ -105,7 +111,24 @@ export type StepAction =
   | { kind: "check-etcd-healthy"; excluding: string[]; wait: boolean }
   | { kind: "check-control-plane" }
   | { kind: "uncordon" }
-  | { kind: "release-lock" };
+  | { kind: "release-lock" }
+  /** The snapshot file on this host still has the sha256 the plan was made with. */
+  | { kind: "check-snapshot"; path: string; sha256: string }
+  /** etcd is broken (some member unhealthy, no single leader): a restore is refused otherwise, unless forced. */
+  | { kind: "check-etcd-restorable"; force: boolean }
+  /** The snapshot sent to the node's agent, checked there against its sha256 and read by etcd's own tool. */
+  | { kind: "stage-snapshot"; path: string; sha256: string }
+  /** The node's member restored from the staged snapshot with the recorded member list and a new cluster token. */
+  | { kind: "etcd-restore"; sha256: string; clusterToken: string }
+  /** Through the step's node's healthy member: `member` (a node's name) removed and added again, empty. */
+  | { kind: "etcd-replace-member"; member: string }
+  /** The node's member prepared to rejoin (its data aside; the initial cluster `replacedBy`'s step got) or done. */
+  | { kind: "etcd-rejoin"; phase: "prepare" | "finish"; replacedBy: string }
+  /**
+   * Every member on its node healthy, one leader, the recorded members by name and peer URLs (a restore or a rejoin
+   * gives them new ids); with `revisionFrom` (a stage-snapshot step), the revision the snapshot had, or at least it.
+   */
+  | { kind: "check-etcd-members"; revisionFrom?: string; exactRevision: boolean };
 
 export type StepKind = StepAction["kind"];
 
@@ -119,6 +142,9 @@ const CHANGING_KINDS: ReadonlySet<StepKind> = new Set([
   "set-auto-start",
   "power-off",
   "uncordon",
+  "etcd-restore",
+  "etcd-replace-member",
+  "etcd-rejoin",
 ]);
 
 /** Whether a step changes a node: the executor fences these with the lock, and a stop that ran one parks it. */

@@ -222,7 +222,7 @@ describe("executePlan", () => {
       concurrency: 2,
       interrupt: new AbortController().signal,
       log,
-      completed: new Set(["one/a"]),
+      completed: new Map([["one/a", {}]]),
     });
     await journal.close();
     expect(ran).toEqual(["one/b"]);
@@ -245,7 +245,9 @@ describe("executePlan", () => {
     expect([failed.result, failed.runs]).toEqual(["failed", 1]);
 
     fail = false;
-    const completed = new Set(failed.steps.filter((s) => s.status === "succeeded").map((s) => s.step));
+    const completed = new Map(
+      failed.steps.filter((s) => s.status === "succeeded").map((s) => [s.step, s.evidence ?? {}] as const),
+    );
     const again = await Journal.resume(stateDir, op, completed.size);
     expect((await readOperation(stateDir, op)).result).not.toBe("failed");
     expect((await executePlan({ ...base, journal: again, completed })).result).toBe("succeeded");
@@ -258,6 +260,36 @@ describe("executePlan", () => {
     ]);
     // The same step gives the same agent operation id in both runs: the agent replays instead of acting twice.
     expect(done.steps[1]?.evidence).toEqual({ agentOp: `${op}.one.b.x` });
+  });
+
+  it("hands a step the evidence of the steps before it, from this run and from an earlier one", async () => {
+    const p = plan([
+      { name: "one", title: "One", steps: [step("one/a", "a")] },
+      { name: "two", title: "Two", steps: [step("two/b", "b")] },
+      { name: "three", title: "Three", steps: [step("three/c", "c")] },
+    ]);
+    const { journal } = await setup(p);
+    const seen: Record<string, unknown> = {};
+    const runners: StepRunners = {
+      cordon: (ctx) => {
+        seen[ctx.step.id] = { a: ctx.evidenceOf("one/a"), b: ctx.evidenceOf("two/b"), c: ctx.evidenceOf("three/c") };
+        return Promise.resolve({ by: ctx.step.id });
+      },
+    };
+    await executePlan({
+      plan: p,
+      journal,
+      runners,
+      concurrency: 1,
+      interrupt: new AbortController().signal,
+      log,
+      completed: new Map([["one/a", { revision: 42 }]]),
+    });
+    await journal.close();
+    expect(seen).toEqual({
+      "two/b": { a: { revision: 42 }, b: undefined, c: undefined },
+      "three/c": { a: { revision: 42 }, b: { by: "two/b" }, c: undefined },
+    });
   });
 });
 

@@ -19,6 +19,11 @@ export interface StepContext<A extends StepAction = StepAction> {
   signal: AbortSignal;
   /** A line of progress for the live view and the journal ("3 pods left, web-2 blocked by PDB web"). */
   progress: (message: string) => void;
+  /**
+   * The evidence of a step of this operation that succeeded before this one (in this run or, on resume, an earlier
+   * one): how a step uses what an earlier one learned (a restore's check, the snapshot's revision its staging read).
+   */
+  evidenceOf: (stepId: string) => Evidence | undefined;
   log: Logger;
 }
 
@@ -48,8 +53,8 @@ export interface ExecuteOptions {
   log: Logger;
   /** Run every step even after one failed (a dry run's checks); the result still says it failed. Default false. */
   continueOnFailure?: boolean;
-  /** Step ids already done (from the journal of an earlier run), skipped on resume. */
-  completed?: ReadonlySet<string>;
+  /** Steps already done (from the journal of an earlier run), by id with their evidence: skipped on resume. */
+  completed?: ReadonlyMap<string, Evidence>;
   /** Every journal entry, as it is written: for the live view and the JSON event stream. */
   onEvent?: (entry: JournalEntry) => void;
   /**
@@ -73,6 +78,7 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecutionResult
   };
 
   let failed: ExecutionResult["failed"];
+  const evidence = new Map<string, Evidence>(opts.completed);
   const order = plan.phases.flatMap((p) => p.steps);
   let reached: Step | undefined = order.filter((s) => opts.completed?.has(s.id)).at(-1);
   const reach = (step: Step) => {
@@ -134,13 +140,15 @@ export async function executePlan(opts: ExecuteOptions): Promise<ExecutionResult
           lastProgress = message;
           progressWrites.push(record({ type: "step-progress", step: step.id, message }));
         },
+        evidenceOf: (id) => evidence.get(id),
         log: opts.log.child({ op: journal.op, step: step.id, ...(step.node ? { node: step.node } : {}) }),
       };
       if (opts.beforeChange && changesNodes(step.action)) await opts.beforeChange(step);
       // A runner that ignores its signal must still not hold the procedure past the deadline.
-      const evidence = await Promise.race([runner(ctx), cutOff.promise]);
+      const proof = await Promise.race([runner(ctx), cutOff.promise]);
       await Promise.all(progressWrites);
-      await record({ type: "step-succeeded", step: step.id, evidence });
+      await record({ type: "step-succeeded", step: step.id, evidence: proof });
+      evidence.set(step.id, proof);
       return undefined;
     } catch (err) {
       await Promise.allSettled(progressWrites);

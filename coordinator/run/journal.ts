@@ -18,6 +18,7 @@ export type JournalRecord =
       host: string;
       pid: number;
       started?: number;
+      origin?: OperationOrigin;
     }
   | {
       type: "operation-resumed";
@@ -39,6 +40,15 @@ export type JournalRecord =
 type Body<R> = R extends unknown ? Omit<R, "t"> : never;
 /** A record as the executor hands it over; the journal stamps the time. */
 export type JournalEntry = Body<JournalRecord>;
+
+/**
+ * Who began an operation other than an operator at a terminal, and why: `serve` running the start a cluster stop
+ * armed (`--start-on-boot`), once every node reported after its new boot.
+ */
+export interface OperationOrigin {
+  by: string;
+  why: string;
+}
 
 /** What the steps of an operation worked from, beside its plan: a resume works from the same. */
 const INVENTORY = "inventory.json";
@@ -100,7 +110,13 @@ export class Journal implements JournalWriter {
    * Creates the operation's directory, writes its plan and what the steps work from (the inventory), and opens its
    * journal.
    */
-  static async create(stateDir: string, op: string, plan: Plan, inventory: unknown): Promise<Journal> {
+  static async create(
+    stateDir: string,
+    op: string,
+    plan: Plan,
+    inventory: unknown,
+    origin?: OperationOrigin,
+  ): Promise<Journal> {
     const dir = join(stateDir, "operations", op);
     await mkdir(dir, { recursive: true, mode: 0o700 });
     await writeFileDurably(join(dir, "plan.json"), `${JSON.stringify(plan, null, 2)}\n`);
@@ -113,6 +129,7 @@ export class Journal implements JournalWriter {
       procedure: plan.procedure,
       target: plan.target,
       ...thisProcess(),
+      ...(origin ? { origin } : {}),
     });
     return j;
   }
@@ -186,6 +203,8 @@ export interface OperationSummary {
   host: string;
   startedAt: string;
   finishedAt?: string;
+  /** Set when something else than an operator began it (serve's start on boot), with why. */
+  origin?: OperationOrigin;
   /**
    * Without a finish record: "running" while the kubecycle process that writes it is alive (or on another host, where
    * this one cannot tell), "abandoned" once that process is gone (killed, or its machine went down).
@@ -251,7 +270,12 @@ export async function readOperation(stateDir: string, op: string): Promise<Opera
     const s = "step" in r ? steps.get(r.step) : undefined;
     switch (r.type) {
       case "operation-started":
-        Object.assign(summary, { user: r.user, host: r.host, startedAt: r.t });
+        Object.assign(summary, {
+          user: r.user,
+          host: r.host,
+          startedAt: r.t,
+          ...(r.origin ? { origin: r.origin } : {}),
+        });
         writer = { host: r.host, pid: r.pid, started: r.started };
         break;
       case "operation-resumed":

@@ -1,12 +1,12 @@
 import { fromJSON, loadSync, type MessageTypeDefinition, type ServiceDefinition } from "@grpc/proto-loader";
 import { describe, expect, it } from "vitest";
-import { agentProtoJson, agentProtoPath, PROTO_LOADER_OPTIONS } from "./index.js";
+import { PROTO_LOADER_OPTIONS, protoJson, protoPaths } from "./index.js";
 
-// The shipped bundles carry agentProtoJson() instead of proto/ (scripts/bundle.mjs); it must be the same contract,
+// The shipped bundles carry protoJson() instead of proto/ (scripts/bundle.mjs); it must be the same contracts,
 // down to the bytes on the wire, as what loadSync reads from the .proto.
 describe("the embedded contract", () => {
-  const fromFile = loadSync(agentProtoPath(), PROTO_LOADER_OPTIONS);
-  const embedded = fromJSON(JSON.parse(JSON.stringify(agentProtoJson())) as never, PROTO_LOADER_OPTIONS);
+  const fromFile = loadSync(protoPaths(), PROTO_LOADER_OPTIONS);
+  const embedded = fromJSON(JSON.parse(JSON.stringify(protoJson())) as never, PROTO_LOADER_OPTIONS);
 
   it("has the same services, methods, paths and streaming kinds", () => {
     const shape = (def: typeof fromFile) =>
@@ -23,6 +23,8 @@ describe("the embedded contract", () => {
         );
     expect(shape(embedded)).toEqual(shape(fromFile));
     expect(shape(fromFile).flat().length).toBeGreaterThan(10);
+    // Both contracts: the agent's and the registry kubecycle serve offers.
+    expect(Object.keys(embedded)).toEqual(expect.arrayContaining(["kubecycle.v1.Agent", "kubecycle.v1.Registry"]));
   });
 
   it("encodes and decodes every message type the same", () => {
@@ -37,13 +39,17 @@ describe("the embedded contract", () => {
     const svc = fromFile["kubecycle.v1.Agent"] as ServiceDefinition;
     const svc2 = embedded["kubecycle.v1.Agent"] as ServiceDefinition;
     const stop = { operationId: "op-1", units: [{ name: "kubelet", settleTimeoutMs: 5000 }], ignoreMissing: true };
-    for (const [name, method] of Object.entries(svc)) {
-      const other = svc2[name];
-      expect(other, name).toBeDefined();
-      const sample = name === "StopUnits" ? stop : {};
-      const a = method.requestSerialize(sample);
-      expect(other?.requestSerialize(sample), name).toEqual(a);
-      expect(other?.requestDeserialize(a), name).toEqual(method.requestDeserialize(a));
+    for (const service of ["kubecycle.v1.Agent", "kubecycle.v1.Registry"]) {
+      const fileSvc = fromFile[service] as ServiceDefinition;
+      const embeddedSvc = embedded[service] as ServiceDefinition;
+      for (const [name, method] of Object.entries(fileSvc)) {
+        const other = embeddedSvc[name];
+        expect(other, name).toBeDefined();
+        const sample = name === "StopUnits" ? stop : {};
+        const a = method.requestSerialize(sample);
+        expect(other?.requestSerialize(sample), name).toEqual(a);
+        expect(other?.requestDeserialize(a), name).toEqual(method.requestDeserialize(a));
+      }
     }
     const bytes = svc.StopUnits?.requestSerialize(stop);
     expect(svc2.StopUnits?.requestDeserialize(bytes as Buffer)).toMatchObject(stop);

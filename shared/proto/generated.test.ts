@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { loadAgentProto } from "./index.js";
+import { loadAgentProto, loadRegistryProto } from "./index.js";
 
 const root = new URL("../..", import.meta.url).pathname;
 
@@ -16,7 +16,7 @@ async function files(dir: string): Promise<string[]> {
     .sort();
 }
 
-describe("the agent contract", () => {
+describe("the contracts (agent, registry)", () => {
   it("has generated types in sync with proto/ (run `npm run proto:gen` after changing the .proto)", async () => {
     const out = await mkdtemp(join(tmpdir(), "kc-protogen-"));
     const script = JSON.parse(await readFile(join(root, "package.json"), "utf8")) as {
@@ -60,5 +60,16 @@ describe("the agent contract", () => {
         "WatchStatus",
       ].sort(),
     );
+  });
+
+  it("loads the registry, with every RPC serve offers, and the agent's messages it reuses", () => {
+    const v1 = loadRegistryProto().kubecycle.v1;
+    expect(Object.keys(v1.Registry.service).sort()).toEqual(["ListReports", "Report"]);
+    // A report carries the agent contract's own UnitStatus and NodeFacts, not copies that could drift.
+    const type = v1.BootReport.type as { field: Array<{ name: string; typeName: string }> };
+    const fields = type.field.map((f) => [f.name, f.typeName]);
+    expect(fields).toContainEqual(["units", "UnitStatus"]);
+    expect(fields).toContainEqual(["facts", "NodeFacts"]);
+    expect(Object.keys(v1.Agent.service)).toEqual(Object.keys(loadAgentProto().kubecycle.v1.Agent.service));
   });
 });

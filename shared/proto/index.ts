@@ -1,10 +1,11 @@
-import { loadPackageDefinition } from "@grpc/grpc-js";
+import { loadPackageDefinition, type GrpcObject } from "@grpc/grpc-js";
 import { fromJSON, loadSync, type Options } from "@grpc/proto-loader";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import protobuf, { type INamespace } from "protobufjs";
 import type { ProtoGrpcType } from "./generated/agent.js";
+import type { ProtoGrpcType as RegistryProtoGrpcType } from "./generated/registry.js";
 
 export type * from "./generated/kubecycle/v1/Agent.js";
 export type * from "./generated/kubecycle/v1/HealthResponse.js";
@@ -46,6 +47,15 @@ export type * from "./generated/kubecycle/v1/CertificateInfo.js";
 export type * from "./generated/kubecycle/v1/CertificatesResult.js";
 export type * from "./generated/kubecycle/v1/PowerOffRequest.js";
 export type * from "./generated/kubecycle/v1/PowerOffResult.js";
+export type * from "./generated/kubecycle/v1/Registry.js";
+export type * from "./generated/kubecycle/v1/BootReport.js";
+export type * from "./generated/kubecycle/v1/ReportAck.js";
+export type * from "./generated/kubecycle/v1/ReportReason.js";
+export type * from "./generated/kubecycle/v1/ListReportsRequest.js";
+export type * from "./generated/kubecycle/v1/KeptReport.js";
+export type * from "./generated/kubecycle/v1/ReportList.js";
+export type * from "./generated/kubecycle/v1/StartOnBoot.js";
+export type * from "./generated/kubecycle/v1/MissingNode.js";
 export type * from "./generated/kubecycle/v1/ReadJournalRequest.js";
 export type * from "./generated/kubecycle/v1/JournalLines.js";
 export type * from "./generated/kubecycle/v1/GetClockRequest.js";
@@ -76,47 +86,68 @@ export const PROTO_LOADER_OPTIONS: Options = {
   oneofs: true,
 };
 
-const AGENT_PROTO = "proto/kubecycle/v1/agent.proto";
+/** The gRPC contracts: the agent's, and the registry `kubecycle serve` offers (which imports the agent's messages). */
+const CONTRACTS = ["proto/kubecycle/v1/agent.proto", "proto/kubecycle/v1/registry.proto"] as const;
 
 /**
- * Where the .proto contract lives: the nearest proto/ above this module, which is the package root whether the
+ * Where a .proto contract lives: the nearest proto/ above this module, which is the package root whether the
  * code runs from source, from dist/ or from a single-file bundle in dist/bin/.
  */
-export function agentProtoPath(): string {
+function protoPath(file: string): string {
   for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
-    const candidate = join(dir, AGENT_PROTO);
+    const candidate = join(dir, file);
     if (existsSync(candidate)) return candidate;
-    if (dirname(dir) === dir) throw new Error(`${AGENT_PROTO} not found above ${fileURLToPath(import.meta.url)}`);
+    if (dirname(dir) === dir) throw new Error(`${file} not found above ${fileURLToPath(import.meta.url)}`);
   }
 }
 
+/** The agent contract's path. */
+export function agentProtoPath(): string {
+  return protoPath(CONTRACTS[0]);
+}
+
+/** Every contract's path. */
+export function protoPaths(): string[] {
+  return CONTRACTS.map(protoPath);
+}
+
 /**
- * The contract as protobuf.js JSON, parsed with {@link PROTO_LOADER_OPTIONS}: what scripts/bundle.mjs embeds in the
+ * The contracts as protobuf.js JSON, parsed with {@link PROTO_LOADER_OPTIONS}: what scripts/bundle.mjs embeds in the
  * shipped bundles, so an installed binary needs no proto/ on disk.
  */
-export function agentProtoJson(): INamespace {
+export function protoJson(): INamespace {
   // proto-loader's loadSync parses exactly like this (Root.loadSync with its options, then resolveAll).
-  const root = new protobuf.Root().loadSync(agentProtoPath(), PROTO_LOADER_OPTIONS);
+  const root = new protobuf.Root().loadSync(protoPaths(), PROTO_LOADER_OPTIONS);
   root.resolveAll();
   return root.toJSON();
 }
 
-// Replaced by scripts/bundle.mjs (esbuild's define) with agentProtoJson() as a JSON string; absent in source and dist/.
-declare const KUBECYCLE_AGENT_PROTO_JSON: string | undefined;
+// Replaced by scripts/bundle.mjs (esbuild's define) with protoJson() as a JSON string; absent in source and dist/.
+declare const KUBECYCLE_PROTO_JSON: string | undefined;
 
-/** Whether this program carries the contract in itself (a shipped bundle) or reads proto/ from disk. */
-export function agentProtoSource(): "embedded" | "file" {
-  return typeof KUBECYCLE_AGENT_PROTO_JSON === "string" ? "embedded" : "file";
+/** Whether this program carries the contracts in itself (a shipped bundle) or reads proto/ from disk. */
+export function protoSource(): "embedded" | "file" {
+  return typeof KUBECYCLE_PROTO_JSON === "string" ? "embedded" : "file";
 }
 
-let cached: ProtoGrpcType | undefined;
+let cached: GrpcObject | undefined;
 
-/** Loads the agent contract once per process: the embedded one in a bundle, else proto/ on disk. */
-export function loadAgentProto(): ProtoGrpcType {
+/** Loads both contracts once per process: the embedded ones in a bundle, else proto/ on disk. */
+function loadContracts(): GrpcObject {
   cached ??= loadPackageDefinition(
-    typeof KUBECYCLE_AGENT_PROTO_JSON === "string"
-      ? fromJSON(JSON.parse(KUBECYCLE_AGENT_PROTO_JSON) as INamespace, PROTO_LOADER_OPTIONS)
-      : loadSync(agentProtoPath(), PROTO_LOADER_OPTIONS),
-  ) as unknown as ProtoGrpcType;
+    typeof KUBECYCLE_PROTO_JSON === "string"
+      ? fromJSON(JSON.parse(KUBECYCLE_PROTO_JSON) as INamespace, PROTO_LOADER_OPTIONS)
+      : loadSync(protoPaths(), PROTO_LOADER_OPTIONS),
+  );
   return cached;
+}
+
+/** The agent contract. */
+export function loadAgentProto(): ProtoGrpcType {
+  return loadContracts() as unknown as ProtoGrpcType;
+}
+
+/** The registry contract (`kubecycle serve`'s). */
+export function loadRegistryProto(): RegistryProtoGrpcType {
+  return loadContracts() as unknown as RegistryProtoGrpcType;
 }

@@ -2,160 +2,34 @@
 // start`, the refusals, a node dropping off half-way, and a whole power cycle with nothing lost. Every outcome is
 // checked through an independent channel: systemctl and its unit timestamps inside each node, etcd itself (its
 // JSON gateway and etcdctl), and the API through @kubernetes/client-node. kubecycle's own words are not the proof.
-import { CoordinationV1Api, CoreV1Api, KubeConfig } from "@kubernetes/client-node";
-import { readFile } from "node:fs/promises";
 import { request } from "node:https";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../lab/host.js";
-import { labUp, readInventory, type Lab } from "../lab/lab.js";
+import { labUp, type Lab } from "../lab/lab.js";
+import { ClusterProbe, keyOf as keyIn } from "./cluster.js";
 import { downLab, journalOf, kubecycle as cli, opOf, waitFor } from "./helpers.js";
 
 let lab: Lab;
-let core: CoreV1Api;
-let coordination: CoordinationV1Api;
-let etcdTls: { ca: Buffer; cert: Buffer; key: Buffer; endpoint: string };
+let probe: ClusterProbe;
 
 const kubecycle = (args: string[], onStart?: Parameters<typeof cli>[2]) => cli(lab, args, onStart);
 const NS = "kc-outage";
 const KEYS = 10_000;
-
-/** A unit's state and its transitions' times, as the node's own systemd recorded them (wall clock, microseconds). */
-async function unitTimes(node: string, unit: string) {
-  const props = [
-    "ActiveState",
-    "UnitFileState",
-    "ActiveEnterTimestamp",
-    "ActiveExitTimestamp",
-    "InactiveEnterTimestamp",
-    "InactiveExitTimestamp",
-  ];
-  const r = await lab.node(node).systemctl("show", "--timestamp=us+utc", `--property=${props.join(",")}`, unit);
-  const kv = Object.fromEntries(
-    r.stdout
-      .trim()
-      .split("\n")
-      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
-  );
-  // "Sat 2026-11-30 13:45:12.123456 UTC" -> ms since the epoch (with the microseconds kept as a fraction).
-  const t = (v: string | undefined) => {
-    const m = /(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)\.(\d{6}) UTC/.exec(v ?? "");
-    return m ? Date.parse(`${m[1]}T${m[2]}Z`) + Number(m[3]) / 1000 : Number.NaN;
-  };
-  return {
-    active: kv.ActiveState ?? "",
-    enabled: kv.UnitFileState ?? "",
-    activeEnter: t(kv.ActiveEnterTimestamp),
-    activeExit: t(kv.ActiveExitTimestamp),
-    inactiveEnter: t(kv.InactiveEnterTimestamp),
-    /** When a start began (it left "inactive" for "activating"). */
-    inactiveExit: t(kv.InactiveExitTimestamp),
-  };
-}
-
-const masters = () => lab.masters.map((n) => n.name);
-const everyNode = () => lab.nodes.map((n) => n.name);
-
-async function nodeReady(name: string): Promise<boolean> {
-  const n = await core.readNode({ name });
-  return n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
-}
-
-async function lockLease(): Promise<string | undefined> {
-  try {
-    return (await coordination.readNamespacedLease({ name: "kubecycle-lock", namespace: "kube-system" })).spec
-      ?.holderIdentity;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Every node Ready and schedulable, no lock, every unit running: the cluster as a refusal must leave it. */
-async function untouched(): Promise<void> {
-  expect(await lockLease()).toBeUndefined();
-  for (const n of everyNode()) {
-    expect((await core.readNode({ name: n })).spec?.unschedulable ?? false, `${n} cordoned`).toBe(false);
-    for (const u of ["kubelet", "containerd"]) expect((await unitTimes(n, u)).active, `${n} ${u}`).toBe("active");
-  }
-  for (const m of masters()) expect((await unitTimes(m, "etcd")).active, `${m} etcd`).toBe("active");
-}
-
-/** Every node Ready and untainted by the node-lifecycle controller. */
-async function settled(timeoutMs = 120_000): Promise<void> {
-  await waitFor(
-    "every node Ready and untainted",
-    async () => {
-      const nodes = (await core.listNode()).items;
-      const ok = nodes.every(
-        (n) =>
-          n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") &&
-          !(n.spec?.taints ?? []).some((t) => t.key.startsWith("node.kubernetes.io/")),
-      );
-      return nodes.length === lab.nodes.length && ok ? true : undefined;
-    },
-    timeoutMs,
-  );
-}
-
-/** A call to etcd's v3 JSON gateway from the host, with the lab's etcd admin certificate: etcd's own word. */
-function etcdApi<T>(path: string, body: unknown): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${etcdTls.endpoint}${path}`,
-      { method: "POST", ca: etcdTls.ca, cert: etcdTls.cert, key: etcdTls.key, timeout: 10_000 },
-      (res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (c: string) => (text += c));
-        res.on("end", () =>
-          res.statusCode === 200 ? resolve(JSON.parse(text) as T) : reject(new Error(`${res.statusCode}: ${text}`)),
-        );
-      },
-    );
-    req.on("error", reject);
-    req.on("timeout", () => req.destroy(new Error("timed out")));
-    req.end(JSON.stringify(body));
-  });
-}
-
-const b64 = (s: string) => Buffer.from(s).toString("base64");
-const keyOf = (i: number) => `/kubecycle-e2e/outage/${String(i).padStart(5, "0")}`;
-
-async function writeKeys(): Promise<void> {
-  const queue = Array.from({ length: KEYS }, (_, i) => i);
-  await Promise.all(
-    Array.from({ length: 32 }, async () => {
-      for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
-        await etcdApi("/v3/kv/put", { key: b64(keyOf(i)), value: b64(`value-${i}`) });
-      }
-    }),
-  );
-}
-
-async function readKeys(): Promise<Map<string, string>> {
-  const prefix = "/kubecycle-e2e/outage/";
-  const end = "/kubecycle-e2e/outage0"; // "/" + 1
-  const res = await etcdApi<{ kvs?: Array<{ key: string; value: string }> }>("/v3/kv/range", {
-    key: b64(prefix),
-    range_end: b64(end),
-  });
-  return new Map(
-    (res.kvs ?? []).map((kv) => [Buffer.from(kv.key, "base64").toString(), Buffer.from(kv.value, "base64").toString()]),
-  );
-}
+const PREFIX = "/kubecycle-e2e/outage/";
+const keyOf = (i: number) => keyIn(PREFIX, i);
+const unitTimes = (node: string, unit: string) => probe.unitTimes(node, unit);
+const masters = () => probe.masters;
+const everyNode = () => probe.nodes;
+const nodeReady = (name: string) => probe.nodeReady(name);
+const lockLease = () => probe.lockLease();
+const untouched = () => probe.untouched();
+const settled = (timeoutMs?: number) => probe.settled(timeoutMs);
+const writeKeys = () => probe.writeKeys(PREFIX, KEYS);
+const readKeys = () => probe.readKeys(PREFIX);
 
 beforeAll(async () => {
   lab = await labUp({ masters: 3, workers: 2, build: "skip" });
-  const kc = new KubeConfig();
-  kc.loadFromFile(lab.kubeconfigPath);
-  core = kc.makeApiClient(CoreV1Api);
-  coordination = kc.makeApiClient(CoordinationV1Api);
-  const inv = await readInventory(lab.paths.root);
-  etcdTls = {
-    ca: await readFile(inv.etcd.caFile),
-    cert: await readFile(inv.etcd.certFile),
-    key: await readFile(inv.etcd.keyFile),
-    endpoint: inv.etcd.endpoints[0] ?? "",
-  };
+  probe = await ClusterProbe.open(lab);
   await settled();
 }, 240_000);
 
@@ -218,7 +92,7 @@ describe("kubecycle cluster stop/start on the lab", () => {
       // real one, is stopped meanwhile.
       await lab.node(w).systemctl("stop", "kubelet");
       try {
-        await core.patchNodeStatus({
+        await probe.core.patchNodeStatus({
           name: w,
           body: [{ op: "replace", path: "/status/addresses", value: [{ type: "InternalIP", address: "198.18.7.99" }] }],
         });
@@ -295,7 +169,7 @@ describe("kubecycle cluster stop/start on the lab", () => {
       expect(ps.stdout.trim(), `${n} containers`).toBe("");
     }
     // The API is down: the start works from the recorded inventory. The test watches the apiservers' readiness itself.
-    await expect(core.listNode()).rejects.toThrow();
+    await expect(probe.core.listNode()).rejects.toThrow();
     let apiReadyAt = Number.NaN;
     let watching = true;
     const watcher = (async () => {
@@ -348,9 +222,9 @@ describe("kubecycle cluster stop/start on the lab", () => {
 
   it("loses nothing across a power-off with --boot-hold: nothing starts at boot, then the start brings it all back", async () => {
     await writeKeys();
-    await core.createNamespace({ body: { metadata: { name: NS } } });
+    await probe.core.createNamespace({ body: { metadata: { name: NS } } });
     for (let i = 0; i < 3; i++) {
-      await coordination.createNamespacedLease({
+      await probe.coordination.createNamespacedLease({
         namespace: NS,
         body: { metadata: { name: `kept-${i}`, namespace: NS }, spec: { holderIdentity: `holder-${i}` } },
       });
@@ -387,7 +261,7 @@ describe("kubecycle cluster stop/start on the lab", () => {
     expect(after.size).toBe(KEYS);
     for (let i = 0; i < KEYS; i += 997) expect(after.get(keyOf(i))).toBe(`value-${i}`);
     expect([...after.entries()]).toEqual([...before.entries()]);
-    const leases = await coordination.listNamespacedLease({ namespace: NS });
+    const leases = await probe.coordination.listNamespacedLease({ namespace: NS });
     expect(leases.items.map((l) => l.spec?.holderIdentity).sort()).toEqual(["holder-0", "holder-1", "holder-2"]);
     await settled();
     for (const n of everyNode()) expect(await nodeReady(n)).toBe(true);
@@ -400,7 +274,7 @@ describe("kubecycle cluster stop/start on the lab", () => {
     await waitFor(
       "the web pods running",
       async () => {
-        const pods = (await core.listPodForAllNamespaces({ labelSelector: "app=web" })).items;
+        const pods = (await probe.core.listPodForAllNamespaces({ labelSelector: "app=web" })).items;
         return pods.length > 0 && pods.every((p) => p.status?.phase === "Running") ? true : undefined;
       },
       120_000,

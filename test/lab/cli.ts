@@ -20,6 +20,7 @@ import { join } from "node:path";
 import { REPO_ROOT } from "./agent.js";
 import { findNodePid1 } from "./host.js";
 import { MAX_MASTERS, MAX_WORKERS, planNodes } from "./layout.js";
+import { serveReports, startLabServe } from "./serve.js";
 import { isClean, labTraces } from "./traces.js";
 
 const USAGE = `usage: npm run lab -- COMMAND
@@ -49,7 +50,7 @@ ${Object.values(LAYOUTS)
   poweroff NODE...                           cut a node's power (its systemd and everything in it die at once)
   boot NODE...                               power nodes on again (same persistent state, fresh /run and /tmp)
   reboot NODE...                             poweroff, then boot
-  demo                                       up, show the lab, a node and a cluster cycle, down
+  demo                                       up, show the lab, a node cycle, an outage started on boot, down
 `;
 
 class UsageError extends Error {}
@@ -268,24 +269,63 @@ async function demo(): Promise<number> {
 }
 
 /**
- * The coordinator at work: status, a worker stopped and started again, then the whole cluster stopped and started
- * again (the runbook's planned outage), every step verified and shown live.
+ * The coordinator at work: status, a worker stopped and started again, then the runbook's planned outage with
+ * nobody at the keyboard when power returns: `kubecycle serve` runs on the admin side (here, the host), the whole
+ * cluster is stopped and powered off with the start armed on boot, the nodes boot one by one and their reports
+ * arrive, and serve starts the cluster by itself once the last one has reported. Every step verified and shown live.
  */
 async function showCoordinator(lab: Lab): Promise<void> {
   const worker = lab.workers[0]?.name;
   if (!worker) return;
-  for (const args of [
-    ["status"],
-    ["node", "stop", worker, "--yes"],
-    ["node", "start", worker, "--yes"],
-    ["cluster", "stop", "--yes"],
-    ["status"],
-    ["cluster", "start", "--yes", "--settle-timeout", "60s"],
-    ["status"],
-  ]) {
+  const run = async (args: string[]) => {
     out(`\n$ kubecycle ${args.join(" ")}`);
     const code = await kubecycle(lab, args);
     if (code !== 0) throw new Error(`kubecycle ${args.join(" ")} exited ${code}`);
+  };
+  for (const args of [["status"], ["node", "stop", worker, "--yes"], ["node", "start", worker, "--yes"]]) {
+    await run(args);
+  }
+  out("\n$ kubecycle serve     # the coordinator as a daemon on the admin host; the agents report to it");
+  let showReports = false;
+  const serve = await startLabServe(lab, {
+    onLine: (line) => {
+      if (!showReports) return;
+      const e = JSON.parse(line) as { msg?: string; node?: string; bootId?: string; reason?: string; stored?: boolean };
+      if (e.msg === "report" && e.stored && e.reason === "REPORT_REASON_START") {
+        out(`  serve: report from ${e.node}: booted, boot id ${e.bootId?.slice(0, 8) ?? "?"}`);
+      } else if (e.msg?.startsWith("start on boot:") || e.msg?.startsWith("every recorded node")) {
+        out(`  serve: ${e.msg}`);
+      }
+    },
+  });
+  try {
+    await run(["cluster", "stop", "--yes", "--poweroff", "--boot-hold", "--start-on-boot"]);
+    await lab.waitPoweredOff(lab.nodes.map((n) => n.name));
+    await run(["status"]);
+    out("\nPower returns, node by node; each agent reports to serve as soon as its node has booted:");
+    showReports = true;
+    for (const n of lab.nodes) {
+      progress(`powering on ${n.name}`);
+      await lab.boot(n.name);
+    }
+    const startOp = await waitForServeStart(lab);
+    showReports = false;
+    await run(["ops", "show", startOp]);
+    await run(["status"]);
+  } finally {
+    await serve.kill("SIGTERM");
+  }
+}
+
+/** Waits for the start serve runs by itself; its operation id. */
+async function waitForServeStart(lab: Lab): Promise<string> {
+  const end = Date.now() + 600_000;
+  for (;;) {
+    const sob = (await serveReports(lab)).startOnBoot;
+    if (sob?.state === "started") return sob.startOperation;
+    if (sob?.state === "failed") throw new Error(`serve's start failed: ${sob.reason}`);
+    if (Date.now() > end) throw new Error("serve's start did not finish in 10 minutes");
+    await new Promise((r) => setTimeout(r, 2000));
   }
 }
 

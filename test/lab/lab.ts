@@ -10,7 +10,7 @@
 // it finds on the machine.
 import { mkdir, readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { AgentConnection, createCa, issueAgentCert, issueClientCert } from "../../coordinator/index.js";
+import { AgentConnection, createCa, issueAgentCert, issueClientCert, issueServeCert } from "../../coordinator/index.js";
 import { readTlsFiles, type TlsMaterial } from "../../shared/index.js";
 import { checkPrerequisites, ensureBuilt } from "./build.js";
 import {
@@ -40,8 +40,10 @@ import {
   type RuntimeSpec,
 } from "./kube-plug.js";
 import {
+  BRIDGE_ADDRESS,
   LAB_PREFIX,
   OPERATOR_CLIENT,
+  SERVE_CERT_NAME,
   VIEWER_CLIENT,
   labPaths,
   planNodes,
@@ -229,6 +231,15 @@ export class Lab {
       key: join(this.paths.pki, "clients", `${OPERATOR_CLIENT}.key`),
     });
     return this.#tls;
+  }
+
+  /** The lab viewer's client TLS material (kubecycle:viewer). */
+  viewerTls(): Promise<TlsMaterial> {
+    return readTlsFiles({
+      ca: join(this.paths.pki, "ca.crt"),
+      cert: join(this.paths.pki, "clients", `${VIEWER_CLIENT}.crt`),
+      key: join(this.paths.pki, "clients", `${VIEWER_CLIENT}.key`),
+    });
   }
 
   /** A new mTLS connection to a node's agent as the lab operator; close it when done. */
@@ -622,6 +633,7 @@ async function makeKubecyclePki(paths: LabPaths, plan: readonly NodePlan[]): Pro
     ...plan.map((n) => issueAgentCert(paths.pki, { node: n.kubeName, ips: [n.ip] })),
     issueClientCert(paths.pki, { name: OPERATOR_CLIENT, role: "operator" }),
     issueClientCert(paths.pki, { name: VIEWER_CLIENT, role: "viewer" }),
+    issueServeCert(paths.pki, { name: SERVE_CERT_NAME, ips: [BRIDGE_ADDRESS] }),
   ]);
 }
 

@@ -15,6 +15,16 @@ export const LAB_CIDR = `${LAB_NET}.0/24`;
 export const BRIDGE_ADDRESS = `${LAB_NET}.1`;
 /** Port of every node's kubecycle agent (on the node's lab address). */
 export const AGENT_PORT = 9443;
+/**
+ * `kubecycle serve` on the admin side, the host, on the bridge's address: every node's agent reports there (the lab
+ * writes it in their configs and in kubecycle.yaml); whoever runs `kubecycle serve` with the lab's config gets them.
+ */
+export const SERVE_PORT = 9444;
+export const SERVE_ENDPOINT = `${BRIDGE_ADDRESS}:${SERVE_PORT}`;
+/** serve's Prometheus metrics, on the host's loopback. */
+export const SERVE_METRICS_PORT = 9445;
+/** serve's certificate, in `<state>/pki/serve/`. */
+export const SERVE_CERT_NAME = "kclab-serve";
 export const ETCD_CLIENT_PORT = 2379;
 export const ETCD_PEER_PORT = 2380;
 /** The lab's operator and viewer client certificates, in `<state>/pki/clients/`. */

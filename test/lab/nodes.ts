@@ -5,7 +5,7 @@ import { chmod, copyFile, mkdir, writeFile } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import { agentBinds, IN_NODE_REPO, prepareAgent, REPO_ROOT } from "./agent.js";
 import { findNodePid1, run, type ProcessInfo, type RunOptions, type RunResult } from "./host.js";
-import { AGENT_PORT, type LabPaths, type NodePlan } from "./layout.js";
+import { AGENT_PORT, SERVE_ENDPOINT, type LabPaths, type NodePlan } from "./layout.js";
 import type { Bind } from "./systemd-node.js";
 
 /** A directory (or file) of the node's own, bound over the shared root. Nodes share nothing writable. */
@@ -122,7 +122,11 @@ export async function agentParts(
     pkiDir: paths.pki,
     listenAddress: n.ip,
     port: AGENT_PORT,
-    ...(agentConfig ? { config: agentConfig } : {}),
+    // Every agent reports to the lab's serve endpoint; quick retries, so a serve started late hears soon.
+    config: {
+      report: { endpoints: [SERVE_ENDPOINT], initialBackoffMs: 500, maxBackoffMs: 5000 },
+      ...agentConfig,
+    },
   });
   await mkdir(join(dir, "hidden"), { recursive: true });
   for (const s of stateDirs) {

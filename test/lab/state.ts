@@ -14,6 +14,9 @@ import {
   CLUSTER_NAME,
   LAB_CIDR,
   OPERATOR_CLIENT,
+  SERVE_CERT_NAME,
+  SERVE_METRICS_PORT,
+  SERVE_PORT,
   VIEWER_CLIENT,
   labPaths,
   type LabPaths,
@@ -116,6 +119,17 @@ export async function writeInventory(
       tls: { ca: inventory.pki.ca, cert: inventory.pki.operator.cert, key: inventory.pki.operator.key },
     },
     nodes: Object.fromEntries(plan.map((n) => [n.kubeName, { address: n.ip }])),
+    // `kubecycle serve` on the host, where the agents report (see SERVE_ENDPOINT).
+    serve: {
+      listen: { address: BRIDGE_ADDRESS, port: SERVE_PORT },
+      tls: {
+        cert: join(paths.pki, "serve", `${SERVE_CERT_NAME}.crt`),
+        key: join(paths.pki, "serve", `${SERVE_CERT_NAME}.key`),
+      },
+      metrics: { address: "127.0.0.1", port: SERVE_METRICS_PORT },
+      waitAgentsMs: 300_000,
+      settleMs: 120_000,
+    },
   };
   await mkdir(paths.coordinatorState, { recursive: true, mode: 0o700 });
   await writeFileAtomic(
@@ -147,6 +161,7 @@ export async function removeStateDir(paths: LabPaths): Promise<void> {
     paths.inventory,
     paths.kubecycleConfig,
     paths.kubeconfig,
+    join(paths.root, "serve.log"),
     paths.operatorKubeconfig,
     paths.state,
   ];

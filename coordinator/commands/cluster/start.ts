@@ -1,12 +1,13 @@
-import { defineCommand, noArgs } from "../../command.js";
-import { openSession, runProcedure } from "../../operation.js";
+import { defineCommand, noArgs, type CommandContext } from "../../command.js";
+import { openSession, runProcedure, type ClusterSession } from "../../operation.js";
+import type { OperationOrigin } from "../../run/journal.js";
 import { bootHoldUnits, planClusterStart } from "../../plan/index.js";
 import { readClusterRecord } from "../../record.js";
 import { PROCEDURE_HELP, PROCEDURE_OPTIONS, parseDuration } from "../common.js";
 
 /** Defaults of `--wait-agents` and `--settle-timeout`. */
-const WAIT_AGENTS_MS = 10 * 60_000;
-const SETTLE_MS = 5 * 60_000;
+export const WAIT_AGENTS_MS = 10 * 60_000;
+export const SETTLE_MS = 5 * 60_000;
 
 export const command = defineCommand({
   summary: "Start the cluster again after a planned outage, from what cluster stop recorded, phase by phase",
@@ -42,37 +43,65 @@ ${PROCEDURE_HELP}`,
     });
     const session = await openSession(ctx, ctx.values);
     try {
-      const { config } = session;
-      const record = await readClusterRecord(config.stateDir, config.cluster);
-      const inventory = { ...record.inventory, source: "cache" as const };
-      session.api.addFallbackHosts(inventory.nodes.filter((n) => n.controlPlane).map((n) => n.address));
-      const reenable = record.bootHold
-        ? Object.fromEntries(
-            inventory.nodes.map((n) => [
-              n.name,
-              bootHoldUnits(n).filter((u) => record.enablement[n.name]?.[u] === "enabled"),
-            ]),
-          )
-        : {};
-      const plan = planClusterStart(config.cluster, inventory.nodes, {
+      return await startCluster(ctx, session, {
         breakLock: ctx.values["break-lock"],
+        dryRun: ctx.values["dry-run"],
         waitAgentsMs: waitAgentsMs ?? WAIT_AGENTS_MS,
         settleMs: settleMs ?? SETTLE_MS,
-        reenable,
         approveKubeletCsrs: ctx.values["approve-kubelet-csrs"],
-        timeouts: config.timeouts,
-      });
-      return await runProcedure({
-        ctx,
-        session,
-        inventory,
-        plan,
-        dryRun: ctx.values["dry-run"],
-        // Starting is not destructive: no confirmation.
-        confirm: () => Promise.resolve(),
       });
     } finally {
       session.close();
     }
   },
 });
+
+/** How a cluster start runs: the command's flags, and who began it when not an operator. */
+export interface ClusterStartRun {
+  breakLock: boolean;
+  dryRun: boolean;
+  waitAgentsMs: number;
+  settleMs: number;
+  /** Approve the kubelets' pending CSRs that match a recorded node (otherwise they are only listed). */
+  approveKubeletCsrs: boolean;
+  /** Set by `kubecycle serve` when it runs the start a stop armed: journaled and shown by `ops show`. */
+  origin?: OperationOrigin;
+}
+
+/**
+ * `cluster start` on an open session: its plan from the recorded inventory, run by runProcedure (journal, lock,
+ * progress). The command runs it for an operator; `kubecycle serve` runs the very same for a start armed on boot,
+ * with a context whose output is its log.
+ */
+export async function startCluster(ctx: CommandContext, session: ClusterSession, o: ClusterStartRun): Promise<number> {
+  const { config } = session;
+  const record = await readClusterRecord(config.stateDir, config.cluster);
+  const inventory = { ...record.inventory, source: "cache" as const };
+  session.api.addFallbackHosts(inventory.nodes.filter((n) => n.controlPlane).map((n) => n.address));
+  const reenable = record.bootHold
+    ? Object.fromEntries(
+        inventory.nodes.map((n) => [
+          n.name,
+          bootHoldUnits(n).filter((u) => record.enablement[n.name]?.[u] === "enabled"),
+        ]),
+      )
+    : {};
+  const plan = planClusterStart(config.cluster, inventory.nodes, {
+    breakLock: o.breakLock,
+    waitAgentsMs: o.waitAgentsMs,
+    settleMs: o.settleMs,
+    reenable,
+    approveKubeletCsrs: o.approveKubeletCsrs,
+    timeouts: config.timeouts,
+  });
+  return runProcedure({
+    ctx,
+    session,
+    inventory,
+    plan,
+    dryRun: o.dryRun,
+    // Starting is not destructive: no confirmation.
+    confirm: () => Promise.resolve(),
+    ...(o.origin ? { origin: o.origin } : {}),
+  });
+}

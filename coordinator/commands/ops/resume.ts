@@ -51,8 +51,10 @@ ${CLUSTER_HELP}`,
           { hint: "resume it with the kubecycle that started it, or run the procedure again" },
         );
       }
-      const completed = new Set(
-        o.steps.filter((s) => s.status === "succeeded" || s.status === "skipped").map((s) => s.step),
+      const completed = new Map(
+        o.steps
+          .filter((s) => s.status === "succeeded" || s.status === "skipped")
+          .map((s) => [s.step, s.evidence ?? {}] as const),
       );
       const inventory = await readOperationInventory<Inventory>(stateDir, o.op);
       session.api.addFallbackHosts(inventory.nodes.filter((n) => n.controlPlane).map((n) => n.address));

@@ -20,6 +20,7 @@ ${CLUSTER_HELP}`,
         const lines = [
           `operation ${o.op}: ${o.procedure} ${o.target}`,
           `by ${o.user}@${o.host}, started ${o.startedAt}${o.finishedAt ? `, finished ${o.finishedAt}` : ""}`,
+          ...(o.origin ? [`started by ${o.origin.by}: ${o.origin.why}`] : []),
           `result: ${o.result}${o.reason ? ` (${o.reason})` : ""}`,
           "",
         ];

@@ -1,4 +1,10 @@
-import type { KubecycleError, NodeStatus__Output } from "../../../shared/index.js";
+import {
+  readTlsFiles,
+  type KubecycleError,
+  type NodeStatus__Output,
+  type ReportList__Output,
+  type StartOnBoot__Output,
+} from "../../../shared/index.js";
 import { defineCommand, noArgs } from "../../command.js";
 import { readyStatus } from "../../kube/index.js";
 import { discover } from "../../inventory.js";
@@ -14,7 +20,9 @@ import {
 } from "../../pki/warnings.js";
 import { renderOutput } from "../../ui/output.js";
 import { table } from "../../ui/table.js";
-import { CLUSTER_HELP, CLUSTER_OPTIONS } from "../common.js";
+import { ServeConnection } from "../../serve/client.js";
+import type { ClusterSession } from "../../operation.js";
+import { CLUSTER_HELP, CLUSTER_OPTIONS, formatDuration } from "../common.js";
 
 interface Row {
   node: string;
@@ -33,13 +41,17 @@ interface Row {
   etcd: { healthy: boolean; leader: boolean; memberId: string; error?: string } | null;
   bootedAt: string | null;
   bootId: string | null;
+  /** The node's last report to kubecycle serve (null: none kept, or no serve asked). */
+  lastReport: { at: string; ageMs: number; bootId: string; reason: string; agentVersion: string } | null;
 }
 
 export const command = defineCommand({
   summary: "One row per node: agent, unit states, API Ready/schedulable, etcd health and leader, boot time",
   usage: `kubecycle status [-o json|yaml]
 
-  Works when the API or some agents are down, and says so: without the API it uses the cached inventory.
+  Works when the API or some agents are down, and says so: without the API it uses the cached inventory. With
+  \`serve\` in the config, each node's last report to kubecycle serve and its age, and a start armed on boot with
+  the nodes it still waits for (and since when); without a serve that answers, everything else still shows.
   Warns when a kubecycle certificate expires within 30 days: an agent's (as it serves it), the CA's, or this
   coordinator's own client certificate, with the \`kubecycle pki renew\` command for each.
 
@@ -53,6 +65,7 @@ ${CLUSTER_HELP}`,
       const { inventory, apiNodes, localEtcd } = await discover(session);
       const apiError = apiNodes ? "" : "the API did not answer; see the log";
       const { config } = session;
+      const serve = askServe(session);
       const nowMs = Date.now();
       const certWarnings: CertWarning[] = await localCertWarnings(config.agents.tls, nowMs, CERT_WARN_WINDOW_MS);
       const rows: Row[] = await Promise.all(
@@ -111,9 +124,24 @@ ${CLUSTER_HELP}`,
               : null,
             bootedAt: status?.facts ? new Date(Number(status.facts.bootedUnixMs)).toISOString() : null,
             bootId: status?.facts?.bootId ?? null,
+            lastReport: null,
           };
         }),
       );
+      const reports = await serve;
+      for (const r of rows) {
+        const k = reports.list?.reports.find((x) => x.report?.nodeName === r.node);
+        if (k?.report && reports.list) {
+          r.lastReport = {
+            at: new Date(Number(k.receivedUnixMs)).toISOString(),
+            ageMs: Math.max(0, reports.list.nowUnixMs - k.receivedUnixMs),
+            bootId: k.report.bootId,
+            reason: k.report.reason.replace(/^REPORT_REASON_/, "").toLowerCase(),
+            agentVersion: k.report.agentVersion,
+          };
+        }
+      }
+      const sob = reports.list?.startOnBoot;
       const data = {
         cluster: config.cluster,
         api: apiNodes
@@ -121,6 +149,14 @@ ${CLUSTER_HELP}`,
           : { server: session.api.server, reachable: false, error: apiError },
         inventory: { source: inventory.source, collectedAt: inventory.collectedAt },
         etcd: inventory.etcd,
+        serve: reports.endpoint
+          ? {
+              endpoint: reports.endpoint,
+              reachable: reports.list !== undefined,
+              ...(reports.error ? { error: reports.error } : {}),
+              ...(sob ? { startOnBoot: sob } : {}),
+            }
+          : null,
         nodes: rows,
         certificateWarnings: mergeCertWarnings(certWarnings),
       };
@@ -138,6 +174,7 @@ ${CLUSTER_HELP}`,
             "SCHEDULING",
             "ETCD HEALTH",
             "BOOTED",
+            "LAST REPORT",
           ];
           const body = table(
             wide ? [...head, "ADDRESS", "ETCD MEMBER", "BOOT ID"] : head,
@@ -156,6 +193,7 @@ ${CLUSTER_HELP}`,
                   ? "?"
                   : "-",
               r.bootedAt?.replace(/\.\d+Z$/, "Z") ?? "?",
+              r.lastReport ? `${formatAge(r.lastReport.ageMs)} ago` : reports.list ? "never" : "?",
               ...(wide ? [r.address, r.etcd?.memberId || "-", r.bootId ?? "?"] : []),
             ]),
           );
@@ -167,6 +205,8 @@ ${CLUSTER_HELP}`,
               .filter((m) => !m.node)
               .map((m) => `etcd member ${m.name || m.id} (${m.peerUrls.join(", ")}) runs outside the cluster's nodes`),
             ...(inventory.etcd.error ? [`etcd member list: ${inventory.etcd.error}`] : []),
+            ...(reports.error ? [`kubecycle serve at ${reports.endpoint}: ${reports.error}`] : []),
+            ...(sob ? startOnBootNotes(sob, reports.list?.nowUnixMs ?? nowMs) : []),
             ...data.certificateWarnings.map(formatCertWarning),
           ];
           return notes.length ? `${body}\n\n${notes.join("\n")}` : body;
@@ -178,3 +218,47 @@ ${CLUSTER_HELP}`,
     }
   },
 });
+
+/** Asks serve for the reports, when the config names one; never fails (status must work without serve). */
+async function askServe(
+  session: ClusterSession,
+): Promise<{ endpoint?: string; list?: ReportList__Output; error?: string }> {
+  const s = session.config.serve;
+  if (!s) return {};
+  let conn: ServeConnection | undefined;
+  try {
+    const tls = await readTlsFiles(session.config.agents.tls, "agents.tls");
+    conn = new ServeConnection(s.endpoint, tls, s.serverName);
+    return { endpoint: s.endpoint, list: await conn.listReports(Math.min(5000, session.config.agents.callTimeoutMs)) };
+  } catch (err) {
+    return { endpoint: s.endpoint, error: (err as Error).message };
+  } finally {
+    conn?.close();
+  }
+}
+
+/** "4s", "12m", "3h", "2d": an age at a glance. */
+function formatAge(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.floor(s / 60)}m`;
+  if (s < 172_800) return `${Math.floor(s / 3600)}h`;
+  return `${Math.floor(s / 86_400)}d`;
+}
+
+/** What the armed start does, in words: the nodes still missing, each since when. */
+function startOnBootNotes(sob: StartOnBoot__Output, now: number): string[] {
+  const head = `start on boot (armed by cluster stop ${sob.stopOperation}): ${sob.state}`;
+  if (sob.state === "waiting") {
+    return [
+      `${head}; ${sob.reported.length} node(s) reported from a new boot, waiting for ${sob.missing.length}:`,
+      ...sob.missing.map(
+        (m) =>
+          `  ${m.nodeName}: not reported since ${new Date(Number(m.sinceUnixMs)).toISOString()} (${formatDuration(Math.max(0, Math.floor((now - m.sinceUnixMs) / 1000)) * 1000)} ago)`,
+      ),
+    ];
+  }
+  return [
+    `${head}${sob.startOperation ? ` (operation ${sob.startOperation})` : ""}${sob.reason ? `: ${sob.reason}` : ""}`,
+  ];
+}

@@ -15,6 +15,15 @@ import { checkNodeExists, runCordon, runUncordon, runWaitNodeReady } from "./nod
 import { runStopPodSandboxes } from "./pods.js";
 import { runPowerOff } from "./power.js";
 import { runRecordInventory } from "./record.js";
+import {
+  checkEtcdMembers,
+  checkEtcdRestorable,
+  checkSnapshot,
+  runEtcdRejoin,
+  runEtcdReplaceMember,
+  runEtcdRestore,
+  runStageSnapshot,
+} from "./restore.js";
 import { runSettleReport } from "./settle.js";
 import { runEtcdSnapshot } from "./snapshot.js";
 import { runUnits } from "./units.js";
@@ -54,5 +63,12 @@ export function makeRunners(deps: StepDeps): Required<StepRunners> {
     "wait-agent": (ctx) => waitAgent(deps, ctx),
     "settle-report": (ctx) => runSettleReport(deps, ctx),
     "kubelet-csrs": (ctx) => runKubeletCsrs(deps, ctx),
+    "check-snapshot": (ctx) => checkSnapshot(deps, ctx),
+    "check-etcd-restorable": (ctx) => checkEtcdRestorable(deps, ctx),
+    "stage-snapshot": (ctx) => runStageSnapshot(deps, ctx),
+    "etcd-restore": (ctx) => runEtcdRestore(deps, ctx),
+    "etcd-replace-member": (ctx) => runEtcdReplaceMember(deps, ctx),
+    "etcd-rejoin": (ctx) => runEtcdRejoin(deps, ctx),
+    "check-etcd-members": (ctx) => checkEtcdMembers(deps, ctx),
   };
 }

@@ -34,10 +34,17 @@ export async function runRecordInventory(
     recordedAt: new Date().toISOString(),
     bootHold: ctx.step.action.bootHold,
     poweroff: ctx.step.action.poweroff,
+    ...(ctx.step.action.startOnBoot ? { startOnBoot: true } : {}),
     inventory: deps.inventory,
     adminCordoned,
     enablement,
     bootIds,
   });
-  return { path, nodes: deps.inventory.nodes.length, members: deps.inventory.etcd.members.length, adminCordoned };
+  return {
+    path,
+    nodes: deps.inventory.nodes.length,
+    members: deps.inventory.etcd.members.length,
+    adminCordoned,
+    ...(ctx.step.action.startOnBoot ? { startOnBoot: "armed for kubecycle serve" } : {}),
+  };
 }
