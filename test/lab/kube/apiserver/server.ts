@@ -422,6 +422,13 @@ export function createApiHandler(ctx: ApiServerContext): (req: IncomingMessage, 
         if (name && sub === "binding" && ns) return send(res, 201, await bind(store, ns, name, body));
         if (name) throw methodNotAllowed();
         if (r.namespaced && !ns) throw methodNotAllowed();
+        // A CSR's requester is whoever created it, never what the body says (the real registry's PrepareForCreate):
+        // approvers judge a request by it.
+        if (r.kind === "CertificateSigningRequest" && body && typeof body === "object") {
+          const who = userOf(sock);
+          body.spec = { ...(body.spec as object | undefined), username: who.user, groups: who.groups };
+          delete body.status;
+        }
         return send(res, 201, await store.create(r, await prepareForCreate(store, r, body, ns)));
       }
       case "PUT": {
