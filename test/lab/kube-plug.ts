@@ -26,6 +26,7 @@ export interface KubeModule {
   createKubePki(
     hostDir: string,
     masters: Array<{ name: string; ip: string }>,
+    nodes?: Array<{ name: string; ip: string }>,
   ): Promise<{ kubeconfig(server: string, user?: "admin" | "kubecycle-operator"): string }>;
   bundleKube(outDir: string): Promise<void>;
   seedWorkload(kubeconfigText: string): Promise<void>;
@@ -93,11 +94,22 @@ export async function kubeParts(
     authorization: { policy: await readFile(RBAC_MANIFEST, "utf8"), auditLog: API_AUDIT_LOG },
     ...(o.nodeGraceSeconds !== undefined ? { nodeGraceSeconds: o.nodeGraceSeconds } : {}),
   };
-  const pki: NodeFile[] = (await readdir(o.paths.kubePki)).map((f) => ({
-    path: `${KUBE_PKI_DIR}/${f}`,
-    copyFrom: join(o.paths.kubePki, f),
-    mode: f.endsWith(".key") ? 0o600 : 0o644,
-  }));
+  // The cluster's files, and of the per-node ones (nodes/<name>/: the kubelet's certificate store) only this node's.
+  const store = join(o.paths.kubePki, "nodes", node.kubeName);
+  const pki: NodeFile[] = [
+    ...(await readdir(o.paths.kubePki, { withFileTypes: true }))
+      .filter((e) => e.isFile())
+      .map((e) => ({
+        path: `${KUBE_PKI_DIR}/${e.name}`,
+        copyFrom: join(o.paths.kubePki, e.name),
+        mode: e.name.endsWith(".key") ? 0o600 : 0o644,
+      })),
+    ...(await readdir(store).catch(() => [])).map((f) => ({
+      path: `${KUBE_PKI_DIR}/${f}`,
+      copyFrom: join(store, f),
+      mode: 0o600,
+    })),
+  ];
   const unitFiles = kube.kubeUnitFiles(spec);
   return {
     files: [...pki, ...kube.kubeNodeFiles(spec)],

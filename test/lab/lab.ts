@@ -474,9 +474,14 @@ export async function labUp(opts: LabOptions = {}): Promise<Lab> {
     makeKubecyclePki(paths, plan),
     etcd.makePki(paths, plan),
     kubeMod
-      ? Promise.all([kubeMod.bundleKube(paths.kubeBin), kubeMod.createKubePki(paths.kubePki, masterList)]).then(
-          ([, pki]) => pki,
-        )
+      ? Promise.all([
+          kubeMod.bundleKube(paths.kubeBin),
+          kubeMod.createKubePki(
+            paths.kubePki,
+            masterList,
+            plan.map((n) => ({ name: n.kubeName, ip: n.ip })),
+          ),
+        ]).then(([, pki]) => pki)
       : undefined,
     setUpNetwork(plan),
     variants.sshd ? makeClientKey(paths) : undefined,
