@@ -56,6 +56,9 @@ export async function loadKube(): Promise<KubeModule> {
  */
 export const RBAC_MANIFEST = join(REPO_ROOT, "deploy", "rbac.yaml");
 
+/** The opt-in grants `cluster start --approve-kubelet-csrs` needs, beside RBAC_MANIFEST. */
+export const RBAC_APPROVE_KUBELET_CSRS = join(REPO_ROOT, "deploy", "rbac-approve-kubelet-csrs.yaml");
+
 /** Where a master's API server writes its audit log of the requests RBAC decided (inside the node; /var/log is the node's own). */
 export const API_AUDIT_LOG = "/var/log/kubernetes/audit.jsonl";
 
@@ -79,6 +82,8 @@ export async function kubeParts(
     etcd: EtcdLayout;
     runtime: RuntimeKind;
     nodeGraceSeconds?: number;
+    /** Manifests applied beside RBAC_MANIFEST (e.g. RBAC_APPROVE_KUBELET_CSRS). */
+    rbacOptIns?: readonly string[];
   },
 ): Promise<NodeParts> {
   const { node } = o;
@@ -91,7 +96,12 @@ export async function kubeParts(
     etcd: o.etcd.apiserverClient(node, o.masters),
     kubePkiDir: KUBE_PKI_DIR,
     binDir: KUBE_BIN_DIR,
-    authorization: { policy: await readFile(RBAC_MANIFEST, "utf8"), auditLog: API_AUDIT_LOG },
+    authorization: {
+      policy: (await Promise.all([RBAC_MANIFEST, ...(o.rbacOptIns ?? [])].map((f) => readFile(f, "utf8")))).join(
+        "\n---\n",
+      ),
+      auditLog: API_AUDIT_LOG,
+    },
     ...(o.nodeGraceSeconds !== undefined ? { nodeGraceSeconds: o.nodeGraceSeconds } : {}),
   };
   // The cluster's files, and of the per-node ones (nodes/<name>/: the kubelet's certificate store) only this node's.
