@@ -4,10 +4,15 @@
 // and per node, as after kubeadm's TLS bootstrap, the kubelet's own client certificate (CN=system:node:<name>) and
 // its serving certificate (SANs: the node's name and address), each one PEM with its key, as the kubelet's
 // certificate store keeps them (kubelet-client-current.pem, kubelet-server-current.pem).
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { ensureDir, issueLeaf, makeCa, type CaFiles, type LeafOptions } from "../certs.js";
+import { promisify } from "node:util";
+import { ensureDir, issueLeaf, makeCa } from "../certs.js";
+
+const run = promisify(execFile);
 
 /** File names inside the PKI directory. */
 export const PKI_FILES = {
@@ -124,18 +129,39 @@ export async function issueKubeletCertificates(
   dir: string,
   node: { name: string; ip: string },
 ): Promise<void> {
-  const ca: CaFiles = { cert: join(pkiDir, PKI_FILES.caCert), key: join(pkiDir, PKI_FILES.caKey) };
   await ensureDir(dir, 0o700);
-  const pem = async (file: string, opts: LeafOptions): Promise<void> => {
-    const cert = join(dir, `${file}.crt`);
-    const key = join(dir, `${file}.key`);
-    await issueLeaf(ca, cert, key, opts);
-    await writeFile(join(dir, file), Buffer.concat([await readFile(cert), await readFile(key)]), { mode: 0o600 });
-    await Promise.all([rm(cert), rm(key)]);
+  // One openssl process per certificate (the key from node:crypto, `req -CA` signs): every lab up makes two per node.
+  const pem = async (file: string, usage: "clientAuth" | "serverAuth", sans: string[]): Promise<void> => {
+    const tmp = await mkdtemp(join(dir, `.${file}-`));
+    try {
+      const key = generateKeyPairSync("ec", { namedCurve: "prime256v1" })
+        .privateKey.export({ type: "sec1", format: "pem" })
+        .toString();
+      await writeFile(join(tmp, "key.pem"), key, { mode: 0o600 });
+      await writeFile(
+        join(tmp, "openssl.cnf"),
+        [
+          "[req]",
+          "distinguished_name=dn",
+          "[dn]",
+          "[ext]",
+          "basicConstraints=critical,CA:FALSE",
+          "keyUsage=critical,digitalSignature",
+          `extendedKeyUsage=${usage}`,
+          ...(sans.length > 0 ? [`subjectAltName=${sans.join(",")}`] : []),
+          "",
+        ].join("\n"),
+      );
+      // prettier-ignore
+      await run("openssl", ["req", "-new", "-config", join(tmp, "openssl.cnf"), "-extensions", "ext", "-key", join(tmp, "key.pem"), "-subj", `/O=system:nodes/CN=system:node:${node.name}`, "-CA", join(pkiDir, PKI_FILES.caCert), "-CAkey", join(pkiDir, PKI_FILES.caKey), "-days", "365", "-sha256", "-out", join(tmp, "cert.pem")]);
+      const cert = await readFile(join(tmp, "cert.pem"), "utf8");
+      await writeFile(join(dir, file), `${cert.trimEnd()}\n${key.trimEnd()}\n`, { mode: 0o600 });
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
   };
-  const subject = { commonName: `system:node:${node.name}`, organization: "system:nodes" };
   await Promise.all([
-    pem(KUBELET_STORE_FILES.client, { ...subject, usage: "client" }),
-    pem(KUBELET_STORE_FILES.server, { ...subject, usage: "server", dnsNames: [node.name], ips: [node.ip] }),
+    pem(KUBELET_STORE_FILES.client, "clientAuth", []),
+    pem(KUBELET_STORE_FILES.server, "serverAuth", [`DNS:${node.name}`, `IP:${node.ip}`]),
   ]);
 }
