@@ -119,16 +119,33 @@ describe("a lab of 3 masters and 2 workers", () => {
     // etcd's data is the master's own; the host's /var/lib/etcd is untouched.
     expect((await sh("kclab-master-1", "test -d /var/lib/etcd/member")).code).toBe(0);
     await expect(lstat("/var/lib/etcd/member")).rejects.toThrow();
-    // The lab's state (every node's keys) is hidden from the nodes' read-only view of the repo.
-    expect((await sh("kclab-worker-1", "ls -A /opt/kubecycle/.lab")).stdout).toBe("");
   });
 
-  it("runs the repo's own kubecycle-agent.service on every node", async () => {
+  it("installs the agent from the release as the README says, and runs the repo's own unit on every node", async () => {
     const shipped = await readFile(join(REPO_ROOT, "systemd", "kubecycle-agent.service"), "utf8");
+    const released = await readFile(
+      join(REPO_ROOT, ".lab", "release", "package", "dist", "bin", "kubecycle-agent.mjs"),
+    );
+    const version = (JSON.parse(await readFile(join(REPO_ROOT, "package.json"), "utf8")) as { version: string })
+      .version;
     for (const n of lab.nodes) {
       expect((await n.exec(["cat", "/etc/systemd/system/kubecycle-agent.service"])).stdout).toBe(shipped);
       expect((await n.systemctl("is-active", "kubecycle-agent")).stdout.trim()).toBe("active");
+      expect((await n.systemctl("is-enabled", "kubecycle-agent")).stdout.trim()).toBe("enabled");
+      // The program systemd runs is the release's, copied into the node's own /usr/local/bin, not the checkout's.
+      expect(await readFile(join(n.stateDir, "usr-local-bin", "kubecycle-agent"))).toEqual(released);
+      expect((await n.exec(["/usr/local/bin/kubecycle-agent", "--version"])).stdout).toBe(
+        `kubecycle-agent ${version}\n`,
+      );
+      expect((await n.exec(["test", "-e", "/opt/kubecycle/package.json"])).code).toBe(1);
+      const key = await n.exec(["stat", "-c", "%a", "/etc/kubecycle/pki/agent.key"]);
+      expect(key.stdout.trim()).toBe("600");
     }
+    // Installing again changes nothing and leaves the agent running (the install is idempotent).
+    const again = await lab.node("kclab-worker-1").exec(["/usr/local/bin/kubecycle-agent", "install"]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).not.toMatch(/^(created|updated)/m);
+    expect(again.stdout).toContain("kubecycle-agent.service: running");
   });
 
   it("lays etcd out like KubeKey: etcd.service, /etc/etcd.env with ETCDCTL_*, certificates in /etc/ssl/etcd/ssl", async () => {

@@ -8,10 +8,18 @@
 // lab.agent(name), lab.poweroff/boot/reboot(name), lab.waitPoweredOff(names) after a node powered itself off, and
 // `await labDown()`. One lab per machine: everything it creates is named with LAB_PREFIX, and labDown() removes what
 // it finds on the machine.
-import { mkdir, readFile } from "node:fs/promises";
+import { copyFile, cp, mkdir, readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { AgentConnection, createCa, issueAgentCert, issueClientCert, issueServeCert } from "../../coordinator/index.js";
 import { readTlsFiles, type TlsMaterial } from "../../shared/index.js";
+import {
+  AGENT_ENTRY,
+  agentInstallArgs,
+  ensureRelease,
+  IN_NODE_INSTALL,
+  unpackRelease,
+  writeAgentConfig,
+} from "./agent.js";
 import { checkPrerequisites, ensureBuilt } from "./build.js";
 import {
   etcdctl as etcdctlIn,
@@ -40,8 +48,10 @@ import {
   type RuntimeSpec,
 } from "./kube-plug.js";
 import {
+  AGENT_PORT,
   BRIDGE_ADDRESS,
   LAB_PREFIX,
+  SERVE_ENDPOINT,
   OPERATOR_CLIENT,
   SERVE_CERT_NAME,
   VIEWER_CLIENT,
@@ -121,6 +131,9 @@ export interface UpTimings {
   bootMs: number;
   /** Per node, spawn to boot target active. */
   nodeBootMs: Record<string, number>;
+  /** `kubecycle-agent install` from the release in every node, concurrently. */
+  installMs: number;
+  /** From installed to every agent serving. */
   agentsMs: number;
   etcdMs: number;
   kubeMs: number;
@@ -405,7 +418,8 @@ export async function labUp(opts: LabOptions = {}): Promise<Lab> {
   const log = opts.log ?? (() => undefined);
   await checkPrerequisites();
   await ensureBuilt(opts.build ?? "auto", log);
-  // Timings start here: a build is not part of bringing the lab up.
+  const release = await ensureRelease(log);
+  // Timings start here: a build (and packing its release) is not part of bringing the lab up.
   const t0 = Date.now();
   const paths = labPaths(opts.stateDir);
   const masters = opts.masters ?? 3;
@@ -482,6 +496,9 @@ export async function labUp(opts: LabOptions = {}): Promise<Lab> {
     variants.sshd ? makeClientKey(paths) : undefined,
   ]);
   const setups = await Promise.all(plan.map((n) => prepareNode(n, plan, paths, variants, kubeMod, opts)));
+  // The release, unpacked as a user does on a node; each node installs its agent from it once booted.
+  const releaseDir = join(paths.root, "release");
+  await unpackRelease(release, releaseDir);
   if (variants.sshd) await writeClientConfig(paths, plan);
   const tPrepared = Date.now();
 
@@ -504,6 +521,8 @@ export async function labUp(opts: LabOptions = {}): Promise<Lab> {
     }),
   );
   const tBooted = Date.now();
+  await installAgents(lab, plan, paths, releaseDir, opts.agentConfig, log);
+  const tInstalled = Date.now();
   await lab.waitAgents();
   const tAgents = Date.now();
   const health = await lab.waitEtcdHealthy();
@@ -531,7 +550,8 @@ export async function labUp(opts: LabOptions = {}): Promise<Lab> {
     prepareMs: tPrepared - t0,
     bootMs: tBooted - tPrepared,
     nodeBootMs,
-    agentsMs: tAgents - tBooted,
+    installMs: tInstalled - tBooted,
+    agentsMs: tAgents - tInstalled,
     etcdMs: tEtcd - tAgents,
     kubeMs: tKube - tEtcd,
   };
@@ -589,6 +609,54 @@ export function labHostPaths(stateDir?: string): string[] {
 
 // ---------------------------------------------------------------------------------------------------------------
 
+/**
+ * Installs the agent in every booted node the way the README tells a user: the unpacked release, the node's CA,
+ * certificate and key and its config copied to the node (its own /root/kubecycle-install), then the release's
+ * `kubecycle-agent install` run there as root. It copies the program into the node's /usr/local/bin, writes the unit,
+ * enables it for the node's later boots and starts it. Nothing of the checkout is in the node.
+ */
+async function installAgents(
+  lab: Lab,
+  plan: readonly NodePlan[],
+  paths: LabPaths,
+  releaseDir: string,
+  agentConfig: Record<string, unknown> | undefined,
+  log: (line: string) => void,
+): Promise<void> {
+  log("installing kubecycle-agent from the release on every node");
+  await Promise.all(
+    plan.map(async (n) => {
+      const staged = join(paths.node(n.name), "install");
+      await cp(releaseDir, staged, { recursive: true });
+      // The node's part of `kubecycle pki`'s directory, laid out as it is: ca.crt and agents/NODE.{crt,key}.
+      await mkdir(join(staged, "pki", "agents"), { recursive: true, mode: 0o700 });
+      for (const file of ["ca.crt", `agents/${n.kubeName}.crt`, `agents/${n.kubeName}.key`]) {
+        await copyFile(join(paths.pki, file), join(staged, "pki", file));
+      }
+      await writeAgentConfig(join(staged, "agent.yaml"), {
+        nodeName: n.kubeName,
+        listenAddress: n.ip,
+        port: AGENT_PORT,
+        // Every agent reports to the lab's serve endpoint; quick retries, so a serve started late hears soon.
+        config: {
+          report: { endpoints: [SERVE_ENDPOINT], initialBackoffMs: 500, maxBackoffMs: 5000 },
+          ...agentConfig,
+        },
+      });
+      const args = agentInstallArgs({
+        program: join(IN_NODE_INSTALL, "package", AGENT_ENTRY),
+        nodeName: n.kubeName,
+        pkiDir: join(IN_NODE_INSTALL, "pki"),
+        configFile: join(IN_NODE_INSTALL, "agent.yaml"),
+      });
+      const r = await lab.node(n.name).exec(args, { timeoutMs: 120_000 });
+      if (r.code !== 0) {
+        throw new Error(`${n.name}: ${args.join(" ")} failed (exit ${r.code}):\n${r.stdout}${r.stderr}`);
+      }
+    }),
+  );
+}
+
 /** One node from its parts: the agent's, the etcd layout's, the kube stand-ins' (with the runtime), sshd's. */
 async function prepareNode(
   n: NodePlan,
@@ -600,10 +668,7 @@ async function prepareNode(
 ): Promise<NodeSetup> {
   const { etcd, stateDirs } = resolveVariants(variants);
   const masters = plan.filter((m) => m.role === "master");
-  const parts: NodeParts[] = [
-    await agentParts(n, paths, stateDirs, opts.agentConfig),
-    await etcd.nodeParts({ node: n, masters, paths }),
-  ];
+  const parts: NodeParts[] = [await agentParts(n, paths, stateDirs), await etcd.nodeParts({ node: n, masters, paths })];
   if (kube) {
     parts.push(
       await kubeParts(kube, {
