@@ -263,7 +263,11 @@ export class BootReporter {
           signal.removeEventListener("abort", onAbort);
           if (err || !ack)
             reject(
-              fromGrpcError(err ?? new KubecycleError("INTERNAL", "no answer"), { rpc: "Report", node: endpoint }),
+              fromGrpcError(err ?? new KubecycleError("INTERNAL", "no answer"), {
+                rpc: "Report",
+                node: endpoint,
+                peer: "serve",
+              }),
             );
           else resolve(ack);
         },

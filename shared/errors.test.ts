@@ -106,6 +106,21 @@ describe("fromGrpcError", () => {
     expect(err.fields.hint).toContain("systemctl status kubecycle-agent");
   });
 
+  it("says kubecycle serve is unreachable, not an agent, with what to check", () => {
+    const err = fromGrpcError(
+      {
+        code: status.UNAVAILABLE,
+        details: "No connection established. Last error: Error: connect ECONNREFUSED 10.0.0.5:9444.",
+      },
+      { rpc: "ListReports", node: "10.0.0.5:9444", peer: "serve" },
+    );
+    expect(err.code).toBe("SERVE_UNREACHABLE");
+    expect(err.message).toBe(
+      "kubecycle serve at 10.0.0.5:9444: ListReports: unreachable (connect ECONNREFUSED 10.0.0.5:9444)",
+    );
+    expect(err.fields.hint).toContain("systemctl status kubecycle-serve");
+  });
+
   it("survives garbage in the fields trailer", () => {
     const md = new Metadata();
     md.set("kubecycle-error-code", "UNIT_NOT_ALLOWED");

@@ -150,7 +150,15 @@ export function toGrpcStatus(err: unknown): Partial<StatusObject> {
  * The client side of {@link toGrpcStatus}: turns a failed call back into a KubecycleError that names the RPC and
  * the node. Transport failures become NODE_UNREACHABLE, deadlines DEADLINE_EXCEEDED.
  */
-export function fromGrpcError(err: unknown, ctx: { rpc: string; node: string }): KubecycleError {
+export function fromGrpcError(
+  err: unknown,
+  ctx: {
+    rpc: string;
+    node: string;
+    /** Who was called: an agent (default), or `kubecycle serve` at `node` (an endpoint). */
+    peer?: "agent" | "serve";
+  },
+): KubecycleError {
   if (err instanceof KubecycleError) return err;
   const se = err as Partial<ServiceError>;
   const code = typeof se.code === "number" ? se.code : GrpcStatus.UNKNOWN;
@@ -186,13 +194,18 @@ export function fromGrpcError(err: unknown, ctx: { rpc: string; node: string }):
                 ? "INVALID_REQUEST"
                 : "INTERNAL";
   if (mapped === "NODE_UNREACHABLE") {
+    const serve = ctx.peer === "serve";
     return new KubecycleError(
-      mapped,
-      `${ctx.node}: ${ctx.rpc}: the agent is unreachable (${transportReason(details)})`,
+      serve ? "SERVE_UNREACHABLE" : mapped,
+      serve
+        ? `kubecycle serve at ${ctx.node}: ${ctx.rpc}: unreachable (${transportReason(details)})`
+        : `${ctx.node}: ${ctx.rpc}: the agent is unreachable (${transportReason(details)})`,
       {
         ...where,
         grpcCode: code,
-        hint: `check that kubecycle-agent runs on ${ctx.node} (systemctl status kubecycle-agent) and that its port is open from here`,
+        hint: serve
+          ? `check that kubecycle serve runs (systemctl status kubecycle-serve) and that ${ctx.node} is open from here`
+          : `check that kubecycle-agent runs on ${ctx.node} (systemctl status kubecycle-agent) and that its port is open from here`,
       },
       { cause: err },
     );

@@ -144,8 +144,6 @@ function etcdFindings(ev: Evidence, etcdNodes: NodeEvidence[], t: DoctorThreshol
       ...(n.etcdError ? [`EtcdStatus: ${n.etcdError}`] : []),
     ];
     const damaged = (journal ?? []).filter((l) => DATA_DAMAGED.test(l));
-    const member =
-      ev.members.find((m) => m.node === n.name) ?? ev.recordedMembers?.members.find((m) => m.node === n.name);
     const disk = n.disks?.find((d) => d.purpose === "etcd-data");
     const dataGone = disk !== undefined && (!disk.exists || (disk.etcdDbBytes === 0 && disk.etcdWalFiles === 0));
     if (runtime.length > 0 && (!u || u.activeState !== "active")) {

@@ -1,4 +1,4 @@
-import { PLAN_VERSION, type Phase, type Plan, type Step, type StepAction } from "./types.js";
+import { PLAN_VERSION, type InventoryNode, type Phase, type Plan, type Step, type StepAction } from "./types.js";
 
 /** A step before its phase gives it an id; node null: not on a node; undefined: the builder's default node. */
 export type StepDraft = Omit<Step, "id" | "node"> & { node?: string | null };
@@ -7,6 +7,18 @@ export type StepDraft = Omit<Step, "id" | "node"> & { node?: string | null };
 export function step(action: StepAction, timeoutMs: number, check: string, node?: string | null): StepDraft {
   return { action, timeoutMs, check, ...(node === undefined ? {} : { node }) };
 }
+
+/** One step per node, each on its node. */
+export const onEach = (nodes: readonly InventoryNode[], draft: (n: InventoryNode) => StepDraft): StepDraft[] =>
+  nodes.map((n) => ({ ...draft(n), node: n.name }));
+
+export const stopUnits = (units: string[]): StepAction => ({ kind: "stop-units", units, ignoreMissing: [] });
+export const startUnits = (units: string[], noBlock = false): StepAction => ({
+  kind: "start-units",
+  units,
+  ignoreMissing: [],
+  noBlock,
+});
 
 /**
  * Builds a plan phase by phase. A step's id is "<phase>/<kind>/<node>": unique within the plan (a phase runs a kind

@@ -1,7 +1,7 @@
-import { PlanBuilder, step, type StepDraft } from "./builder.js";
+import { onEach, PlanBuilder, startUnits, step, stopUnits, type StepDraft } from "./builder.js";
 import type { NodeTimeouts } from "./node.js";
 import { runtimeStartOrder, runtimeStopOrder } from "./runtime.js";
-import { isEtcdMember, type InventoryNode, type Plan, type StepAction } from "./types.js";
+import { isEtcdMember, type InventoryNode, type Plan } from "./types.js";
 
 /** Timeouts of the cluster procedures: the node procedures' and their own. */
 export interface ClusterTimeouts extends NodeTimeouts {
@@ -41,16 +41,30 @@ export interface ClusterStartOptions {
   timeouts: ClusterTimeouts;
 }
 
-const onEach = (nodes: readonly InventoryNode[], draft: (n: InventoryNode) => StepDraft): StepDraft[] =>
-  nodes.map((n) => ({ ...draft(n), node: n.name }));
+/** How an etcd member stops: its systemd unit, or its static pod once the node's kubelet is stopped. */
+export function stopEtcdMember(n: InventoryNode, t: NodeTimeouts): StepDraft {
+  return n.etcd.mode === "static-pod"
+    ? step(
+        { kind: "stop-pod-sandboxes", scope: "etcd" },
+        t.podSandboxesMs,
+        "etcd's static pod is stopped and the member no longer answers",
+      )
+    : step(stopUnits([n.etcd.unit ?? "etcd.service"]), t.unitSettleMs, "etcd is inactive");
+}
 
-const stopUnits = (units: string[]): StepAction => ({ kind: "stop-units", units, ignoreMissing: [] });
-const startUnits = (units: string[], noBlock = false): StepAction => ({
-  kind: "start-units",
-  units,
-  ignoreMissing: [],
-  noBlock,
-});
+/**
+ * How an etcd member starts: its unit, not waited for (a Type=notify member started alone waits for a quorum that
+ * never comes: members start together); or its node's kubelet, which runs etcd's static pod.
+ */
+export function startEtcdMember(n: InventoryNode, t: NodeTimeouts): StepDraft {
+  return n.etcd.mode === "static-pod"
+    ? step(startUnits([n.kubeletUnit]), t.unitSettleMs, "kubelet is active (it runs etcd's static pod)")
+    : step(
+        startUnits([n.etcd.unit ?? "etcd.service"], true),
+        t.unitSettleMs,
+        "etcd is activating or active (not waiting for its readiness: that needs the others' quorum)",
+      );
+}
 
 /** The units --boot-hold disables on a node: kubelet, a systemd etcd, and the runtime's services and sockets. */
 export function bootHoldUnits(n: InventoryNode): string[] {
@@ -172,17 +186,7 @@ export function planClusterStop(cluster: string, nodes: readonly InventoryNode[]
       ),
     ),
   ]);
-  b.phase("stop-etcd", "Stop every etcd member together", [
-    ...onEach(members, (n) =>
-      n.etcd.mode === "static-pod"
-        ? step(
-            { kind: "stop-pod-sandboxes", scope: "etcd" },
-            t.podSandboxesMs,
-            "etcd's static pod is stopped and the member no longer answers",
-          )
-        : step(stopUnits([n.etcd.unit ?? "etcd.service"]), t.unitSettleMs, "etcd is inactive"),
-    ),
-  ]);
+  b.phase("stop-etcd", "Stop every etcd member together", [...onEach(members, (n) => stopEtcdMember(n, t))]);
   b.phase("stop-runtime", "Stop the container runtime on every node", [
     ...onEach(nodes, (n) => {
       const units = runtimeStopOrder(n.runtime);
@@ -236,17 +240,7 @@ export function planClusterStart(cluster: string, nodes: readonly InventoryNode[
       return step(startUnits(units), t.unitSettleMs, `${units.join(", ")} active`);
     }),
   ]);
-  b.phase("start-etcd", "Start every etcd member at once", [
-    ...onEach(members, (n) =>
-      n.etcd.mode === "static-pod"
-        ? step(startUnits([n.kubeletUnit]), t.unitSettleMs, "kubelet is active (it runs etcd's static pod)")
-        : step(
-            startUnits([n.etcd.unit ?? "etcd.service"], true),
-            t.unitSettleMs,
-            "etcd is activating or active (not waiting for its readiness: that needs the others' quorum)",
-          ),
-    ),
-  ]);
+  b.phase("start-etcd", "Start every etcd member at once", [...onEach(members, (n) => startEtcdMember(n, t))]);
   b.phase("wait-etcd", "Wait for each etcd member", [
     ...onEach(members, () =>
       step({ kind: "wait-etcd-member" }, t.etcdHealthyMs, "the node's member answers a linearizable read"),

@@ -1,6 +1,7 @@
-import { PlanBuilder, step, type StepDraft } from "./builder.js";
+import { onEach, PlanBuilder, startUnits, step, stopUnits } from "./builder.js";
+import { startEtcdMember, stopEtcdMember } from "./cluster.js";
 import type { NodeTimeouts } from "./node.js";
-import { isEtcdMember, type EtcdMemberRecord, type InventoryNode, type Plan, type StepAction } from "./types.js";
+import { isEtcdMember, type EtcdMemberRecord, type InventoryNode, type Plan } from "./types.js";
 
 /** A snapshot file on this host, as the command found it. */
 export interface SnapshotRef {
@@ -38,34 +39,6 @@ export function etcdRepairRefusal(nodes: readonly InventoryNode[], members: read
     why.push(`whether ${unknown.join(", ")} ${unknown.length > 1 ? "run" : "runs"} etcd is unknown`);
   }
   return why;
-}
-
-const onEach = (nodes: readonly InventoryNode[], draft: (n: InventoryNode) => StepDraft): StepDraft[] =>
-  nodes.map((n) => ({ ...draft(n), node: n.name }));
-const units = (kind: "stop-units" | "start-units", list: string[], noBlock = false): StepAction =>
-  kind === "stop-units" ? { kind, units: list, ignoreMissing: [] } : { kind, units: list, ignoreMissing: [], noBlock };
-const etcdUnit = (n: InventoryNode) => n.etcd.unit ?? "etcd.service";
-
-/** How a member stops: a systemd unit, or its static pod once the node's kubelet is stopped. */
-function stopEtcd(n: InventoryNode, t: NodeTimeouts): StepDraft {
-  return n.etcd.mode === "static-pod"
-    ? step(
-        { kind: "stop-pod-sandboxes", scope: "etcd" },
-        t.podSandboxesMs,
-        "etcd's static pod is stopped and the member no longer answers",
-      )
-    : step(units("stop-units", [etcdUnit(n)]), t.unitSettleMs, "etcd is inactive");
-}
-
-/** How a member starts: its unit, not waiting for readiness (that needs the others); or its node's kubelet. */
-function startEtcd(n: InventoryNode, t: NodeTimeouts): StepDraft {
-  return n.etcd.mode === "static-pod"
-    ? step(units("start-units", [n.kubeletUnit]), t.unitSettleMs, "kubelet is active (it runs etcd's static pod)")
-    : step(
-        units("start-units", [etcdUnit(n)], true),
-        t.unitSettleMs,
-        "etcd is activating or active (not waiting for its readiness: that needs the others' quorum)",
-      );
 }
 
 /**
@@ -128,7 +101,7 @@ export function planEtcdRestore(
     ),
   ]);
   b.phase("stop-kubelet", "Stop kubelet where it runs an API server or etcd", [
-    ...onEach(kubeletStopped, (n) => step(units("stop-units", [n.kubeletUnit]), t.unitSettleMs, "kubelet is inactive")),
+    ...onEach(kubeletStopped, (n) => step(stopUnits([n.kubeletUnit]), t.unitSettleMs, "kubelet is inactive")),
   ]);
   b.phase("stop-control-plane", "Stop the control plane's pods", [
     ...onEach(controlPlane, () =>
@@ -139,7 +112,7 @@ export function planEtcdRestore(
       ),
     ),
   ]);
-  b.phase("stop-etcd", "Stop every etcd member", [...onEach(memberNodes, (n) => stopEtcd(n, t))]);
+  b.phase("stop-etcd", "Stop every etcd member", [...onEach(memberNodes, (n) => stopEtcdMember(n, t))]);
   b.phase("restore", "Restore every member from the snapshot", [
     ...onEach(memberNodes, () =>
       step(
@@ -149,7 +122,7 @@ export function planEtcdRestore(
       ),
     ),
   ]);
-  b.phase("start-etcd", "Start every etcd member at once", [...onEach(memberNodes, (n) => startEtcd(n, t))]);
+  b.phase("start-etcd", "Start every etcd member at once", [...onEach(memberNodes, (n) => startEtcdMember(n, t))]);
   const first = memberNodes[0];
   b.phase("etcd-restored", "Check the restored etcd", [
     step(
@@ -167,7 +140,7 @@ export function planEtcdRestore(
   b.phase("start-control-plane", "Start kubelet on the control plane", [
     ...onEach(
       controlPlane.filter((n) => !staticPod.has(n.name)),
-      (n) => step(units("start-units", [n.kubeletUnit]), t.unitSettleMs, "kubelet is active"),
+      (n) => step(startUnits([n.kubeletUnit]), t.unitSettleMs, "kubelet is active"),
     ),
   ]);
   b.phase("wait-control-plane", "Wait for the control plane", [
@@ -220,9 +193,9 @@ export function planEtcdRejoin(
   ]);
   b.phase("stop", `Stop ${node.name}'s etcd member`, [
     ...(node.etcd.mode === "static-pod"
-      ? [step(units("stop-units", [node.kubeletUnit]), t.unitSettleMs, "kubelet is inactive")]
+      ? [step(stopUnits([node.kubeletUnit]), t.unitSettleMs, "kubelet is inactive")]
       : []),
-    stopEtcd(node, t),
+    stopEtcdMember(node, t),
   ]);
   const replaceId = `replace/etcd-replace-member/${through?.name ?? ""}`;
   b.phase("replace", "Replace the member", [
@@ -240,7 +213,7 @@ export function planEtcdRejoin(
       "its old data kept aside; etcd told to join the existing cluster",
     ),
   ]);
-  b.phase("start", "Start the member", [startEtcd(node, t)]);
+  b.phase("start", "Start the member", [startEtcdMember(node, t)]);
   b.phase("wait", "Wait for the member", [
     step({ kind: "wait-etcd-member" }, t.etcdHealthyMs, "the node's member answers a linearizable read"),
   ]);

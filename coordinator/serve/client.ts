@@ -29,7 +29,7 @@ export class ServeConnection {
         new Metadata(),
         { deadline: new Date(Date.now() + deadlineMs) },
         (err: ServiceError | null, res?: ReportList__Output) => {
-          if (err || !res) reject(fromGrpcError(err, { rpc: "ListReports", node: `serve at ${this.endpoint}` }));
+          if (err || !res) reject(fromGrpcError(err, { rpc: "ListReports", node: this.endpoint, peer: "serve" }));
           else resolve(res);
         },
       );

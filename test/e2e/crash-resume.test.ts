@@ -10,24 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../lab/host.js";
 import { labUp, type Lab } from "../lab/lab.js";
 import { ClusterProbe } from "./cluster.js";
-import { downLab, journalOf, kubecycle as cli, opOf, type CliResult } from "./helpers.js";
+import { downLab, journalOf, kubecycle as cli, opOf, type CliResult, SEED, seededRandom } from "./helpers.js";
 
 let lab: Lab;
 let probe: ClusterProbe;
 const kubecycle = (args: string[], onStart?: Parameters<typeof cli>[2]) => cli(lab, args, onStart);
 
-const SEED = Number(process.env.KUBECYCLE_E2E_SEED ?? Date.now() % 100_000);
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-const rnd = random(SEED);
+const rnd = seededRandom(SEED);
 const PREFIX = "/kubecycle-e2e/resume/";
 
 /** What an uninterrupted stop and start leave: per node, units active and enabled; cordons; no lock. */

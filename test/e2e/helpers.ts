@@ -141,3 +141,18 @@ export async function downLab(lab: Lab | undefined, file: string): Promise<void>
     await lab.down();
   }
 }
+
+/** The seed of the tests' random choices: printed by each test, and set with KUBECYCLE_E2E_SEED to repeat a run. */
+export const SEED = Number(process.env.KUBECYCLE_E2E_SEED ?? Date.now() % 100_000);
+
+/** A small seeded generator (mulberry32): numbers in [0, 1), the same for the same seed. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}

@@ -15,26 +15,13 @@ import { labUp, type Lab } from "../lab/lab.js";
 import { SERVE_ENDPOINT } from "../lab/layout.js";
 import { serveMetrics, serveReports, startLabServe, type LabServe } from "../lab/serve.js";
 import { ClusterProbe, keyOf } from "./cluster.js";
-import { downLab, kubecycle as cli, opOf, waitFor } from "./helpers.js";
+import { downLab, kubecycle as cli, opOf, waitFor, SEED, seededRandom } from "./helpers.js";
 
 let lab: Lab;
 let probe: ClusterProbe;
 let serve: LabServe;
 let scratch: string;
 const kubecycle = (args: string[]) => cli(lab, args);
-
-const SEED = Number(process.env.KUBECYCLE_E2E_SEED ?? Date.now() % 100_000);
-/** A small seeded generator (mulberry32), so a failing order can be run again with KUBECYCLE_E2E_SEED. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /** Every node's boot id as the node itself has it. */
 async function bootIds(): Promise<Map<string, string>> {
@@ -159,7 +146,7 @@ describe("kubecycle serve on the lab", () => {
 
   it("loses no report when SIGKILLed while reports arrive", async () => {
     const workers = lab.workers.map((w) => w.name);
-    const rnd = random(SEED);
+    const rnd = seededRandom(SEED);
     // Each time serve logs a report it stored (fsynced, its answer on the way), it is killed at once, a few times.
     let kills = 0;
     let killsLeft = 3;
@@ -240,7 +227,7 @@ describe("kubecycle serve on the lab", () => {
     expect(waiting.stdout).toMatch(/kclab-worker-1: not reported since \d{4}-\d\d-\d\dT/);
 
     // Power returns node by node, in a random order at random intervals.
-    const rnd = random(SEED + 1);
+    const rnd = seededRandom(SEED + 1);
     const order = [...probe.nodes].sort(() => rnd() - 0.5);
     console.log(`boot order: ${order.join(", ")}`);
     const last = order.at(-1) ?? "";

@@ -205,7 +205,7 @@ ${CLUSTER_HELP}`,
               .filter((m) => !m.node)
               .map((m) => `etcd member ${m.name || m.id} (${m.peerUrls.join(", ")}) runs outside the cluster's nodes`),
             ...(inventory.etcd.error ? [`etcd member list: ${inventory.etcd.error}`] : []),
-            ...(reports.error ? [`kubecycle serve at ${reports.endpoint}: ${reports.error}`] : []),
+            ...(reports.error ? [reports.error] : []),
             ...(sob ? startOnBootNotes(sob, reports.list?.nowUnixMs ?? nowMs) : []),
             ...data.certificateWarnings.map(formatCertWarning),
           ];
