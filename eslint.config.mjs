@@ -52,6 +52,11 @@ export default tseslint.config(
     languageOptions: { ...tseslint.configs.disableTypeChecked.languageOptions, globals: globals.node },
   },
   {
+    // The status page's own files run in the browser, as served (no build step).
+    files: ["coordinator/serve/page/client/**/*.js"],
+    languageOptions: { globals: globals.browser },
+  },
+  {
     files: ["shared/**/*.ts"],
     rules: { "no-restricted-imports": ["error", { patterns: [into("agent"), into("coordinator"), into("test")] }] },
   },

@@ -31,6 +31,7 @@ export const COMMANDS: Readonly<Record<string, Loader>> = {
   "ops show": () => import("./commands/ops/show.js"),
   "ops resume": () => import("./commands/ops/resume.js"),
   serve: () => import("./commands/serve/serve.js"),
+  "serve token": () => import("./commands/serve/token.js"),
   "config init": () => import("./commands/config/init.js"),
   completion: () => import("./commands/completion/completion.js"),
 };
@@ -72,6 +73,8 @@ export const VALUE_FLAGS: ReadonlySet<string> = new Set([
   "pki",
   "client",
   "cluster",
+  "ttl",
+  "name",
 ]);
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
@@ -106,8 +109,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     return 0;
   }
   if (!nouns().includes(noun)) throw unknownCommand(words);
-  // A one-word command (`kubecycle status`): a second word is its first argument.
-  const single = COMMANDS[noun] !== undefined;
+  // A one-word command (`kubecycle status`): a second word is its first argument, unless it names a verb of the
+  // same noun (`kubecycle serve` runs the daemon, `kubecycle serve token` prints a page link).
+  const single = COMMANDS[noun] !== undefined && (verb === undefined || COMMANDS[`${noun} ${verb}`] === undefined);
   if (single && verb !== undefined) rest.unshift(verb);
   if (verb === undefined && !single) {
     if (!help) throw new UsageError(`"${noun}" needs a verb: ${verbsOf(noun).join(", ")}`, noun);

@@ -111,6 +111,20 @@ const schema = z.strictObject({
       settleMs: ms(0, 86_400_000).default(300_000),
       /** The start on boot approves the kubelets' matching CSRs, as `cluster start --approve-kubelet-csrs`. */
       approveKubeletCsrs: z.boolean().default(false),
+      /**
+       * The status page over HTTPS (serve's certificate), for viewers' and operators' certificates and for tokens
+       * from `kubecycle serve token`; port 0 turns it off. Default the listen address, port 9446.
+       */
+      page: z
+        .strictObject({
+          address: z.union([z.ipv4(), z.ipv6()], "expected an IPv4 or IPv6 address").optional(),
+          port: z.number().int().min(0).max(65535).default(9446),
+          /** How often the agents are asked for their status while someone watches the page. Default 2 s. */
+          probeMs: ms(500, 60_000).default(2000),
+          /** The base of the links `serve token` prints (a name serve's certificate carries). Default the address. */
+          url: z.url({ protocol: /^https$/ }).optional(),
+        })
+        .prefault({}),
     })
     .optional(),
   /** Per-node overrides, e.g. the address to dial the agent on when it is not the node's InternalIP. */
@@ -159,6 +173,17 @@ export interface CompiledServeConfig {
   waitAgentsMs: number;
   settleMs: number;
   approveKubeletCsrs: boolean;
+  /** The status page; undefined: off. */
+  page: CompiledPageConfig | undefined;
+}
+
+/** Where the status page listens, how often it asks the agents, and the address its links carry. */
+export interface CompiledPageConfig {
+  address: string;
+  port: number;
+  probeMs: number;
+  /** https://host:port, the base of the links `kubecycle serve token` prints. */
+  url: string;
 }
 
 /** Compiles a parsed YAML document; relative paths are taken relative to `baseDir`. */
@@ -209,11 +234,22 @@ export function compileCoordinatorConfig(
           waitAgentsMs: c.serve.waitAgentsMs,
           settleMs: c.serve.settleMs,
           approveKubeletCsrs: c.serve.approveKubeletCsrs,
+          page: pageConfig(c.serve.listen.address, c.serve.page),
         },
       };
     },
     RULES,
   );
+}
+
+function pageConfig(
+  listen: string,
+  p: { address?: string | undefined; port: number; probeMs: number; url?: string | undefined },
+): CompiledPageConfig | undefined {
+  if (p.port === 0) return undefined;
+  const address = p.address ?? listen;
+  const url = (p.url ?? `https://${hostPort(wildcardToLoopback(address), p.port)}`).replace(/\/+$/, "");
+  return { address, port: p.port, probeMs: p.probeMs, url };
 }
 
 /** `host:port`, with an IPv6 host in brackets. */

@@ -1,6 +1,6 @@
 // Bundles the built programs into one file each in dist/bin/, their shipped entry points, self-contained: every
-// dependency, the gRPC contract (proto/, as protobuf.js JSON), the agent's unit file and the version are inside, so
-// an installed bundle needs nothing of the checkout (no node_modules, no proto/).
+// dependency, the gRPC contract (proto/, as protobuf.js JSON), the agent's unit file, the status page's files and the
+// version are inside, so an installed bundle needs nothing of the checkout (no node_modules, no proto/).
 // - kubecycle-agent.mjs (from dist/agent/main.js), minified and run with V8's lite mode: the agent waits on systemd
 //   and never needs the optimizing compiler; one file instead of hundreds of modules keeps the idle agent well under
 //   60 MB resident (bench/agent-footprint.mjs measures it).
@@ -9,6 +9,7 @@
 import { chmod, readFile } from "node:fs/promises";
 import { build } from "esbuild";
 import { protoJson } from "../dist/shared/index.js";
+import { pageAssetSources } from "../dist/coordinator/serve/page/assets.js";
 
 // Bundled CommonJS dependencies still call require().
 const REQUIRE =
@@ -21,6 +22,8 @@ const define = {
   KUBECYCLE_PROTO_JSON: JSON.stringify(JSON.stringify(protoJson())),
   KUBECYCLE_VERSION_DEFINE: JSON.stringify(pkg.version),
   KUBECYCLE_AGENT_UNIT: JSON.stringify(await readFile(path("../systemd/kubecycle-agent.service"), "utf8")),
+  // The status page's files and its view library (preact, htm), which `kubecycle serve` serves itself.
+  KUBECYCLE_PAGE_ASSETS: JSON.stringify(JSON.stringify(await pageAssetSources())),
 };
 
 const programs = [

@@ -14,6 +14,8 @@ import {
   type V1Node,
   type V1Pod,
   type V1PodDisruptionBudget,
+  type V1Status,
+  Watch,
 } from "@kubernetes/client-node";
 import https from "node:https";
 import { delimiter } from "node:path";
@@ -25,6 +27,28 @@ export type EvictionResult =
   | { kind: "gone" }
   /** HTTP 429: a PodDisruptionBudget forbids it now; retry later. */
   | { kind: "blocked"; message: string };
+
+/**
+ * Which pods a list or a watch covers: one node's (field selector spec.nodeName), and/or one namespace's, narrowed
+ * by an equality label selector. Empty: every pod in the cluster.
+ */
+export interface PodScope {
+  node?: string;
+  namespace?: string;
+  labels?: Record<string, string>;
+}
+
+/** A list of pods with the resourceVersion to watch it from. */
+export interface PodList {
+  pods: V1Pod[];
+  resourceVersion: string;
+}
+
+/** One change a pod watch reports, named as the API's watch events are. */
+export interface PodEvent {
+  type: "ADDED" | "MODIFIED" | "DELETED";
+  pod: V1Pod;
+}
 
 /**
  * The part of the Kubernetes API kubecycle uses, behind a small interface so the procedures read without the
@@ -40,7 +64,20 @@ export interface ClusterApi {
     name: string,
     patch: { unschedulable?: boolean; annotations?: Record<string, string | null> },
   ): Promise<V1Node>;
-  listPods(opts?: { node?: string }): Promise<V1Pod[]>;
+  listPods(scope?: PodScope): Promise<V1Pod[]>;
+  /** The pods in scope and the list's resourceVersion, to watch from. */
+  listPodList(scope: PodScope): Promise<PodList>;
+  /**
+   * The changes to the pods in scope after `resourceVersion`, to `onEvent` in order. Resolves when `signal` aborts
+   * or the server ends the watch (watch again from the last event's resourceVersion); rejects with a KubecycleError,
+   * httpStatus 410 when `resourceVersion` is too old to watch from (list again).
+   */
+  watchPods(
+    scope: PodScope,
+    resourceVersion: string,
+    onEvent: (e: PodEvent) => void,
+    signal: AbortSignal,
+  ): Promise<void>;
   evictPod(namespace: string, name: string): Promise<EvictionResult>;
   listPdbs(): Promise<V1PodDisruptionBudget[]>;
   getLease(namespace: string, name: string): Promise<V1Lease | undefined>;
@@ -202,11 +239,71 @@ export class KubeCluster implements ClusterApi {
     return this.#call(`patch node ${name}`, () => this.#core.patchNode({ name, body }, MERGE_PATCH));
   }
 
-  async listPods(opts: { node?: string } = {}): Promise<V1Pod[]> {
-    const fieldSelector = opts.node ? `spec.nodeName=${opts.node}` : undefined;
-    return (
-      await this.#call("list pods", () => this.#core.listPodForAllNamespaces(fieldSelector ? { fieldSelector } : {}))
-    ).items;
+  async listPods(scope: PodScope = {}): Promise<V1Pod[]> {
+    return (await this.listPodList(scope)).pods;
+  }
+
+  async listPodList(scope: PodScope): Promise<PodList> {
+    const q = podQuery(scope);
+    const list = await this.#call(`list pods${describeScope(scope)}`, () =>
+      scope.namespace
+        ? this.#core.listNamespacedPod({ namespace: scope.namespace, ...q })
+        : this.#core.listPodForAllNamespaces(q),
+    );
+    return { pods: list.items, resourceVersion: list.metadata?.resourceVersion ?? "" };
+  }
+
+  watchPods(
+    scope: PodScope,
+    resourceVersion: string,
+    onEvent: (e: PodEvent) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const what = `watch pods${describeScope(scope)}`;
+    const path = scope.namespace ? `/api/v1/namespaces/${encodeURIComponent(scope.namespace)}/pods` : "/api/v1/pods";
+    return new Promise((resolve, reject) => {
+      let controller: AbortController | undefined;
+      let settled = false;
+      const finish = (err?: Error) => {
+        if (settled) return;
+        settled = true;
+        signal.removeEventListener("abort", onAbort);
+        controller?.abort();
+        if (err) reject(err);
+        else resolve();
+      };
+      const onAbort = () => finish();
+      if (signal.aborted) return resolve();
+      signal.addEventListener("abort", onAbort, { once: true });
+      new Watch(this.#kc)
+        .watch(
+          path,
+          { ...podQuery(scope), resourceVersion },
+          (type: string, obj: unknown) => {
+            if (type === "ADDED" || type === "MODIFIED" || type === "DELETED") onEvent({ type, pod: obj as V1Pod });
+            else if (type === "ERROR") {
+              // A watch's failure comes as an event: 410 Expired when resourceVersion is older than the server keeps.
+              const st = obj as V1Status;
+              const refused = st.code === 403;
+              finish(
+                new KubecycleError(
+                  refused ? "PERMISSION_DENIED" : "KUBE_API_FAILED",
+                  `${what}: HTTP ${st.code ?? "?"}: ${st.message ?? st.reason ?? "watch error"}`,
+                  { httpStatus: st.code, ...(refused ? { hint: WATCH_GRANT_HINT } : {}) },
+                ),
+              );
+            }
+          },
+          (err: unknown) => finish(err ? this.#watchError(what, err) : undefined),
+        )
+        .then(
+          (c) => {
+            controller = c;
+            if (settled) c.abort();
+          },
+          (err: unknown) => finish(this.#watchError(what, err)),
+        );
+    });
   }
 
   async evictPod(namespace: string, name: string): Promise<EvictionResult> {
@@ -331,6 +428,21 @@ export class KubeCluster implements ClusterApi {
     }
   }
 
+  /** A watch's failure to start or to go on: the HTTP status it came back with, or the server not answering. */
+  #watchError(what: string, err: unknown): KubecycleError {
+    const status = (err as { statusCode?: unknown }).statusCode;
+    if (typeof status === "number") {
+      const refused = status === 403 || status === 401;
+      return new KubecycleError(
+        refused ? "PERMISSION_DENIED" : "KUBE_API_FAILED",
+        `${what}: HTTP ${status}: ${(err as Error).message}`,
+        { httpStatus: status, ...(refused ? { hint: WATCH_GRANT_HINT } : {}) },
+        { cause: err },
+      );
+    }
+    return this.#error(what, err);
+  }
+
   async #orUndefined<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
     try {
       return await this.#call(what, fn);
@@ -358,6 +470,31 @@ export class KubeCluster implements ClusterApi {
       { cause: err },
     );
   }
+}
+
+/** Drains before the watches only listed pods: a cluster may still have a ClusterRole without the watch verb. */
+const WATCH_GRANT_HINT =
+  "the drain watches pods: give kubecycle's ClusterRole the watch verb on pods (kubectl apply -f deploy/rbac.yaml)";
+
+/** A scope's selectors as query parameters. */
+function podQuery(scope: PodScope): { fieldSelector?: string; labelSelector?: string } {
+  const labels = Object.entries(scope.labels ?? {});
+  return {
+    ...(scope.node ? { fieldSelector: `spec.nodeName=${scope.node}` } : {}),
+    ...(labels.length ? { labelSelector: labels.map(([k, v]) => `${k}=${v}`).join(",") } : {}),
+  };
+}
+
+/** A scope in words, for messages: " on w1", " in shop (app=web)". */
+export function describeScope(scope: PodScope): string {
+  const labels = Object.entries(scope.labels ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
+  return (
+    (scope.node ? ` on ${scope.node}` : "") +
+    (scope.namespace ? ` in ${scope.namespace}` : "") +
+    (labels ? ` (${labels})` : "")
+  );
 }
 
 /** The message of a Kubernetes Status body, or the raw body. */

@@ -66,6 +66,33 @@ export function startEtcdMember(n: InventoryNode, t: NodeTimeouts): StepDraft {
       );
 }
 
+/**
+ * The control plane back once etcd is: kubelet started where it is not already running (`started`: the static-pod
+ * members, whose kubelet ran etcd), then every control-plane node's apiserver, scheduler and controller-manager healthy.
+ */
+export function startControlPlane(
+  b: PlanBuilder,
+  controlPlane: readonly InventoryNode[],
+  started: ReadonlySet<string>,
+  t: NodeTimeouts,
+): void {
+  b.phase("start-control-plane", "Start kubelet on the control plane", [
+    ...onEach(
+      controlPlane.filter((n) => !started.has(n.name)),
+      (n) => step(startUnits([n.kubeletUnit]), t.unitSettleMs, "kubelet is active"),
+    ),
+  ]);
+  b.phase("wait-control-plane", "Wait for the control plane", [
+    ...onEach(controlPlane, () =>
+      step(
+        { kind: "check-control-plane" },
+        t.controlPlaneMs,
+        "the node's agent finds the apiserver's /readyz, the scheduler's and the controller-manager's /healthz ok",
+      ),
+    ),
+  ]);
+}
+
 /** The units --boot-hold disables on a node: kubelet, a systemd etcd, and the runtime's services and sockets. */
 export function bootHoldUnits(n: InventoryNode): string[] {
   const etcdUnit = isEtcdMember(n) && n.etcd.mode === "systemd" && n.etcd.unit ? [n.etcd.unit] : [];
@@ -254,21 +281,7 @@ export function planClusterStart(cluster: string, nodes: readonly InventoryNode[
       null,
     ),
   ]);
-  b.phase("start-control-plane", "Start kubelet on the control plane", [
-    ...onEach(
-      controlPlane.filter((n) => !kubeletFirst.has(n.name)),
-      (n) => step(startUnits([n.kubeletUnit]), t.unitSettleMs, "kubelet is active"),
-    ),
-  ]);
-  b.phase("wait-control-plane", "Wait for the control plane", [
-    ...onEach(controlPlane, () =>
-      step(
-        { kind: "check-control-plane" },
-        t.controlPlaneMs,
-        "the node's agent finds the apiserver's /readyz, the scheduler's and the controller-manager's /healthz ok",
-      ),
-    ),
-  ]);
+  startControlPlane(b, controlPlane, kubeletFirst, t);
   b.phase("attach-lease", "Take the Lease back", [
     step({ kind: "attach-lease" }, t.lockMs, "the Lease is ours again (taken over from the parked cluster stop)", null),
   ]);

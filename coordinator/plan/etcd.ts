@@ -1,5 +1,5 @@
-import { onEach, PlanBuilder, startUnits, step, stopUnits } from "./builder.js";
-import { startEtcdMember, stopEtcdMember } from "./cluster.js";
+import { onEach, PlanBuilder, step, stopUnits } from "./builder.js";
+import { startControlPlane, startEtcdMember, stopEtcdMember } from "./cluster.js";
 import type { NodeTimeouts } from "./node.js";
 import { isEtcdMember, type EtcdMemberRecord, type InventoryNode, type Plan } from "./types.js";
 
@@ -137,21 +137,7 @@ export function planEtcdRestore(
       null,
     ),
   ]);
-  b.phase("start-control-plane", "Start kubelet on the control plane", [
-    ...onEach(
-      controlPlane.filter((n) => !staticPod.has(n.name)),
-      (n) => step(startUnits([n.kubeletUnit]), t.unitSettleMs, "kubelet is active"),
-    ),
-  ]);
-  b.phase("wait-control-plane", "Wait for the control plane", [
-    ...onEach(controlPlane, () =>
-      step(
-        { kind: "check-control-plane" },
-        t.controlPlaneMs,
-        "the node's agent finds the apiserver's /readyz, the scheduler's and the controller-manager's /healthz ok",
-      ),
-    ),
-  ]);
+  startControlPlane(b, controlPlane, staticPod, t);
   b.phase("release", "Release the lock", [step({ kind: "release-lock" }, t.lockMs, "the lock is released", null)]);
   return b.build("etcd restore");
 }

@@ -14,6 +14,7 @@ import { hostPort } from "../config.js";
 import { findClusterRecord } from "../record.js";
 import { readOperation, type OperationOrigin, type OperationSummary } from "../run/journal.js";
 import { ServeMetrics } from "./metrics.js";
+import { startStatusPage, type StatusPage } from "./page/index.js";
 import { createRegistryServer } from "./registry.js";
 import { SERVE_ORIGIN, startOnBootState, type JournalView, type StartOnBootState } from "./start-on-boot.js";
 import { ReportStore } from "./store.js";
@@ -40,6 +41,8 @@ export interface RunningServe {
   readonly port: number;
   /** The metrics' port, when they are on. */
   readonly metricsPort: number | undefined;
+  /** The status page's port, when it is on. */
+  readonly pagePort: number | undefined;
   readonly store: ReportStore;
   readonly metrics: ServeMetrics;
   /** The armed start as last decided. */
@@ -102,6 +105,30 @@ export async function startServe(opts: ServeOptions): Promise<RunningServe> {
     );
   }
 
+  let page: StatusPage | undefined;
+  if (sc.page) {
+    try {
+      page = await startStatusPage({
+        config,
+        page: sc.page,
+        tls,
+        store,
+        startOnBoot: () => toProto(decided),
+        log: log.child({ component: "page" }),
+      });
+    } catch (err) {
+      server.forceShutdown();
+      await new Promise<void>((resolve) => (http ? http.close(() => resolve()) : resolve()));
+      await store.close();
+      if (err instanceof KubecycleError) throw err;
+      throw new KubecycleError(
+        "CONFIG_INVALID",
+        `serve.page: cannot serve the status page on ${hostPort(sc.page.address, sc.page.port)}: ${(err as Error).message}`,
+        { field: "serve.page", hint: "choose a free address and port in serve.page, or port 0 to turn it off" },
+      );
+    }
+  }
+
   const counted = new Set<string>();
   const journalSeen = new Map<string, string>();
   let firing = false;
@@ -150,7 +177,10 @@ export async function startServe(opts: ServeOptions): Promise<RunningServe> {
     }
     const before = decided.state;
     decided = startOnBootState(record?.cluster === config.cluster ? record : undefined, view, (n) => store.get(n));
-    if (decided.state !== before) log.info({ startOnBoot: toProto(decided) }, `start on boot: ${decided.state}`);
+    if (decided.state !== before) {
+      log.info({ startOnBoot: toProto(decided) }, `start on boot: ${decided.state}`);
+      page?.changed();
+    }
     if (decided.state === "ready" && !firing && !stopped && Date.now() >= retryAt) fire(decided.why);
   };
 
@@ -194,17 +224,26 @@ export async function startServe(opts: ServeOptions): Promise<RunningServe> {
     return evaluating;
   };
 
-  store.onStored = () => void evaluate();
+  store.onStored = () => {
+    page?.changed();
+    void evaluate();
+  };
   await evaluate();
   const timer = setInterval(() => void evaluate(), opts.pollMs ?? 2000);
   log.info(
-    { listen: hostPort(sc.listen.address, port), metrics: metricsPort, stateDir: config.stateDir },
+    {
+      listen: hostPort(sc.listen.address, port),
+      metrics: metricsPort,
+      page: page && sc.page ? hostPort(sc.page.address, page.port) : undefined,
+      stateDir: config.stateDir,
+    },
     "kubecycle serve listening",
   );
 
   return {
     port,
     metricsPort,
+    pagePort: page?.port,
     store,
     metrics,
     startOnBoot: () => decided,
@@ -214,6 +253,7 @@ export async function startServe(opts: ServeOptions): Promise<RunningServe> {
       clearInterval(timer);
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       await new Promise<void>((resolve) => (http ? http.close(() => resolve()) : resolve()));
+      await page?.stop();
       await evaluating;
       await store.close();
     },

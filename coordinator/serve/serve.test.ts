@@ -83,6 +83,8 @@ function configIn(stateDir: string): CompiledCoordinatorConfig {
       ...c.serve,
       listen: { address: "127.0.0.1", port: 0 },
       metrics: { address: "127.0.0.1", port: 0 },
+      // The status page has tests of its own (page/page.test.ts).
+      page: undefined,
     },
   };
 }

@@ -205,10 +205,19 @@ describe("kubecycle serve on the lab", () => {
   it("starts the cluster by itself after the outage, once the last node has reported, and not before", async () => {
     const PREFIX = "/kubecycle-e2e/serve/";
     const KEYS = 10_000;
+    const NS = "kc-outage";
     await probe.settled();
     await probe.writeKeys(PREFIX, KEYS);
     const keysBefore = await probe.readKeys(PREFIX);
     expect(keysBefore.size).toBe(KEYS);
+    // API objects too: they must come back through the API as they went.
+    await probe.core.createNamespace({ body: { metadata: { name: NS } } });
+    for (let i = 0; i < 3; i++) {
+      await probe.coordination.createNamespacedLease({
+        namespace: NS,
+        body: { metadata: { name: `kept-${i}`, namespace: NS }, spec: { holderIdentity: `holder-${i}` } },
+      });
+    }
     const stoppedBoots = await bootIds();
 
     const stop = await kubecycle(["cluster", "stop", "--yes", "--poweroff", "--boot-hold", "--start-on-boot"]);
@@ -281,6 +290,17 @@ describe("kubecycle serve on the lab", () => {
         expect((await probe.unitTimes(n, u)).enabled, `${n} ${u}`).toBe("enabled");
     }
     await probe.untouched();
+    const leases = await probe.coordination.listNamespacedLease({ namespace: NS });
+    expect(leases.items.map((l) => l.spec?.holderIdentity).sort()).toEqual(["holder-0", "holder-1", "holder-2"]);
+    // The workload runs again.
+    await waitFor(
+      "the web pods running",
+      async () => {
+        const pods = (await probe.core.listPodForAllNamespaces({ labelSelector: "app=web" })).items;
+        return pods.length > 0 && pods.every((p) => p.status?.phase === "Running") ? true : undefined;
+      },
+      120_000,
+    );
 
     // Order, from each node's systemd: nothing began before the last node's agent was up; then the runtimes, etcd,
     // the control plane's kubelets, the workers' kubelets.

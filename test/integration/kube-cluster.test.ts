@@ -22,6 +22,7 @@ import {
   type V1Pod,
 } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { KubeCluster } from "../../coordinator/index.js";
 import { freePort, Lab, waitFor, type Proc } from "../lab/kube/harness.js";
 import { seedWorkload } from "../lab/kube/index.js";
 
@@ -464,6 +465,53 @@ describe("the Kubernetes stand-ins through @kubernetes/client-node", () => {
       code: 404,
       body: { reason: "NotFound", message: 'leases.coordination.k8s.io "kubecycle-lock" not found' },
     });
+  });
+
+  it("KubeCluster watches a node's pods by field selector from a list's resourceVersion, in order", async () => {
+    const api = new KubeCluster(kc);
+    const list = await api.listPodList({ node: "w1" });
+    expect(list.pods.every((p) => p.spec?.nodeName === "w1")).toBe(true);
+    const events: string[] = [];
+    const stop = new AbortController();
+    const watching = api.watchPods(
+      { node: "w1" },
+      list.resourceVersion,
+      (e) => events.push(`${e.type} ${e.pod.metadata?.name}`),
+      stop.signal,
+    );
+    const bare = (name: string, nodeName: string) => ({
+      metadata: { name, namespace: "default" },
+      spec: { nodeName, containers: [{ name: "c", image: "registry.lab/web:1" }] },
+    });
+    await core.createNamespacedPod({ namespace: "default", body: bare("watched-w1", "w1") });
+    await core.createNamespacedPod({ namespace: "default", body: bare("unwatched-w2", "w2") });
+    await core.deleteNamespacedPod({ name: "watched-w1", namespace: "default", gracePeriodSeconds: 0 });
+    await core.deleteNamespacedPod({ name: "unwatched-w2", namespace: "default", gracePeriodSeconds: 0 });
+    await waitFor("watched-w1's DELETED event", () => events.includes("DELETED watched-w1"), 20_000);
+    stop.abort();
+    await watching;
+    expect(events[0]).toBe("ADDED watched-w1");
+    expect(events.some((e) => e.includes("unwatched-w2"))).toBe(false);
+  });
+
+  it("answers a watch at once, before any event, as the real apiserver flushes its headers: a quiet watch can be cancelled", async () => {
+    // @kubernetes/client-node's Watch.watch resolves with the AbortController only once the headers came; held back
+    // until a first event, a watch on a scope where nothing happens could never be ended by its client.
+    const rv = (await core.listNamespacedPod({ namespace: "kc-quiet" })).metadata?.resourceVersion;
+    let ended = false;
+    const started = new Watch(kc).watch(
+      "/api/v1/namespaces/kc-quiet/pods",
+      { resourceVersion: rv },
+      () => undefined,
+      () => (ended = true),
+    );
+    const controller = await Promise.race([
+      started,
+      new Promise<undefined>((resolve) => setTimeout(resolve, 5_000, undefined)),
+    ]);
+    expect(controller, "the watch's response within 5 s, no event having come").toBeInstanceOf(AbortController);
+    controller?.abort();
+    await waitFor("the watch to end", () => ended, 5_000);
   });
 
   it("refuses requests without a client certificate, but serves /readyz, /livez and /version to anyone", async () => {

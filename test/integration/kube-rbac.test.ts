@@ -89,7 +89,29 @@ describe("deploy/rbac.yaml", () => {
     expect((await api.listPods({ node: "n1" })).map((p) => p.metadata?.name)).toEqual(["web-1"]);
     expect(await api.listPdbs()).toEqual([]);
     expect(await api.listCsrs()).toEqual([]);
+    // The drain's watches, from its lists' versions: the node's pods by field selector, a controller's in its
+    // namespace. Both see the eviction (web-1 Terminating: no kubelet here to end it).
+    const stop = new AbortController();
+    const seen: string[] = [];
+    const scopes = [{ node: "n1" }, { namespace: "default" }];
+    const lists = await Promise.all(scopes.map((scope) => api.listPodList(scope)));
+    const watching = scopes.map((scope, i) =>
+      api.watchPods(
+        scope,
+        lists[i]?.resourceVersion ?? "",
+        (e) =>
+          seen.push(
+            `${e.type} ${e.pod.metadata?.name}${e.pod.metadata?.deletionTimestamp ? " terminating" : ""} ${scope.node ?? scope.namespace}`,
+          ),
+        stop.signal,
+      ),
+    );
     expect(await api.evictPod("default", "web-1")).toEqual({ kind: "evicted" });
+    await waitFor("both watches to see web-1 terminating", () =>
+      ["n1", "default"].every((s) => seen.includes(`MODIFIED web-1 terminating ${s}`)),
+    );
+    stop.abort();
+    await Promise.all(watching);
 
     const lock = new ClusterLock(api, { op: "op-1", procedure: "node stop", target: "n1" }, { stateDir });
     await lock.acquire({ breakLock: false });
@@ -144,6 +166,9 @@ describe("deploy/rbac.yaml", () => {
         "get coordination.k8s.io/leases kube-system",
         "list /nodes -",
         "list /pods -",
+        "list /pods default",
+        "watch /pods -",
+        "watch /pods default",
         "list certificates.k8s.io/certificatesigningrequests -",
         "list policy/poddisruptionbudgets -",
         "patch /nodes -",

@@ -23,6 +23,9 @@ export const SERVE_PORT = 9444;
 export const SERVE_ENDPOINT = `${BRIDGE_ADDRESS}:${SERVE_PORT}`;
 /** serve's Prometheus metrics, on the host's loopback. */
 export const SERVE_METRICS_PORT = 9445;
+/** serve's status page over HTTPS, on the bridge's address beside the reports: open it from the host. */
+export const SERVE_PAGE_PORT = 9446;
+export const SERVE_PAGE_URL = `https://${BRIDGE_ADDRESS}:${SERVE_PAGE_PORT}`;
 /** serve's certificate, in `<state>/pki/serve/`. */
 export const SERVE_CERT_NAME = "kclab-serve";
 export const ETCD_CLIENT_PORT = 2379;

@@ -3,7 +3,10 @@
 // node-lifecycle controller allows), pods are the nodes' sandboxes, evictions honour PodDisruptionBudgets and
 // replace ReplicaSet pods elsewhere, Leases conflict on a stale resourceVersion. The API answers only while an API
 // server's pod runs on some control-plane node, fails with HTTP 500 while etcd has no quorum, and its /readyz says
-// so. Errors are the ones KubeCluster throws, with the same codes and httpStatus fields.
+// so. Errors are the ones KubeCluster throws, with the same codes and httpStatus fields. Pods can be listed with a
+// resourceVersion and watched from it (ADDED, MODIFIED, DELETED, in order), as the real API's watch cache serves
+// them: a bounded window of past events, 410 Expired for a version older than it; the first such list turns the
+// event log on, so worlds that never watch pay nothing for it.
 import type {
   V1CertificateSigningRequest,
   V1Lease,
@@ -12,7 +15,7 @@ import type {
   V1PodDisruptionBudget,
 } from "@kubernetes/client-node";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { ClusterApi, EvictionResult } from "../../coordinator/index.js";
+import type { ClusterApi, EvictionResult, PodEvent, PodList, PodScope } from "../../coordinator/index.js";
 import { KubecycleError } from "../../shared/index.js";
 import type { CallRecord, SimCluster, SimNode, SimSandbox } from "./model.js";
 
@@ -25,6 +28,28 @@ interface NodeObject {
 }
 
 const MIRROR = "kubernetes.io/config.mirror";
+
+/** A pod as the watch log last saw it (its view is made when asked: a large world holds no copies). */
+interface PodRecord {
+  node: SimNode;
+  sandbox: SimSandbox;
+  resourceVersion: string;
+}
+
+/** One entry of the watch log. */
+interface LoggedEvent {
+  rv: number;
+  type: PodEvent["type"];
+  pod: V1Pod;
+}
+
+/** An open watch. */
+interface Watcher {
+  scope: PodScope;
+  rec: CallRecord;
+  send: (e: LoggedEvent) => void;
+  end: (err?: KubecycleError) => void;
+}
 
 /** {@link ClusterApi} over a {@link SimCluster}. */
 export class SimClusterApi implements ClusterApi {
@@ -40,6 +65,18 @@ export class SimClusterApi implements ClusterApi {
   readonly #leases = new Map<string, V1Lease>();
   #rv = 1000;
   #replicas = 0;
+  /** Requests refused with 403 Forbidden, by verb and resource ("watch pods"), as RBAC without the grant does. */
+  readonly forbidden = new Set<string>();
+  /** Count the JSON bytes of what lists answer and watches send, into each CallRecord (costs a stringify). */
+  measureBytes = false;
+  /** Past pod events a watch can start from (the watch cache's window). */
+  watchWindow = 10_000;
+  /** Pods by node then uid, once something listed pods with a resourceVersion (undefined before). */
+  #podLog: Map<string, Map<string, PodRecord>> | undefined;
+  #events: LoggedEvent[] = [];
+  /** Events up to this version are no longer in the window: a watch from before it gets 410. */
+  #compactedThrough = 0;
+  readonly #watchers = new Set<Watcher>();
 
   constructor(cluster: SimCluster) {
     this.cluster = cluster;
@@ -54,6 +91,14 @@ export class SimClusterApi implements ClusterApi {
         resourceVersion: ++this.#rv,
       });
     }
+    cluster.observers.add((n) => {
+      this.#syncPods(n);
+      // The API server went: its watches end, as connections do.
+      if (!this.serving && this.#watchers.size) {
+        const err = unreachable("watch pods", this.server);
+        for (const w of [...this.#watchers]) w.end(err);
+      }
+    });
   }
 
   /** Some control-plane node's API server pod runs (etcd's health is checked per request). */
@@ -96,12 +141,110 @@ export class SimClusterApi implements ClusterApi {
     });
   }
 
-  listPods(opts: { node?: string } = {}): Promise<V1Pod[]> {
-    return this.#request("list pods", opts.node ?? "", false, () =>
-      [...this.cluster.nodes.values()]
-        .filter((n) => !opts.node || n.name === opts.node)
-        .flatMap((n) => n.sandboxes.map((s) => podView(n, s))),
-    );
+  listPods(scope: PodScope = {}): Promise<V1Pod[]> {
+    return this.#request(`list pods${scopeWords(scope)}`, scope.node ?? "", false, (rec) => {
+      const pods = [...this.cluster.nodes.values()].flatMap((n) =>
+        n.sandboxes
+          .filter((s) => sandboxInScope(scope, n, s))
+          .map((s) => podView(n, s, this.#podLog?.get(n.name)?.get(podUid(s))?.resourceVersion)),
+      );
+      this.#measure(rec, pods);
+      return pods;
+    });
+  }
+
+  listPodList(scope: PodScope): Promise<PodList> {
+    return this.#request(`list pods${scopeWords(scope)}`, scope.node ?? "", false, (rec) => {
+      const log = this.#startPodLog();
+      // Changes not yet told through changed() are in the log before the list is cut.
+      for (const n of this.cluster.nodes.values()) if (!scope.node || n.name === scope.node) this.#syncPods(n);
+      // Only the pods in scope are made into API objects: a world of 100,000 pods lists one node's in microseconds.
+      const pods = [...log.values()].flatMap((byUid) =>
+        [...byUid.values()]
+          .filter((r) => sandboxInScope(scope, r.node, r.sandbox))
+          .map((r) => podView(r.node, r.sandbox, r.resourceVersion)),
+      );
+      const list = { pods, resourceVersion: String(this.#rv) };
+      this.#measure(rec, list);
+      return list;
+    });
+  }
+
+  async watchPods(
+    scope: PodScope,
+    resourceVersion: string,
+    onEvent: (e: PodEvent) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const what = `watch pods${scopeWords(scope)}`;
+    // Opening a watch is a request like any other: latency, refused while the API is down. The watcher is in place
+    // in the same turn as its replay is cut, so no event falls between them.
+    await this.#request(what, scope.node ?? "", false, (rec) => {
+      this.#startPodLog();
+      const from = Number(resourceVersion || "0");
+      if (from !== 0 && from < this.#compactedThrough) {
+        throw new KubecycleError(
+          "KUBE_API_FAILED",
+          `${what}: HTTP 410: too old resource version: ${from} (${this.#compactedThrough})`,
+          { httpStatus: 410 },
+        );
+      }
+      // No version: the current state first, as ADDED events, as the real API does.
+      const replay =
+        from === 0
+          ? [...(this.#podLog?.values() ?? [])].flatMap((byUid) =>
+              [...byUid.values()]
+                .filter((r) => sandboxInScope(scope, r.node, r.sandbox))
+                .map((r) => ({
+                  rv: this.#rv,
+                  type: "ADDED" as const,
+                  pod: podView(r.node, r.sandbox, r.resourceVersion),
+                })),
+            )
+          : this.#events.filter((e) => e.rv > from);
+      return new Promise<void>((resolve, reject) => {
+        if (signal.aborted) return resolve();
+        const watcher: Watcher = {
+          scope,
+          rec,
+          send: (e) => {
+            if (!inScope(scope, e.pod)) return;
+            const pod = wire(e.pod);
+            if (this.measureBytes) rec.bytes = (rec.bytes ?? 0) + JSON.stringify({ type: e.type, object: pod }).length;
+            onEvent({ type: e.type, pod });
+          },
+          end: (err) => {
+            this.#watchers.delete(watcher);
+            signal.removeEventListener("abort", onAbort);
+            rec.answeredAt = Date.now();
+            if (err) {
+              rec.refused = err.code;
+              reject(err);
+            } else resolve();
+          },
+        };
+        const onAbort = () => watcher.end();
+        signal.addEventListener("abort", onAbort, { once: true });
+        this.#watchers.add(watcher);
+        for (const e of replay) watcher.send(e);
+      });
+    });
+  }
+
+  /** Drops the watch window (as etcd's compaction does) and ends every watch with 410 Expired. */
+  expireWatches(): void {
+    this.#compactedThrough = this.#rv;
+    this.#events = [];
+    for (const w of [...this.#watchers]) {
+      w.end(
+        new KubecycleError("KUBE_API_FAILED", `watch pods: HTTP 410: too old resource version`, { httpStatus: 410 }),
+      );
+    }
+  }
+
+  /** Watches open now. */
+  get openWatches(): number {
+    return this.#watchers.size;
   }
 
   evictPod(namespace: string, name: string): Promise<EvictionResult> {
@@ -225,7 +368,7 @@ export class SimClusterApi implements ClusterApi {
 
   async readyz(host?: string): Promise<{ ok: boolean; body: string }> {
     const rec = this.#record("readyz", "", false);
-    await sleep(this.cluster.delay(this.cluster.timing.apiRequest));
+    await sleep(this.cluster.requestDelay(this.cluster.timing.apiRequest));
     const answer = (): { ok: boolean; body: string } => {
       const at = host ?? "sim-apiserver";
       const up = host
@@ -266,24 +409,77 @@ export class SimClusterApi implements ClusterApi {
     rec.workMs = rec.answeredAt - rec.at;
   }
 
-  /** One request: its latency, then refused while no API server runs, or HTTP 500 while etcd has no leader. */
-  async #request<T>(what: string, node: string, mutating: boolean, fn: () => T): Promise<T> {
+  #measure(rec: CallRecord, answer: unknown): void {
+    if (this.measureBytes) rec.bytes = JSON.stringify(answer).length;
+  }
+
+  /** The pod log from now on: the pods as they are, then every change as an event (see changed()). */
+  #startPodLog(): Map<string, Map<string, PodRecord>> {
+    if (this.#podLog) return this.#podLog;
+    const log = new Map<string, Map<string, PodRecord>>();
+    this.#podLog = log;
+    this.#compactedThrough = this.#rv;
+    for (const n of this.cluster.nodes.values()) {
+      const byUid = new Map<string, PodRecord>();
+      const rv = String(this.#rv);
+      for (const s of n.sandboxes) byUid.set(podUid(s), { node: n, sandbox: { ...s }, resourceVersion: rv });
+      log.set(n.name, byUid);
+    }
+    return log;
+  }
+
+  /** A node's pods against the log: ADDED, MODIFIED, DELETED events, each a new resourceVersion, to the watches. */
+  #syncPods(n: SimNode): void {
+    const byUid = this.#podLog?.get(n.name);
+    if (!byUid) return;
+    const emit = (type: PodEvent["type"], r: PodRecord) => {
+      const e: LoggedEvent = { rv: ++this.#rv, type, pod: podView(r.node, r.sandbox, String(this.#rv)) };
+      r.resourceVersion = String(e.rv);
+      this.#events.push(e);
+      if (this.#events.length > this.watchWindow) {
+        const dropped = this.#events.splice(0, this.#events.length - this.watchWindow);
+        this.#compactedThrough = dropped[dropped.length - 1]?.rv ?? this.#compactedThrough;
+      }
+      for (const w of this.#watchers) w.send(e);
+    };
+    // Every list syncs every node it covers (a test may change a sandbox without changed()), so it makes
+    // no object for a pod that did not change: on a large world it runs for each pod of each list.
+    for (const s of n.sandboxes) {
+      const uid = podUid(s);
+      const had = byUid.get(uid);
+      if (had && sameVersion(had.sandbox, s)) continue;
+      const r: PodRecord = { node: n, sandbox: { ...s, labels: { ...s.labels } }, resourceVersion: "" };
+      byUid.set(uid, r);
+      emit(had ? "MODIFIED" : "ADDED", r);
+    }
+    // Each sandbox has its record now, and uids are unique on a node: no more records than sandboxes, none went.
+    if (byUid.size === n.sandboxes.length) return;
+    const now = new Set(n.sandboxes.map(podUid));
+    for (const [uid, r] of byUid) {
+      if (now.has(uid)) continue;
+      byUid.delete(uid);
+      emit("DELETED", r);
+    }
+  }
+
+  /**
+   * One request: its latency, then refused while no API server runs, when {@link forbidden}, or with HTTP 500 while
+   * etcd has no leader.
+   */
+  async #request<T>(what: string, node: string, mutating: boolean, fn: (rec: CallRecord) => T): Promise<T> {
     const rec = this.#record(what, node, mutating);
-    await sleep(this.cluster.delay(this.cluster.timing.apiRequest));
+    await sleep(this.cluster.requestDelay(this.cluster.timing.apiRequest));
     try {
-      if (!this.serving) {
-        throw new KubecycleError(
-          "KUBE_API_UNREACHABLE",
-          `${what}: the API server at ${this.server} did not answer: connect ECONNREFUSED`,
-          { hint: "check the API server and the kubeconfig; `kubecycle status` shows what the agents see" },
-        );
+      if (!this.serving) throw unreachable(what, this.server);
+      if (this.forbidden.has(rec.rpc.replace(/^api:/, ""))) {
+        throw new KubecycleError("PERMISSION_DENIED", `${what}: HTTP 403: Forbidden`, { httpStatus: 403 });
       }
       if (!this.cluster.etcd.leader) {
         throw new KubecycleError("KUBE_API_FAILED", `${what}: HTTP 500: etcdserver: request timed out`, {
           httpStatus: 500,
         });
       }
-      return fn();
+      return fn(rec);
     } catch (err) {
       rec.refused = err instanceof KubecycleError ? err.code : "INTERNAL";
       throw err;
@@ -367,13 +563,25 @@ export class SimClusterApi implements ClusterApi {
   }
 }
 
-function podView(n: SimNode, s: SimSandbox): V1Pod {
+/** A pod's uid: its name's, as no two pods of the simulation share a namespace and name. */
+const podUid = (s: SimSandbox) => `pod-${s.namespace}.${s.name}`;
+/** What makes a new version of a pod: its sandbox, its readiness, its restarts, its crash loop. */
+const sameVersion = (a: SimSandbox, b: SimSandbox) =>
+  a.id === b.id &&
+  a.ready === b.ready &&
+  a.restarts === b.restarts &&
+  a.crashLoop?.finishedAt === b.crashLoop?.finishedAt;
+
+/** A pod as the API shows it, at resourceVersion `rv` (the log's, or "1" before there is one). */
+function podView(n: SimNode, s: SimSandbox, rv = "1"): V1Pod {
   return {
     apiVersion: "v1",
     kind: "Pod",
     metadata: {
       name: s.name,
       namespace: s.namespace,
+      uid: podUid(s),
+      resourceVersion: rv,
       labels: { ...s.labels },
       ...(s.owner.kind === "Node" ? { annotations: { [MIRROR]: s.id || "mirror" } } : {}),
       ownerReferences: [
@@ -431,6 +639,41 @@ function wire<T>(obj: T): T {
 
 function leaseKey(lease: V1Lease): { namespace: string; name: string } {
   return { namespace: lease.metadata?.namespace ?? "kube-system", name: lease.metadata?.name ?? "" };
+}
+
+/** {@link inScope} on the model's sandbox, before it is made into a pod. */
+function sandboxInScope(scope: PodScope, n: SimNode, s: SimSandbox): boolean {
+  if (scope.node && n.name !== scope.node) return false;
+  if (scope.namespace && s.namespace !== scope.namespace) return false;
+  for (const [k, v] of Object.entries(scope.labels ?? {})) if (s.labels[k] !== v) return false;
+  return true;
+}
+
+/** Whether a pod is in a list's or a watch's scope (the field selector on spec.nodeName, namespace, labels). */
+function inScope(scope: PodScope, p: V1Pod): boolean {
+  if (scope.node && p.spec?.nodeName !== scope.node) return false;
+  if (scope.namespace && p.metadata?.namespace !== scope.namespace) return false;
+  for (const [k, v] of Object.entries(scope.labels ?? {})) if (p.metadata?.labels?.[k] !== v) return false;
+  return true;
+}
+
+function scopeWords(scope: PodScope): string {
+  const labels = Object.entries(scope.labels ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
+  return (
+    (scope.node ? ` on ${scope.node}` : "") +
+    (scope.namespace ? ` in ${scope.namespace}` : "") +
+    (labels ? ` (${labels})` : "")
+  );
+}
+
+function unreachable(what: string, server: string): KubecycleError {
+  return new KubecycleError(
+    "KUBE_API_UNREACHABLE",
+    `${what}: the API server at ${server} did not answer: connect ECONNREFUSED`,
+    { hint: "check the API server and the kubeconfig; `kubecycle status` shows what the agents see" },
+  );
 }
 
 function conflict(what: string, message: string): KubecycleError {

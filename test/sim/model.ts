@@ -112,6 +112,8 @@ export interface CallRecord {
   /** The error code it was refused with. */
   refused?: string;
   replayed?: boolean;
+  /** The JSON bytes a list answered or a watch sent, when the API measures them (SimClusterApi.measureBytes). */
+  bytes?: number;
 }
 
 /** A moment when something the coordinator waits for became true in the simulation (for the benchmark's floors). */
@@ -648,7 +650,10 @@ export class SimCluster {
   /** Every RPC the agents answered or refused, in arrival order. */
   readonly calls: CallRecord[] = [];
   readonly instants: Instant[] = [];
+  /** Told after each change of a node's state (the simulated API's watch follows pods through it). */
+  readonly observers = new Set<(node: SimNode) => void>();
   #seed: number;
+  #requestSeed: number;
   #timers = new Set<NodeJS.Timeout>();
   #closed = false;
 
@@ -656,6 +661,7 @@ export class SimCluster {
     this.spec = spec;
     this.timing = spec.timing;
     this.#seed = spec.seed >>> 0 || 1;
+    this.#requestSeed = (spec.seed ^ 0x5bd1e995) >>> 0 || 1;
     const t0 = Date.now();
     for (const n of spec.nodes) this.nodes.set(n.name, new SimNode(this, n, t0));
     this.etcd = new SimEtcd(this, [...this.nodes.values()], t0);
@@ -669,14 +675,21 @@ export class SimCluster {
 
   /** A deterministic random number in [0, 1) (mulberry32). */
   random(): number {
-    let t = (this.#seed = (this.#seed + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.#seed = (this.#seed + 0x6d2b79f5) >>> 0;
+    return mulberry32(this.#seed);
   }
 
   delay([min, max]: Delay): number {
     return Math.round(min + (max - min) * this.random());
+  }
+
+  /**
+   * An API request's latency, from a random stream of its own: how many requests a client makes does not move the
+   * world's timing (when replacement pods start), so two drains that ask differently meet the same world.
+   */
+  requestDelay([min, max]: Delay): number {
+    this.#requestSeed = (this.#requestSeed + 0x6d2b79f5) >>> 0;
+    return Math.round(min + (max - min) * mulberry32(this.#requestSeed));
   }
 
   /** A timer the cluster owns (cleared by close). */
@@ -694,6 +707,7 @@ export class SimCluster {
   changed(node: SimNode): void {
     this.etcd.recompute();
     node.notify();
+    for (const o of this.observers) o(node);
   }
 
   instant(node: string, what: Instant["what"], at: number): void {
@@ -808,4 +822,11 @@ function initialCertificates(spec: SimNodeSpec, t0: number): SimCertificate[] {
     );
   }
   return out;
+}
+
+/** mulberry32's output for a state. */
+function mulberry32(state: number): number {
+  let t = Math.imul(state ^ (state >>> 15), state | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 }

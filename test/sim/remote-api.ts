@@ -9,10 +9,15 @@ import type {
   V1Pod,
   V1PodDisruptionBudget,
 } from "@kubernetes/client-node";
-import type { ClusterApi, EvictionResult } from "../../coordinator/index.js";
+import type { ClusterApi, EvictionResult, PodEvent, PodList, PodScope } from "../../coordinator/index.js";
 import { KubecycleError, isErrorCode } from "../../shared/index.js";
 
-type Method = Exclude<keyof ClusterApi, "server" | "addFallbackHosts"> | "server" | "addFallbackHosts";
+type Method =
+  | Exclude<keyof ClusterApi, "server" | "addFallbackHosts" | "watchPods">
+  | "server"
+  | "addFallbackHosts"
+  | "watchPods"
+  | "cancelWatch";
 
 interface Request {
   id: number;
@@ -20,20 +25,46 @@ interface Request {
   args: unknown[];
 }
 
+/** An answer; a watch sends its events as `event` lines before its answer. */
 type Response =
-  { id: number; value?: unknown } | { id: number; error: { code: string; message: string; fields: unknown } };
+  | { id: number; value?: unknown }
+  | { id: number; event: PodEvent }
+  | { id: number; error: { code: string; message: string; fields: unknown } };
 
 /** Serves `api` on a unix socket at `path`: one JSON request per line, one JSON answer per line. */
 export function serveClusterApi(api: ClusterApi, path: string): Promise<Server> {
   const server = createServer((socket) => {
     let buffered = "";
+    // This connection's open watches, by request id.
+    const watches = new Map<number, AbortController>();
+    socket.on("close", () => {
+      for (const w of watches.values()) w.abort();
+    });
     socket.setEncoding("utf8");
     socket.on("data", (chunk: string) => {
       buffered += chunk;
       for (let nl = buffered.indexOf("\n"); nl >= 0; nl = buffered.indexOf("\n")) {
         const line = buffered.slice(0, nl);
         buffered = buffered.slice(nl + 1);
-        void answer(api, JSON.parse(line) as Request).then((r) => socket.write(`${JSON.stringify(r)}\n`));
+        const req = JSON.parse(line) as Request;
+        if (req.method === "watchPods") {
+          const stop = new AbortController();
+          watches.set(req.id, stop);
+          const send = (r: Response) => {
+            if (!socket.destroyed) socket.write(`${JSON.stringify(r)}\n`);
+          };
+          void answer(api, req, (event) => send({ id: req.id, event }), stop.signal).then((r) => {
+            watches.delete(req.id);
+            send(r);
+          });
+          continue;
+        }
+        if (req.method === "cancelWatch") {
+          watches.get(req.args[0] as number)?.abort();
+          socket.write(`${JSON.stringify({ id: req.id })}\n`);
+          continue;
+        }
+        void answer(api, req).then((r) => socket.write(`${JSON.stringify(r)}\n`));
       }
     });
     socket.on("error", () => socket.destroy());
@@ -44,7 +75,12 @@ export function serveClusterApi(api: ClusterApi, path: string): Promise<Server> 
   });
 }
 
-async function answer(api: ClusterApi, req: Request): Promise<Response> {
+async function answer(
+  api: ClusterApi,
+  req: Request,
+  onEvent: (e: PodEvent) => void = () => undefined,
+  signal: AbortSignal = new AbortController().signal,
+): Promise<Response> {
   try {
     if (req.method === "server") return { id: req.id, value: api.server };
     if (req.method === "addFallbackHosts") {
@@ -54,11 +90,13 @@ async function answer(api: ClusterApi, req: Request): Promise<Response> {
     // The arguments as the caller typed them; JSON turns an absent optional argument into null.
     const [x, y, z] = req.args as [never, never, string | null];
     const optional = (v: unknown) => (typeof v === "string" ? v : undefined);
-    const calls: Record<Exclude<Method, "server" | "addFallbackHosts">, () => Promise<unknown>> = {
+    const calls: Record<Exclude<Method, "server" | "addFallbackHosts" | "cancelWatch">, () => Promise<unknown>> = {
       getNode: () => api.getNode(x),
       listNodes: () => api.listNodes(),
       patchNode: () => api.patchNode(x, y),
       listPods: () => api.listPods(x),
+      listPodList: () => api.listPodList(x),
+      watchPods: () => api.watchPods(x, y, onEvent, signal),
       evictPod: () => api.evictPod(x, y),
       listPdbs: () => api.listPdbs(),
       getLease: () => api.getLease(x, y),
@@ -69,6 +107,7 @@ async function answer(api: ClusterApi, req: Request): Promise<Response> {
       approveCsr: () => api.approveCsr(x, y),
       readyz: () => api.readyz(optional(req.args[0])),
     };
+    if (req.method === "cancelWatch") return { id: req.id };
     return { id: req.id, value: await calls[req.method]() };
   } catch (err) {
     const e = err instanceof KubecycleError ? err : undefined;
@@ -83,7 +122,10 @@ async function answer(api: ClusterApi, req: Request): Promise<Response> {
 export class RemoteClusterApi implements ClusterApi {
   server = "";
   readonly #socket: Socket;
-  readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  readonly #pending = new Map<
+    number,
+    { resolve: (v: unknown) => void; reject: (e: Error) => void; onEvent?: (e: PodEvent) => void }
+  >();
   #next = 0;
 
   private constructor(socket: Socket) {
@@ -96,6 +138,10 @@ export class RemoteClusterApi implements ClusterApi {
         const res = JSON.parse(buffered.slice(0, nl)) as Response;
         buffered = buffered.slice(nl + 1);
         const p = this.#pending.get(res.id);
+        if ("event" in res) {
+          p?.onEvent?.(res.event);
+          continue;
+        }
         this.#pending.delete(res.id);
         if (!p) continue;
         if ("error" in res) {
@@ -132,10 +178,9 @@ export class RemoteClusterApi implements ClusterApi {
     this.#socket.destroy();
   }
 
-  #call(method: Method, args: unknown[]): Promise<unknown> {
-    const id = ++this.#next;
+  #call(method: Method, args: unknown[], onEvent?: (e: PodEvent) => void, id = ++this.#next): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
+      this.#pending.set(id, { resolve, reject, ...(onEvent ? { onEvent } : {}) });
       this.#socket.ref();
       this.#socket.write(`${JSON.stringify({ id, method, args })}\n`);
     }).finally(() => {
@@ -155,8 +200,27 @@ export class RemoteClusterApi implements ClusterApi {
   ): Promise<V1Node> {
     return this.#call("patchNode", [name, patch]) as Promise<V1Node>;
   }
-  listPods(opts?: { node?: string }): Promise<V1Pod[]> {
-    return this.#call("listPods", [opts ?? {}]) as Promise<V1Pod[]>;
+  listPods(scope?: PodScope): Promise<V1Pod[]> {
+    return this.#call("listPods", [scope ?? {}]) as Promise<V1Pod[]>;
+  }
+  listPodList(scope: PodScope): Promise<PodList> {
+    return this.#call("listPodList", [scope]) as Promise<PodList>;
+  }
+  async watchPods(
+    scope: PodScope,
+    resourceVersion: string,
+    onEvent: (e: PodEvent) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    if (signal.aborted) return;
+    const id = ++this.#next;
+    const onAbort = () => void this.#call("cancelWatch", [id]).catch(() => undefined);
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      await this.#call("watchPods", [scope, resourceVersion], onEvent, id);
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
   }
   evictPod(namespace: string, name: string): Promise<EvictionResult> {
     return this.#call("evictPod", [namespace, name]) as Promise<EvictionResult>;

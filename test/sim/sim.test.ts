@@ -8,7 +8,7 @@ import { AgentConnection, type ClusterApi } from "../../coordinator/index.js";
 import { isKubecycleError, readTlsFiles, type TlsMaterial } from "../../shared/index.js";
 import { SimAgents } from "./agents.js";
 import { SimClusterApi } from "./api.js";
-import { SimCluster } from "./model.js";
+import { SimCluster, type SimSandbox } from "./model.js";
 import { createSimPki, type SimPki } from "./pki.js";
 import { RemoteClusterApi, serveClusterApi } from "./remote-api.js";
 import { simClusterSpec } from "./spec.js";
@@ -171,6 +171,65 @@ describe("the simulated etcd and API", () => {
       .find((s) => s.name.startsWith("web-sim-worker-1-0-r"));
     expect(replacement).toBeDefined();
     expect(await api.evictPod("default", "web-sim-worker-1-0")).toEqual({ kind: "gone" });
+  });
+
+  it("pods list with a resourceVersion and watch from it: ADDED, MODIFIED, DELETED in order, in scope; 410 once compacted", async () => {
+    const node = "sim-worker-1";
+    const list = await api.listPodList({ node });
+    expect(list.pods.map((p) => p.spec?.nodeName)).toEqual(list.pods.map(() => node));
+    const events: string[] = [];
+    const stop = new AbortController();
+    const watching = api.watchPods(
+      { node },
+      list.resourceVersion,
+      (e) => events.push(`${e.type} ${e.pod.metadata?.name} ${String(e.pod.status?.phase)}`),
+      stop.signal,
+    );
+    const labelled: string[] = [];
+    const byLabel = api.watchPods(
+      { namespace: "default", labels: { app: "web" } },
+      list.resourceVersion,
+      (e) => labelled.push(`${e.type} ${e.pod.metadata?.name}`),
+      stop.signal,
+    );
+    // (web-sim-worker-1-0 went in the test before.)
+    expect(await api.evictPod("default", "web-sim-worker-1-1")).toEqual({ kind: "evicted" });
+    const n = cluster.node(node);
+    n.sandboxes[0] = { ...(n.sandboxes[0] as SimSandbox), ready: false };
+    cluster.changed(n);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(events).toEqual(["DELETED web-sim-worker-1-1 Running", `MODIFIED ${n.sandboxes[0]?.name} Pending`]);
+    // The label watch sees the deletion and the replacement on the other worker, not kube-proxy.
+    expect(labelled[0]).toBe("DELETED web-sim-worker-1-1");
+    expect(labelled[1]).toMatch(/^ADDED web-sim-worker-1-1-r\d+$/);
+    stop.abort();
+    await Promise.all([watching, byLabel]);
+    expect(api.openWatches).toBe(0);
+    // A version from before the window: 410, and a fresh list's version works again.
+    api.expireWatches();
+    expect(await codeOf(api.watchPods({ node }, list.resourceVersion, () => undefined, stop.signal))).toBe(
+      "KUBE_API_FAILED",
+    );
+    const again = await api.listPodList({ node });
+    expect(Number(again.resourceVersion)).toBeGreaterThan(Number(list.resourceVersion));
+    await api.watchPods({ node }, again.resourceVersion, () => undefined, AbortSignal.timeout(10));
+  });
+
+  it("a client's requests do not move the world's timing: their latencies come from a random stream of their own", async () => {
+    // Two worlds of the same seed; one answers 50 requests first (a drain that asks more than another).
+    const busy = new SimCluster(spec());
+    const quiet = new SimCluster(spec());
+    try {
+      const busyApi = new SimClusterApi(busy);
+      for (let i = 0; i < 50; i++) await busyApi.listNodes();
+      const podStarts = (c: SimCluster) => Array.from({ length: 5 }, () => c.delay(c.timing.podStart));
+      expect(podStarts(busy)).toEqual(podStarts(quiet));
+      // The latencies are random all the same.
+      expect(new Set(Array.from({ length: 20 }, () => busy.requestDelay([0, 1000]))).size).toBeGreaterThan(1);
+    } finally {
+      busy.close();
+      quiet.close();
+    }
   });
 
   it("served to another process, the API keeps its answers and its errors' codes and fields", async () => {

@@ -85,7 +85,7 @@ ${CLUSTER_HELP}`,
       },
     });
     ctx.stderr.write(
-      `kubecycle serve: listening on port ${serve.port}${serve.metricsPort ? `, metrics on port ${serve.metricsPort}` : ""}\n`,
+      `kubecycle serve: listening on port ${serve.port}${serve.metricsPort ? `, metrics on port ${serve.metricsPort}` : ""}${serve.pagePort && config.serve?.page ? `, status page at ${config.serve.page.url}/` : ""}\n`,
     );
     await new Promise<void>((done) => {
       const onSignal = (signal: NodeJS.Signals) => {

@@ -298,6 +298,9 @@ export function createApiHandler(ctx: ApiServerContext): (req: IncomingMessage, 
       "cache-control": "no-cache, private",
       "transfer-encoding": "chunked",
     });
+    // As the real apiserver does (WriteHeader, then Flush): Node holds headers back until the first event, and a
+    // client waiting on them (@kubernetes/client-node's Watch.watch) could not cancel a watch that stays quiet.
+    res.flushHeaders();
     const write = (type: string, object: unknown): void => {
       res.write(`${JSON.stringify({ type, object })}\n`);
     };

@@ -4,7 +4,7 @@
 // finalize deletions (stop the containers, then DELETE with grace 0, which is what makes a Terminating pod go
 // away), keep one mirror pod per static pod, and remove sandboxes of pods the API no longer has.
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { KubeApiError, type KubeClient } from "../lib/kubeclient.js";
@@ -37,6 +37,35 @@ interface Backoff {
 interface StaticPod {
   pod: PodObj;
   hash: string;
+}
+
+/** The real kubelet's cap on a termination message taken from the logs: the last 80 lines, at most 2048 bytes. */
+const FALLBACK_LINES = 80;
+const FALLBACK_BYTES = 2048;
+
+/**
+ * The termination message of a container that failed, with terminationMessagePolicy FallbackToLogsOnError: the tail
+ * of its log, as the real kubelet takes it. No termination-log file is read (every container shares the node's root).
+ */
+function messageFromLog(logPath: string | undefined): string | undefined {
+  if (!logPath) return undefined;
+  let fd: number | undefined;
+  try {
+    fd = openSync(logPath, "r");
+    const size = fstatSync(fd).size;
+    const len = Math.min(size, FALLBACK_BYTES);
+    const buf = Buffer.alloc(len);
+    readSync(fd, buf, 0, len, size - len);
+    return buf
+      .toString("utf8")
+      .split("\n")
+      .slice(-FALLBACK_LINES - 1)
+      .join("\n");
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 const nsToTime = (ns: string | undefined): string | undefined =>
@@ -363,13 +392,18 @@ export class PodSync {
         .sort((a, b) => Number(BigInt(b.createdAt) - BigInt(a.createdAt)));
       const cur = mine.find((x) => x.podSandboxId === sb?.id) ?? mine[0];
       const prevTerm = mine.find((x) => x !== cur && x.state === "CONTAINER_EXITED");
-      const terminated = (x: RuntimeContainer): Record<string, unknown> => ({
-        exitCode: x.exitCode ?? 0,
-        reason: x.reason ?? "Error",
-        startedAt: nsToTime(x.startedAt),
-        finishedAt: nsToTime(x.finishedAt),
-        containerID: `${this.runtimeName}://${x.id}`,
-      });
+      const fallback = c.terminationMessagePolicy === "FallbackToLogsOnError";
+      const terminated = (x: RuntimeContainer): Record<string, unknown> => {
+        const message = fallback && (x.exitCode ?? 0) !== 0 ? messageFromLog(x.logPath) : undefined;
+        return {
+          exitCode: x.exitCode ?? 0,
+          reason: x.reason ?? "Error",
+          ...(message ? { message } : {}),
+          startedAt: nsToTime(x.startedAt),
+          finishedAt: nsToTime(x.finishedAt),
+          containerID: `${this.runtimeName}://${x.id}`,
+        };
+      };
       const oldStatus = old.containerStatuses?.find((s) => s.name === c.name);
       const base = { name: c.name, image: c.image ?? "", imageID: cur ? cur.imageRef : "" };
       if (!cur) {

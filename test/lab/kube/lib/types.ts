@@ -84,6 +84,8 @@ export interface Container {
   args?: string[];
   env?: Array<{ name: string; value?: string }>;
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  /** "File" (the default; no file is read here: containers share the node's root) or "FallbackToLogsOnError". */
+  terminationMessagePolicy?: string;
   [k: string]: unknown;
 }
 
