@@ -602,7 +602,9 @@ export function labHostPaths(stateDir?: string): string[] {
   const out = new Set<string>();
   const { stateDirs, hostLinks } = allVariantsHostNeeds();
   const binds = nodeBinds(planNodes(1, 0)[0] ?? fail(), paths, stateDirs, true);
-  const targets = [...hostBindTargets(binds, stateDirs).map((t) => t.path), ...hostLinks.map((l) => l.path)];
+  // Every bind target, also those inside another bind in some variant (/root/kubecycle-install under sshd's /root):
+  // without that variant they lie on the host's root.
+  const targets = [...binds.map((b) => b.target), ...hostLinks.map((l) => l.path)];
   for (const t of [...targets, NETNS_RUN_DIR]) for (let p = t; p !== "/"; p = dirname(p)) out.add(p);
   return [...out].sort();
 }

@@ -2,7 +2,7 @@
 // shared root, its own boot id) and the handle that finds it on the machine. The variants (the etcd layout, the
 // runtime, sshd) add their parts through {@link NodeParts}; lab.ts puts them together.
 import { chmod, copyFile, mkdir, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { agentBinds, makeAgentDirs } from "./agent.js";
 import { findNodePid1, run, type ProcessInfo, type RunOptions, type RunResult } from "./host.js";
 import { AGENT_PORT, type LabPaths, type NodePlan } from "./layout.js";
@@ -89,7 +89,10 @@ export function nodeBinds(n: NodePlan, paths: LabPaths, stateDirs: readonly Stat
   const binds: Bind[] = [...agentBinds(dir)];
   for (const s of stateDirs) binds.push({ source: join(dir, stateName(s.target)), target: s.target });
   if (kubeBin) binds.push({ source: paths.kubeBin, target: KUBE_BIN_DIR, readOnly: true });
-  return binds;
+  // Mounted in this order: a bind inside another (the agent's /root/kubecycle-install under sshd's own /root) must come
+  // after it, or the outer one hides it. A stable sort by depth keeps the order of the rest.
+  const depth = (b: Bind) => b.target.split("/").length;
+  return binds.sort((a, b) => depth(a) - depth(b));
 }
 
 /** Bind targets that lie on the host's root (not inside another bind), i.e. must exist on the host. */
@@ -114,6 +117,11 @@ export async function agentParts(n: NodePlan, paths: LabPaths, stateDirs: readon
     const p = join(dir, stateName(s.target));
     if (s.kind === "dir") await mkdir(p, { recursive: true, mode: s.mode ?? 0o755 });
     else await writeFile(p, "", { flag: "a" });
+  }
+  // An agent bind inside a per-node directory (/root/kubecycle-install in sshd's own /root) needs its mount point there.
+  for (const b of agentBinds(dir)) {
+    const outer = stateDirs.find((s) => b.target.startsWith(`${s.target}/`));
+    if (outer) await mkdir(join(dir, stateName(outer.target), relative(outer.target, b.target)), { recursive: true });
   }
   const dropIns = join(dir, "etc/systemd/system/kubecycle-agent.service.d");
   await mkdir(dropIns, { recursive: true });
