@@ -127,13 +127,16 @@ export interface LabOptions {
 export interface UpTimings {
   totalMs: number;
   prepareMs: number;
-  /** From the first spawn to the last node's boot target active (nodes boot concurrently). */
+  /**
+   * From the first spawn until every node has booted (its boot target active) and installed its agent; the nodes boot
+   * concurrently, and each installs once it has booted.
+   */
   bootMs: number;
   /** Per node, spawn to boot target active. */
   nodeBootMs: Record<string, number>;
-  /** `kubecycle-agent install` from the release in every node, concurrently. */
-  installMs: number;
-  /** From installed to every agent serving. */
+  /** Per node, its `kubecycle-agent install` (run once it booted, within {@link bootMs}) until it returned. */
+  nodeInstallMs: Record<string, number>;
+  /** From every node booted and installed to every agent serving. */
   agentsMs: number;
   etcdMs: number;
   kubeMs: number;
@@ -496,14 +499,16 @@ export async function labUp(opts: LabOptions = {}): Promise<Lab> {
     variants.sshd ? makeClientKey(paths) : undefined,
   ]);
   const setups = await Promise.all(plan.map((n) => prepareNode(n, plan, paths, variants, kubeMod, opts)));
-  // The release, unpacked as a user does on a node; each node installs its agent from it once booted.
+  // The release, unpacked once as a user does, then copied with each node's certificates and config to the node.
   const releaseDir = join(paths.root, "release");
   await unpackRelease(release, releaseDir);
+  await Promise.all(plan.map((n) => stageAgentInstall(n, paths, releaseDir, opts.agentConfig)));
   if (variants.sshd) await writeClientConfig(paths, plan);
   const tPrepared = Date.now();
 
   log(`booting ${plan.map((n) => n.name).join(", ")}`);
   const nodeBootMs: Record<string, number> = {};
+  const nodeInstallMs: Record<string, number> = {};
   await Promise.all(
     plan.map(async (n, i) => {
       const setup = setups[i];
@@ -518,11 +523,14 @@ export async function labUp(opts: LabOptions = {}): Promise<Lab> {
       });
       nodeBootMs[n.name] = node.bootMs;
       log(`  ${n.name} booted in ${node.bootMs} ms`);
+      // Each node installs its agent as soon as it has booted, while the others still boot.
+      const tInstall = Date.now();
+      await installAgent(lab, n);
+      nodeInstallMs[n.name] = Date.now() - tInstall;
+      log(`  ${n.name}: kubecycle-agent installed in ${nodeInstallMs[n.name]} ms`);
     }),
   );
   const tBooted = Date.now();
-  await installAgents(lab, plan, paths, releaseDir, opts.agentConfig, log);
-  const tInstalled = Date.now();
   await lab.waitAgents();
   const tAgents = Date.now();
   const health = await lab.waitEtcdHealthy();
@@ -550,8 +558,8 @@ export async function labUp(opts: LabOptions = {}): Promise<Lab> {
     prepareMs: tPrepared - t0,
     bootMs: tBooted - tPrepared,
     nodeBootMs,
-    installMs: tInstalled - tBooted,
-    agentsMs: tAgents - tInstalled,
+    nodeInstallMs,
+    agentsMs: tAgents - tBooted,
     etcdMs: tEtcd - tAgents,
     kubeMs: tKube - tEtcd,
   };
@@ -612,51 +620,49 @@ export function labHostPaths(stateDir?: string): string[] {
 // ---------------------------------------------------------------------------------------------------------------
 
 /**
- * Installs the agent in every booted node the way the README tells a user: the unpacked release, the node's CA,
- * certificate and key and its config copied to the node (its own /root/kubecycle-install), then the release's
- * `kubecycle-agent install` run there as root. It copies the program into the node's /usr/local/bin, writes the unit,
- * enables it for the node's later boots and starts it. Nothing of the checkout is in the node.
+ * What an operator copies to a node to install its agent from, as the README says: the unpacked release, the node's
+ * part of `kubecycle pki`'s directory (ca.crt, agents/NODE.{crt,key}, laid out as there) and its config; the node sees
+ * them in its own /root/kubecycle-install. Done before the node boots: it is host-side copying only.
  */
-async function installAgents(
-  lab: Lab,
-  plan: readonly NodePlan[],
+async function stageAgentInstall(
+  n: NodePlan,
   paths: LabPaths,
   releaseDir: string,
   agentConfig: Record<string, unknown> | undefined,
-  log: (line: string) => void,
 ): Promise<void> {
-  log("installing kubecycle-agent from the release on every node");
-  await Promise.all(
-    plan.map(async (n) => {
-      const staged = join(paths.node(n.name), "install");
-      await cp(releaseDir, staged, { recursive: true });
-      // The node's part of `kubecycle pki`'s directory, laid out as it is: ca.crt and agents/NODE.{crt,key}.
-      await mkdir(join(staged, "pki", "agents"), { recursive: true, mode: 0o700 });
-      for (const file of ["ca.crt", `agents/${n.kubeName}.crt`, `agents/${n.kubeName}.key`]) {
-        await copyFile(join(paths.pki, file), join(staged, "pki", file));
-      }
-      await writeAgentConfig(join(staged, "agent.yaml"), {
-        nodeName: n.kubeName,
-        listenAddress: n.ip,
-        port: AGENT_PORT,
-        // Every agent reports to the lab's serve endpoint; quick retries, so a serve started late hears soon.
-        config: {
-          report: { endpoints: [SERVE_ENDPOINT], initialBackoffMs: 500, maxBackoffMs: 5000 },
-          ...agentConfig,
-        },
-      });
-      const args = agentInstallArgs({
-        program: join(IN_NODE_INSTALL, "package", AGENT_ENTRY),
-        nodeName: n.kubeName,
-        pkiDir: join(IN_NODE_INSTALL, "pki"),
-        configFile: join(IN_NODE_INSTALL, "agent.yaml"),
-      });
-      const r = await lab.node(n.name).exec(args, { timeoutMs: 120_000 });
-      if (r.code !== 0) {
-        throw new Error(`${n.name}: ${args.join(" ")} failed (exit ${r.code}):\n${r.stdout}${r.stderr}`);
-      }
-    }),
-  );
+  const staged = join(paths.node(n.name), "install");
+  await cp(releaseDir, staged, { recursive: true });
+  await mkdir(join(staged, "pki", "agents"), { recursive: true, mode: 0o700 });
+  for (const file of ["ca.crt", `agents/${n.kubeName}.crt`, `agents/${n.kubeName}.key`]) {
+    await copyFile(join(paths.pki, file), join(staged, "pki", file));
+  }
+  await writeAgentConfig(join(staged, "agent.yaml"), {
+    nodeName: n.kubeName,
+    listenAddress: n.ip,
+    port: AGENT_PORT,
+    // Every agent reports to the lab's serve endpoint; quick retries, so a serve started late hears soon.
+    config: {
+      report: { endpoints: [SERVE_ENDPOINT], initialBackoffMs: 500, maxBackoffMs: 5000 },
+      ...agentConfig,
+    },
+  });
+}
+
+/**
+ * Installs the agent in a booted node the way the README tells a user: the release's `kubecycle-agent install` run in
+ * the node as root, from what {@link stageAgentInstall} copied there. It copies the program into the node's
+ * /usr/local/bin, the config and certificates into /etc/kubecycle, writes the unit, enables it for the node's later
+ * boots and starts it. Nothing of the checkout is in the node.
+ */
+async function installAgent(lab: Lab, n: NodePlan): Promise<void> {
+  const args = agentInstallArgs({
+    program: join(IN_NODE_INSTALL, "package", AGENT_ENTRY),
+    nodeName: n.kubeName,
+    pkiDir: join(IN_NODE_INSTALL, "pki"),
+    configFile: join(IN_NODE_INSTALL, "agent.yaml"),
+  });
+  const r = await lab.node(n.name).exec(args, { timeoutMs: 120_000 });
+  if (r.code !== 0) throw new Error(`${n.name}: ${args.join(" ")} failed (exit ${r.code}):\n${r.stdout}${r.stderr}`);
 }
 
 /** One node from its parts: the agent's, the etcd layout's, the kube stand-ins' (with the runtime), sshd's. */
