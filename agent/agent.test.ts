@@ -16,7 +16,9 @@ import type {
   PodSandboxesResult__Output,
   PowerOffResult__Output,
 } from "../shared/index.js";
-import { fakeCrictl, fakeEtcdctl, invocations } from "./testing/fake-bin.js";
+import { fakeCrictl, invocations } from "./testing/fake-bin.js";
+import { fakeEtcd } from "./testing/fake-etcd.js";
+import { createTestCa } from "./testing/pki.js";
 import { FakeUnitManager } from "./testing/fake-manager.js";
 import { createTestPki, startTestAgent, type TestAgent, type TestPki } from "./testing/harness.js";
 import {
@@ -362,25 +364,25 @@ describe("EtcdStatus", () => {
     const t = await startTestAgent({ pki, units: ["kubelet.service"] });
     const root = t.root;
     await t.stop();
-    const bin = join(root, "bin");
-    await writeTree(root, {
-      "bin/.keep": "",
-      "etc/kubernetes/manifests/etcd.yaml": kubeadmEtcdYaml({ name: "m1", ip: "127.0.0.1", pki: "/pki" }),
-    });
-    const etcdctl = await fakeEtcdctl(bin, {
-      "https://127.0.0.1:2379": {
-        "endpoint health": { stdout: '[{"endpoint":"https://127.0.0.1:2379","health":true}]' },
-        "endpoint status": {
-          stdout:
-            '[{"Endpoint":"https://127.0.0.1:2379","Status":{"header":{"cluster_id":1,"member_id":9372538179322589801,"revision":5,"raft_term":2},"leader":9372538179322589801,"raftIndex":9,"raftAppliedIndex":9,"dbSize":100,"version":"3.5.12"}}]',
-        },
-        "member list": {
-          stdout:
-            '{"members":[{"ID":9372538179322589801,"name":"m1","peerURLs":["https://127.0.0.1:2380"],"clientURLs":["https://127.0.0.1:2379"]}]}',
-        },
+    // kubeadm's etcd PKI without a healthcheck client: the agent asks with the server certificate, as etcdctl would.
+    const etcdPki = join(root, "pki");
+    const ca = await createTestCa(join(etcdPki, "etcd"));
+    await ca.issue("member", { subject: "/CN=etcd-member", san: ["IP:127.0.0.1"] });
+    await ca.issue("server", { subject: "/CN=m1", san: ["IP:127.0.0.1"] });
+    const etcd = await fakeEtcd(ca.dir, 1, ([e1 = ""]) => [
+      {
+        members: [{ ID: "9372538179322589801", name: "m1", peerURLs: [], clientURLs: [e1], isLearner: false }],
+        status: { header: { clusterId: "1", memberId: "9372538179322589801", revision: "5", raftTerm: "2" } },
       },
+    ]);
+    const port = new URL(etcd.endpoints[0] ?? "").port;
+    await writeTree(root, {
+      "etc/kubernetes/manifests/etcd.yaml": kubeadmEtcdYaml({ name: "m1", ip: "127.0.0.1", pki: etcdPki }).replaceAll(
+        "127.0.0.1:2379",
+        `127.0.0.1:${port}`,
+      ),
     });
-    const t2 = await startTestAgent({ pki, root, units: ["kubelet.service"], config: { etcd: { etcdctl } } });
+    const t2 = await startTestAgent({ pki, root, units: ["kubelet.service"] });
     try {
       const viewer = await t2.client("viewer");
       const st = await viewer.call<EtcdMemberStatus__Output>("EtcdStatus", {});
@@ -388,16 +390,15 @@ describe("EtcdStatus", () => {
         isMember: true,
         healthy: true,
         memberId: "9372538179322589801",
-        endpoint: "https://127.0.0.1:2379",
+        endpoint: etcd.endpoints[0],
       });
-      const calls = await invocations(bin, "etcdctl");
-      expect(calls.every((c) => c.argv.includes("--cacert=/pki/etcd/ca.crt"))).toBe(true);
-      expect(calls.every((c) => c.argv.includes("--cert=/pki/etcd/server.crt"))).toBe(true);
+      expect(new Set(etcd.calls.map((c) => c.client))).toEqual(new Set(["m1"]));
       await expect(viewer.call("EtcdStatus", { memberId: "1234" })).rejects.toMatchObject({
         code: "INVALID_REQUEST",
       });
     } finally {
       await t2.stop(true);
+      await etcd.close();
     }
   });
 });

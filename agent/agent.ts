@@ -66,6 +66,7 @@ export async function startAgent(opts: {
   let power: PowerControl | undefined;
   let reporter: BootReporter | undefined;
   let tls: TlsIdentity | undefined;
+  let etcd: EtcdProbe | undefined;
   try {
     // The credentials are made from the first identity that passed its checks; each reload hands them the new one.
     const identity = await TlsIdentity.load({
@@ -94,7 +95,7 @@ export async function startAgent(opts: {
       bootId: () => facts.bootId(),
       addresses: () => facts.addresses(),
     });
-    const etcd = new EtcdProbe({
+    etcd = new EtcdProbe({
       config: (signal) => layout.etcd(signal),
       etcdctl: config.etcd.etcdctl,
       workDir: config.stateDir,
@@ -194,6 +195,7 @@ export async function startAgent(opts: {
   } catch (err) {
     lifecycle.to("failed");
     tls?.close();
+    etcd?.close();
     facts.stop();
     await reporter?.stop();
     server?.forceShutdown();
@@ -205,6 +207,7 @@ export async function startAgent(opts: {
     lifecycle.to("draining");
     drain.abort();
     tls?.close();
+    etcd?.close();
     facts.stop();
     await reporter?.stop();
     // A power-off that was answered must happen, also when the agent is stopped before its delay ran out.

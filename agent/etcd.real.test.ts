@@ -1,101 +1,51 @@
 // The etcd probe against a real 3-member etcd (Debian's etcd-server, as the lab uses) with mutual TLS on loopback:
-// etcdctl is given the layout's credentials and endpoint as flags, another member is asked by its id, a member that
-// is down is no member, and a snapshot comes out whole. No root; every etcd started here is stopped at the end.
-import { spawn, type ChildProcess } from "node:child_process";
+// etcd's gRPC API asked with the layout's credentials and endpoint on a kept connection, another member asked by its
+// id, alarms, a member that is down (answered at once) and one that comes back, and a snapshot that comes out whole
+// (etcdctl's). No root; every etcd started here is stopped at the end.
+import { credentials, Metadata, type Client, type ServiceError } from "@grpc/grpc-js";
 import { createHash } from "node:crypto";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { createServer } from "node:net";
+import { copyFile, mkdtemp, readdir, readFile, readlink, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { loadEtcdProto } from "../shared/index.js";
+import { EtcdClients } from "./etcd-client.js";
 import { EtcdProbe } from "./etcd.js";
 import { etcdFromEnvFile, etcdFromManifest, parseEnvFile, type EtcdConfig } from "./layout.js";
 import { parseStaticPod } from "./manifests.js";
 import { kubekeyEtcdEnv } from "./testing/layouts.js";
-import { createTestCa } from "./testing/pki.js";
+import { realEtcd, type RealEtcd, type RealMember } from "./testing/real-etcd.js";
 
 vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });
 
-interface Member {
-  name: string;
-  client: string;
-  peer: string;
-  dataDir: string;
-  proc?: ChildProcess;
-}
-
 let dir: string;
-let members: Member[];
+let etcd: RealEtcd;
+let members: RealMember[];
 let ssl: string;
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-
-function start(m: Member): void {
-  const cluster = members.map((x) => `${x.name}=${x.peer}`).join(",");
-  m.proc = spawn(
-    "etcd",
-    [
-      `--name=${m.name}`,
-      `--data-dir=${m.dataDir}`,
-      `--listen-client-urls=${m.client}`,
-      `--advertise-client-urls=${m.client}`,
-      `--listen-peer-urls=${m.peer}`,
-      `--initial-advertise-peer-urls=${m.peer}`,
-      `--initial-cluster=${cluster}`,
-      "--initial-cluster-state=new",
-      "--initial-cluster-token=kc-test",
-      `--cert-file=${ssl}/member.crt`,
-      `--key-file=${ssl}/member.key`,
-      `--trusted-ca-file=${ssl}/ca.crt`,
-      "--client-cert-auth",
-      `--peer-cert-file=${ssl}/member.crt`,
-      `--peer-key-file=${ssl}/member.key`,
-      `--peer-trusted-ca-file=${ssl}/ca.crt`,
-      "--peer-client-cert-auth",
-      "--heartbeat-interval=50",
-      "--election-timeout=500",
-      "--log-level=error",
-    ],
-    { stdio: "ignore" },
-  );
-}
-
-async function stop(m: Member): Promise<void> {
-  const p = m.proc;
-  if (!p || p.exitCode !== null || p.signalCode !== null) return;
-  const gone = new Promise((r) => p.once("exit", r));
-  p.kill("SIGTERM");
-  await gone;
-}
+const probes: EtcdProbe[] = [];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "kc-etcd-real-"));
-  const ca = await createTestCa(join(dir, "ssl"));
-  ssl = ca.dir;
-  await ca.issue("member", { subject: "/CN=etcd-member", san: ["IP:127.0.0.1", "DNS:localhost"] });
+  etcd = await realEtcd(dir, ["m1", "m2", "m3"]);
+  ssl = etcd.ssl;
+  members = etcd.members;
   // KubeKey's admin certificate: what etcdctl on the node uses (ETCDCTL_CERT/KEY).
-  await ca.issue("admin-node1", { subject: "/O=system:masters/CN=etcd-admin" });
-  members = await Promise.all(
-    ["m1", "m2", "m3"].map(async (name) => ({
-      name,
-      client: `https://127.0.0.1:${await freePort()}`,
-      peer: `https://127.0.0.1:${await freePort()}`,
-      dataDir: join(dir, name),
-    })),
-  );
-  for (const m of members) start(m);
+  await etcd.ca.issue("admin-node1", { subject: "/O=system:masters/CN=etcd-admin" });
+  for (const m of members) etcd.start(m);
 });
 
 afterAll(async () => {
-  await Promise.all((members ?? []).map(stop));
+  for (const p of probes) p.close();
+  await etcd?.stopAll();
   await rm(dir, { recursive: true, force: true });
 });
+
+/** A probe of the given layout, closed at the end. */
+function probeOf(cfg: () => EtcdConfig): EtcdProbe {
+  const probe = new EtcdProbe({ config: () => Promise.resolve(cfg()), etcdctl: "etcdctl", workDir: dir });
+  probes.push(probe);
+  return probe;
+}
 
 /** KubeKey's environment file for member m1, with etcdctl's own credentials. */
 function kubekeyConfig(): EtcdConfig {
@@ -119,7 +69,7 @@ async function healthy(probe: EtcdProbe): Promise<void> {
 
 describe("EtcdProbe on a real etcd", () => {
   it("asks the local member with the credentials of KubeKey's environment file", async () => {
-    const probe = new EtcdProbe({ config: () => Promise.resolve(kubekeyConfig()), etcdctl: "etcdctl", workDir: dir });
+    const probe = probeOf(() => kubekeyConfig());
     await healthy(probe);
     const st = await probe.status(5000);
     expect(st).toMatchObject({ isMember: true, healthy: true, endpoint: members[0]?.client });
@@ -128,7 +78,7 @@ describe("EtcdProbe on a real etcd", () => {
   });
 
   it("asks the same member as kubeadm lays it out (a static pod's flags)", async () => {
-    const m1 = members[0] as Member;
+    const m1 = members[0] as RealMember;
     const manifest = parseStaticPod(
       `apiVersion: v1
 kind: Pod
@@ -150,12 +100,12 @@ spec:
     // No kubeadm client certificates in this pki dir: the server certificate is the client's.
     const cfg = await etcdFromManifest(manifest, join(dir, "no-kubeadm-pki"));
     expect(cfg.certFile).toBe(`${ssl}/member.crt`);
-    const probe = new EtcdProbe({ config: () => Promise.resolve(cfg), etcdctl: "etcdctl", workDir: dir });
+    const probe = probeOf(() => cfg);
     expect(await probe.status(5000)).toMatchObject({ isMember: true, healthy: true, endpoint: m1.client });
   });
 
   it("asks another member by its id at its client URL; an id not in the list is refused", async () => {
-    const probe = new EtcdProbe({ config: () => Promise.resolve(kubekeyConfig()), etcdctl: "etcdctl", workDir: dir });
+    const probe = probeOf(() => kubekeyConfig());
     const local = await probe.status(5000);
     const m3 = local.members.find((m) => m.name === "m3");
     const other = await probe.status(5000, undefined, m3?.id);
@@ -164,7 +114,7 @@ spec:
   });
 
   it("takes a snapshot whose sha256 matches its bytes", async () => {
-    const probe = new EtcdProbe({ config: () => Promise.resolve(kubekeyConfig()), etcdctl: "etcdctl", workDir: dir });
+    const probe = probeOf(() => kubekeyConfig());
     let seen: { sha: string; summary: { sha256: string; sizeBytes: number; memberName: string } } | undefined;
     await probe.snapshot(30_000, undefined, async (path, summary) => {
       seen = {
@@ -179,13 +129,121 @@ spec:
     expect(seen?.summary.memberName).toBe("m1");
   });
 
-  it("a member that is down is no member, and says why; the others still answer for it", async () => {
-    const probe = new EtcdProbe({ config: () => Promise.resolve(kubekeyConfig()), etcdctl: "etcdctl", workDir: dir });
+  it("keeps one connection to a member for every question, and makes a new one when the credentials change", async () => {
+    const m1 = members[0] as RealMember;
+    await etcd.ca.issue("rotating", { subject: "/CN=etcd-client-a" });
+    // Earlier tests' probes keep theirs open: only what this client adds counts.
+    const others = new Set(await connectionsTo(m1.client));
+    const ours = async () => (await connectionsTo(m1.client)).filter((c) => !others.has(c));
+    const clients = new EtcdClients();
+    try {
+      const target = {
+        endpoint: m1.client,
+        caFile: `${ssl}/ca.crt`,
+        certFile: `${ssl}/rotating.crt`,
+        keyFile: `${ssl}/rotating.key`,
+      };
+      for (let i = 0; i < 20; i++) {
+        expect(await clients.health(target, 5000)).toBe("");
+        expect((await clients.status(target, 5000)).header?.memberId).not.toBe("");
+      }
+      // The kernel's view, not the client's: the TCP connections this process holds to m1's client port.
+      const first = await ours();
+      expect(first).toHaveLength(1);
+
+      // A renewed certificate at the same path: the next question goes on a new connection made with it.
+      await etcd.ca.issue("rotated", { subject: "/CN=etcd-client-b" });
+      await copyFile(`${ssl}/rotated.crt`, `${ssl}/rotating.crt`);
+      await copyFile(`${ssl}/rotated.key`, `${ssl}/rotating.key`);
+      expect(await clients.health(target, 5000)).toBe("");
+      const second = await ours();
+      expect(second).toHaveLength(1);
+      expect(second).not.toEqual(first);
+    } finally {
+      clients.close();
+    }
+  });
+
+  it("is not healthy while an alarm is raised, and says which (as etcdctl endpoint health)", async () => {
+    const m1 = members[0] as RealMember;
+    const probe = probeOf(() => etcd.config(m1));
+    const before = await probe.status(5000);
+    expect(before).toMatchObject({ healthy: true, healthError: "", errors: [] });
+    await alarm(m1, "ACTIVATE", before.memberId);
+    try {
+      const st = await probe.status(5000);
+      expect(st).toMatchObject({ isMember: true, healthy: false, healthError: "Active Alarm(s): NOSPACE" });
+      expect(st.errors.join(" ")).toMatch(/NOSPACE/);
+    } finally {
+      await alarm(m1, "DEACTIVATE", before.memberId);
+    }
+    expect(await probe.status(5000)).toMatchObject({ healthy: true, healthError: "" });
+  });
+
+  it("a member that is down is no member, says why at once, and is answered again once it is back", async () => {
+    const m3 = members[2] as RealMember;
+    const probe = probeOf(kubekeyConfig);
     const m3id = (await probe.status(5000)).members.find((m) => m.name === "m3")?.id;
-    await stop(members[2] as Member);
-    const down = await probe.status(2000, undefined, m3id);
+    // Asked once while it runs: the connection to it is kept.
+    expect(await probe.status(5000, undefined, m3id)).toMatchObject({ isMember: true, healthy: true });
+    await etcd.stop(m3);
+
+    // A refused connection fails the call at once, far inside the call's 10 s: a status of a stopped member must not
+    // use up the caller's deadline.
+    const t0 = Date.now();
+    const down = await probe.status(10_000, undefined, m3id);
+    expect(Date.now() - t0).toBeLessThan(5000);
     expect(down).toMatchObject({ isMember: false, healthy: false, memberId: "" });
-    expect(down.healthError).not.toBe("");
+    expect(down.healthError).toMatch(/ECONNREFUSED|No connection established|UNAVAILABLE/i);
     expect(await probe.status(5000)).toMatchObject({ isMember: true, healthy: true });
+
+    etcd.start(m3);
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const st = await probe.status(2000, undefined, m3id);
+      if (st.isMember && st.healthy) break;
+      if (Date.now() > deadline) throw new Error(`m3 not answered after its restart: ${JSON.stringify(st)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
   });
 });
+
+/** Raises or clears a NOSPACE alarm on member `memberId` through m's Maintenance API (with the member's cert). */
+async function alarm(m: RealMember, action: "ACTIVATE" | "DEACTIVATE", memberId: string): Promise<void> {
+  const Maintenance = (loadEtcdProto().etcdserverpb as Record<string, typeof Client>).Maintenance as typeof Client;
+  const [ca, key, cert] = await Promise.all(["ca.crt", "member.key", "member.crt"].map((f) => readFile(join(ssl, f))));
+  const client = new Maintenance(new URL(m.client).host, credentials.createSsl(ca, key, cert));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const c = client as unknown as Record<string, (...a: unknown[]) => void>;
+      c.Alarm?.call(
+        client,
+        { action, memberID: memberId, alarm: "NOSPACE" },
+        new Metadata(),
+        { deadline: new Date(Date.now() + 5000) },
+        (err: ServiceError | null) => (err ? reject(err) : resolve()),
+      );
+    });
+  } finally {
+    client.close();
+  }
+}
+
+/** The TCP connections (socket inodes) this process holds established to the host and port of `url`. */
+async function connectionsTo(url: string): Promise<string[]> {
+  const port = Number(new URL(url).port).toString(16).toUpperCase().padStart(4, "0");
+  const own = new Set<string>();
+  for (const fd of await readdir("/proc/self/fd")) {
+    const link = await readlink(`/proc/self/fd/${fd}`).catch(() => "");
+    const inode = /^socket:\[(\d+)\]$/.exec(link)?.[1];
+    if (inode) own.add(inode);
+  }
+  const table = await readFile("/proc/net/tcp", "utf8");
+  return table
+    .split("\n")
+    .slice(1)
+    .map((line) => line.trim().split(/\s+/))
+    .filter((f) => f[2]?.endsWith(`:${port}`) && f[3] === "01" && own.has(f[9] ?? ""))
+    .map((f) => f[9] as string)
+    .sort();
+}

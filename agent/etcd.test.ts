@@ -2,9 +2,12 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createServer, type AddressInfo } from "node:net";
 import { EtcdProbe, parseEtcdJson } from "./etcd.js";
 import type { EtcdConfig } from "./layout.js";
-import { fakeEtcdctl, invocations, type EtcdctlAnswers } from "./testing/fake-bin.js";
+import { fakeEtcd, type FakeEtcd } from "./testing/fake-etcd.js";
+import { createTestCa } from "./testing/pki.js";
+import { freePort } from "./testing/real-etcd.js";
 
 describe("parseEtcdJson", () => {
   it("keeps every digit of uint64 member ids", () => {
@@ -34,27 +37,59 @@ describe("parseEtcdJson", () => {
 describe("EtcdProbe", () => {
   const M1 = "9372538179322589801";
   const M2 = "10501334649042878790";
-  const E1 = "https://10.0.0.11:2379";
-  const E2 = "https://10.0.0.12:2379";
-  const members = `{"header":{"cluster_id":17237436991929493444,"member_id":${M1},"raft_term":3},"members":[{"ID":${M1},"name":"m1","peerURLs":["https://10.0.0.11:2380"],"clientURLs":["${E1}"]},{"ID":${M2},"name":"m2","peerURLs":["https://10.0.0.12:2380"],"clientURLs":["${E2}"],"isLearner":true},{"ID":42,"name":"","peerURLs":["https://10.0.0.13:2380"]}]}`;
-  const status = (endpoint: string, id: string) =>
-    `[{"Endpoint":"${endpoint}","Status":{"header":{"cluster_id":17237436991929493444,"member_id":${id},"revision":42,"raft_term":3},"version":"3.5.12","dbSize":20480,"leader":${M1},"raftIndex":120,"raftTerm":3,"raftAppliedIndex":119}}]`;
-  const answers: EtcdctlAnswers = {
-    [E1]: {
-      "endpoint health": { stdout: `[{"endpoint":"${E1}","health":true,"took":"9ms"}]` },
-      "endpoint status": { stdout: status(E1, M1) },
-      "member list": { stdout: members },
-    },
-    [E2]: {
-      "endpoint health": {
-        code: 1,
-        stdout: `[{"endpoint":"${E2}","health":false,"error":"etcdserver: request timed out"}]`,
-      },
-      "endpoint status": { stdout: status(E2, M2) },
-      "member list": { stdout: members },
-    },
-  };
-  const cfg: EtcdConfig = {
+  const CLUSTER = "17237436991929493444";
+  let dir: string;
+  let ssl: string;
+  let etcd: FakeEtcd;
+  let E1: string;
+  let E2: string;
+  /** A loopback port nothing listens on: a member that is down. */
+  let refused: string;
+  /** A loopback port that accepts and never speaks: a member that hangs. */
+  let silent: { endpoint: string; close(): void };
+  const probes: EtcdProbe[] = [];
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "kc-etcd-"));
+    const ca = await createTestCa(join(dir, "pki"));
+    ssl = ca.dir;
+    await ca.issue("member", { subject: "/CN=etcd-member", san: ["IP:127.0.0.1"] });
+    await ca.issue("healthcheck-client", { subject: "/O=system:masters/CN=kube-etcd-healthcheck-client" });
+    etcd = await fakeEtcd(ssl, 2, ([e1 = "", e2 = ""]) => {
+      const members = [
+        { ID: M1, name: "m1", peerURLs: ["https://10.0.0.11:2380"], clientURLs: [e1], isLearner: false },
+        { ID: M2, name: "m2", peerURLs: ["https://10.0.0.12:2380"], clientURLs: [e2], isLearner: true },
+        { ID: "42", name: "", peerURLs: ["https://10.0.0.13:2380"], clientURLs: [], isLearner: false },
+      ];
+      const status = (id: string) => ({
+        header: { clusterId: CLUSTER, memberId: id, revision: "42", raftTerm: "3" },
+        version: "3.5.12",
+        dbSize: "20480",
+        dbSizeInUse: "16384",
+        leader: M1,
+        raftIndex: "120",
+        raftTerm: "3",
+        raftAppliedIndex: "119",
+      });
+      return [
+        { members, status: status(M1) },
+        { members, status: status(M2), healthError: "etcdserver: request timed out" },
+      ];
+    });
+    [E1 = "", E2 = ""] = etcd.endpoints;
+    refused = `https://127.0.0.1:${await freePort()}`;
+    const hang = createServer(() => {}).listen(0, "127.0.0.1");
+    await new Promise((r) => hang.once("listening", r));
+    silent = { endpoint: `https://127.0.0.1:${(hang.address() as AddressInfo).port}`, close: () => hang.close() };
+  });
+  afterAll(async () => {
+    for (const p of probes) p.close();
+    silent?.close();
+    await etcd?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const cfg = (over: Partial<EtcdConfig> = {}): EtcdConfig => ({
     mode: "static-pod",
     unit: "",
     configFile: "/etc/kubernetes/manifests/etcd.yaml",
@@ -62,114 +97,120 @@ describe("EtcdProbe", () => {
     clientUrls: [E1],
     peerUrls: ["https://10.0.0.11:2380"],
     dataDir: "/var/lib/etcd",
-    caFile: "/pki/etcd/ca.crt",
-    certFile: "/pki/etcd/healthcheck-client.crt",
-    keyFile: "/pki/etcd/healthcheck-client.key",
-    serverCertFile: "/pki/etcd/server.crt",
-    peerCertFile: "/pki/etcd/peer.crt",
+    caFile: `${ssl}/ca.crt`,
+    certFile: `${ssl}/healthcheck-client.crt`,
+    keyFile: `${ssl}/healthcheck-client.key`,
+    serverCertFile: `${ssl}/member.crt`,
+    peerCertFile: `${ssl}/member.crt`,
     fallbackEndpoints: [],
     quotaBackendBytes: 0,
     initialCluster: "",
     error: "",
-  };
-  let dir: string;
-
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "kc-etcd-"));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
+    ...over,
   });
 
-  async function probe(config: EtcdConfig): Promise<EtcdProbe> {
-    await rm(join(dir, "etcdctl.calls.jsonl"), { force: true });
-    return new EtcdProbe({
-      config: () => Promise.resolve(config),
-      etcdctl: await fakeEtcdctl(dir, answers),
-      workDir: dir,
-    });
+  function probe(config: EtcdConfig): EtcdProbe {
+    etcd.calls.length = 0;
+    const p = new EtcdProbe({ config: () => Promise.resolve(config), etcdctl: "/nonexistent/etcdctl", workDir: dir });
+    probes.push(p);
+    return p;
   }
 
-  it("asks the local member at its advertised URL with the layout's credentials as explicit flags", async () => {
-    const st = await (await probe(cfg)).status(5000);
+  it("asks the local member at its advertised URL with the layout's client certificate, ids whole", async () => {
+    const st = await probe(cfg()).status(5000);
     expect(st).toMatchObject({
       isMember: true,
       endpoint: E1,
       healthy: true,
+      healthError: "",
       memberId: M1,
       leaderId: M1,
-      clusterId: "17237436991929493444",
+      clusterId: CLUSTER,
+      revision: 42,
       raftIndex: 120,
       raftAppliedIndex: 119,
+      dbSizeBytes: 20480,
+      dbSizeInUseBytes: 16384,
       version: "3.5.12",
     });
-    expect(st.members.map((m) => [m.id, m.isLearner])).toEqual([
-      [M1, false],
-      [M2, true],
-      ["42", false],
+    expect(st.members.map((m) => [m.id, m.name, m.isLearner])).toEqual([
+      [M1, "m1", false],
+      [M2, "m2", true],
+      ["42", "", false],
     ]);
-    const calls = await invocations(dir, "etcdctl");
-    expect(calls.map((c) => c.argv.slice(0, 2).join(" ")).sort()).toEqual([
-      "endpoint health",
-      "endpoint status",
-      "member list",
-    ]);
-    for (const c of calls) {
-      expect(c.argv).toEqual(
-        expect.arrayContaining([
-          `--endpoints=${E1}`,
-          "--cacert=/pki/etcd/ca.crt",
-          "--cert=/pki/etcd/healthcheck-client.crt",
-          "--key=/pki/etcd/healthcheck-client.key",
-        ]),
-      );
-      // Only the API version comes through the environment: nothing of the agent's own environment is relied on.
-      expect((c as unknown as { env: string[] }).env).toEqual(["ETCDCTL_API"]);
+    expect(etcd.calls.map((c) => c.method).sort()).toEqual(["Alarm", "MemberList", "Range", "Status"]);
+    expect(new Set(etcd.calls.map((c) => `${c.endpoint} ${c.client}`))).toEqual(
+      new Set([`${E1} kube-etcd-healthcheck-client`]),
+    );
+  });
+
+  it("is not healthy while an alarm is raised, and names it", async () => {
+    const alarmed = await fakeEtcd(ssl, 1, () => [{ alarms: ["NOSPACE", "CORRUPT"], status: { header: null } }]);
+    try {
+      const st = await probe(cfg({ clientUrls: alarmed.endpoints })).status(5000);
+      expect(st).toMatchObject({ healthy: false, healthError: "Active Alarm(s): NOSPACE CORRUPT" });
+    } finally {
+      await alarmed.close();
     }
   });
 
-  it("a configured member that does not answer is no member, and says why", async () => {
-    const st = await (await probe({ ...cfg, clientUrls: ["https://10.0.0.99:2379"] })).status(5000);
-    expect(st).toMatchObject({ isMember: false, healthy: false, endpoint: "https://10.0.0.99:2379", memberId: "" });
-    expect(st.healthError).toContain("context deadline exceeded");
-    expect(st.statusError).toContain("context deadline exceeded");
-    expect(st.membersError).toContain("context deadline exceeded");
+  it("a member that is down is no member and says so at once; one that hangs, at the deadline", async () => {
+    const t0 = Date.now();
+    const down = await probe(cfg({ clientUrls: [refused] })).status(10_000);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(down).toMatchObject({ isMember: false, healthy: false, endpoint: refused, memberId: "" });
+    for (const e of [down.healthError, down.statusError, down.membersError]) expect(e).toMatch(/ECONNREFUSED/);
+
+    const hung = await probe(cfg({ clientUrls: [silent.endpoint] })).status(300);
+    expect(hung).toMatchObject({ isMember: false, healthy: false, memberId: "" });
+    for (const e of [hung.healthError, hung.statusError, hung.membersError]) expect(e).toMatch(/deadline/i);
+  });
+
+  it("a missing credential file or a client URL it cannot speak to is said, not thrown", async () => {
+    const noKey = await probe(cfg({ keyFile: `${ssl}/absent.key` })).status(5000);
+    expect(noKey).toMatchObject({ isMember: false, healthy: false });
+    expect(noKey.healthError).toMatch(/absent\.key/);
+    const unix = await probe(cfg({ clientUrls: ["unix:///run/etcd.sock"] })).status(5000);
+    expect(unix.healthError).toMatch(/only http:\/\/ and https:\/\//);
   });
 
   it("no etcd configured: not a member, nothing asked", async () => {
-    const p = await probe({ ...cfg, mode: "none" });
+    const p = probe(cfg({ mode: "none" }));
     expect(await p.status(5000)).toMatchObject({ isMember: false, endpoint: "", healthError: "" });
-    expect(await invocations(dir, "etcdctl")).toEqual([]);
+    expect(etcd.calls).toEqual([]);
   });
 
   it("asks another member by its id, at the client URL the local member's list gives, with the local credentials", async () => {
-    const st = await (await probe(cfg)).status(5000, undefined, M2);
+    const st = await probe(cfg()).status(5000, undefined, M2);
     expect(st).toMatchObject({ isMember: true, endpoint: E2, memberId: M2, healthy: false });
-    expect(st.healthError).toContain("request timed out");
-    const calls = await invocations(dir, "etcdctl");
-    expect(calls.filter((c) => c.argv.includes(`--endpoints=${E2}`)).length).toBe(3);
-    expect(calls.every((c) => c.argv.includes("--cert=/pki/etcd/healthcheck-client.crt"))).toBe(true);
+    expect(st.healthError).toBe("etcdserver: request timed out");
+    expect(
+      etcd.calls
+        .filter((c) => c.endpoint === E2)
+        .map((c) => c.method)
+        .sort(),
+    ).toEqual(["MemberList", "Range", "Status"]);
+    expect(etcd.calls.every((c) => c.client === "kube-etcd-healthcheck-client")).toBe(true);
   });
 
   it("refuses an id that is not in the member list, or not an id, or asked of a node without etcd", async () => {
-    const p = await probe(cfg);
+    const p = probe(cfg());
     await expect(p.status(5000, undefined, "12345")).rejects.toMatchObject({
       code: "INVALID_REQUEST",
       fields: { field: "member_id" },
     });
     await expect(p.status(5000, undefined, "https://evil:2379")).rejects.toMatchObject({ code: "INVALID_REQUEST" });
     // The refused calls asked the local member for its list and dialled nothing else.
-    const calls = await invocations(dir, "etcdctl");
-    expect(calls.map((c) => c.argv.slice(0, 2).join(" "))).toEqual(["member list"]);
-    expect(calls[0]?.argv).toContain(`--endpoints=${E1}`);
-    await expect((await probe({ ...cfg, mode: "none" })).status(5000, undefined, M2)).rejects.toMatchObject({
+    expect(etcd.calls.map((c) => [c.endpoint, c.method])).toEqual([[E1, "MemberList"]]);
+    await expect(probe(cfg({ mode: "none" })).status(5000, undefined, M2)).rejects.toMatchObject({
       code: "INVALID_REQUEST",
     });
   });
 
   it("a member that never started (no client URL) is reported, not dialled", async () => {
-    const st = await (await probe(cfg)).status(5000, undefined, "42");
+    const st = await probe(cfg()).status(5000, undefined, "42");
     expect(st).toMatchObject({ isMember: false, healthy: false });
     expect(st.healthError).toContain("advertises no client URL");
+    expect(etcd.calls.map((c) => c.method)).toEqual(["MemberList"]);
   });
 });

@@ -4,6 +4,7 @@ import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { KubecycleError, type EtcdMemberStatus__Output, type SnapshotSummary__Output } from "../shared/index.js";
 import { failureText, runCommand } from "./exec.js";
+import { EtcdClients, errorText, type EtcdEndpoint } from "./etcd-client.js";
 import type { EtcdConfig } from "./layout.js";
 
 /** Options of {@link EtcdProbe}. */
@@ -27,10 +28,8 @@ const num = (v: unknown): number => {
   return Number.isFinite(n) ? n : 0;
 };
 
-/** An etcd endpoint and the client credentials to ask it with: explicit etcdctl flags, never the environment. */
-export interface Target {
-  endpoint: string;
-  tls: string[];
+/** An etcd endpoint and the client credentials (PEM files) to ask it with, and the member's name. */
+export interface Target extends EtcdEndpoint {
   name: string;
 }
 
@@ -41,15 +40,7 @@ export interface Target {
 export function localTarget(cfg: EtcdConfig): Target | string {
   const endpoint = cfg.clientUrls[0] ?? cfg.fallbackEndpoints[0] ?? "";
   if (endpoint === "") return cfg.error || `etcd is configured in ${cfg.configFile} but no client URL is named`;
-  return { endpoint, tls: tlsFlags(cfg), name: cfg.name };
-}
-
-function tlsFlags(cfg: EtcdConfig): string[] {
-  return [
-    ...(cfg.caFile ? [`--cacert=${cfg.caFile}`] : []),
-    ...(cfg.certFile ? [`--cert=${cfg.certFile}`] : []),
-    ...(cfg.keyFile ? [`--key=${cfg.keyFile}`] : []),
-  ];
+  return { endpoint, caFile: cfg.caFile, certFile: cfg.certFile, keyFile: cfg.keyFile, name: cfg.name };
 }
 
 /** etcd's answer when nothing was asked: no local etcd. */
@@ -76,7 +67,10 @@ function emptyStatus(): EtcdMemberStatus__Output {
   };
 }
 
-/** Runs `etcdctl ARGS` (v3) against one endpoint with its credentials as flags, within `timeoutMs`. */
+/**
+ * Runs `etcdctl ARGS` (v3) against one endpoint with its credentials as flags (never the environment), within
+ * `timeoutMs`.
+ */
 export function etcdctl(bin: string, target: Target, args: readonly string[], timeoutMs: number, signal?: AbortSignal) {
   const seconds = `${Math.max(1, Math.ceil(timeoutMs / 1000))}s`;
   return runCommand(
@@ -84,7 +78,9 @@ export function etcdctl(bin: string, target: Target, args: readonly string[], ti
     [
       ...args,
       `--endpoints=${target.endpoint}`,
-      ...target.tls,
+      ...(target.caFile ? [`--cacert=${target.caFile}`] : []),
+      ...(target.certFile ? [`--cert=${target.certFile}`] : []),
+      ...(target.keyFile ? [`--key=${target.keyFile}`] : []),
       `--command-timeout=${seconds}`,
       `--dial-timeout=${seconds}`,
     ],
@@ -96,13 +92,15 @@ export function etcdctl(bin: string, target: Target, args: readonly string[], ti
 const MEMBER_ID = /^[0-9]{1,20}$/;
 
 /**
- * The local etcd member (systemd unit or static pod, as the node's layout says), through etcdctl v3 with the
- * client credentials the layout names. Health is etcd's linearizable read (`endpoint health`), so it fails without
- * quorum; status and member list come from the member. Another member can be asked by its id, with the same
- * credentials, at the client URLs the local member's list gives for it.
+ * The local etcd member (systemd unit or static pod, as the node's layout says), through etcd's v3 gRPC API on a
+ * connection kept to it, with the client credentials the layout names (a snapshot is etcdctl's). Health is what
+ * etcdctl's `endpoint health` checks: a linearizable read, so it fails without quorum, and no alarm raised; status and
+ * member list come from the member. Another member can be asked by its id, with the same credentials, at the client
+ * URLs the local member's list gives for it.
  */
 export class EtcdProbe {
   readonly #opts: EtcdProbeOptions;
+  readonly #clients = new EtcdClients();
 
   constructor(opts: EtcdProbeOptions) {
     this.#opts = opts;
@@ -165,7 +163,7 @@ export class EtcdProbe {
         members: list,
       };
     }
-    const out = await this.#ask({ endpoint, tls: local.tls, name: member.name }, timeoutMs, signal);
+    const out = await this.#ask({ ...local, endpoint, name: member.name }, timeoutMs, signal);
     // Answered as a member only when the one asked is the one meant.
     return { ...out, isMember: out.isMember && out.memberId === memberId };
   }
@@ -175,49 +173,60 @@ export class EtcdProbe {
     timeoutMs: number,
     signal?: AbortSignal,
   ): Promise<EtcdMemberStatus__Output["members"] | string> {
-    const res = await this.#etcdctl(target, ["member", "list", "-w", "json"], timeoutMs, signal);
-    return res.code === 0 ? parseMembers(res.stdout) : failureText(res);
+    try {
+      const list = await this.#clients.members(target, timeoutMs, signal);
+      return list.map((m) => ({
+        id: m.ID,
+        name: m.name,
+        peerUrls: m.peerURLs,
+        clientUrls: m.clientURLs,
+        isLearner: m.isLearner,
+      }));
+    } catch (err) {
+      return errorText(err);
+    }
   }
 
-  /** endpoint health, endpoint status and member list of one endpoint, together. */
+  /** Health, status and member list of one endpoint, asked together on the connection kept to it. */
   async #ask(target: Target, timeoutMs: number, signal?: AbortSignal): Promise<EtcdMemberStatus__Output> {
     const out: EtcdMemberStatus__Output = { ...emptyStatus(), endpoint: target.endpoint };
     const [health, status, members] = await Promise.all([
-      this.#etcdctl(target, ["endpoint", "health", "-w", "json"], timeoutMs, signal),
-      this.#etcdctl(target, ["endpoint", "status", "-w", "json"], timeoutMs, signal),
+      this.#clients.health(target, timeoutMs, signal),
+      this.#clients.status(target, timeoutMs, signal).catch((err: unknown) => errorText(err)),
       this.#members(target, timeoutMs, signal),
     ]);
+    out.healthy = health === "";
+    out.healthError = health;
 
-    const h =
-      health.code === 0 ? (parseEtcdJson(health.stdout) as Array<{ health?: boolean; error?: string }>)[0] : undefined;
-    out.healthy = h?.health === true;
-    out.healthError = out.healthy ? "" : (h?.error ?? failureText(health));
-
-    if (status.code === 0) {
-      const s = (parseEtcdJson(status.stdout) as Array<{ Status?: Record<string, unknown> }>)[0]?.Status ?? {};
-      const header = (s.header ?? {}) as Record<string, unknown>;
-      Object.assign(out, {
-        memberId: str(header.member_id),
-        clusterId: str(header.cluster_id),
-        revision: num(header.revision),
-        raftTerm: num(s.raftTerm ?? header.raft_term),
-        leaderId: str(s.leader),
-        raftIndex: num(s.raftIndex),
-        raftAppliedIndex: num(s.raftAppliedIndex),
-        dbSizeBytes: num(s.dbSize),
-        dbSizeInUseBytes: num(s.dbSizeInUse),
-        version: str(s.version),
-        errors: Array.isArray(s.errors) ? s.errors.map(str) : [],
-      });
+    if (typeof status === "string") {
+      out.statusError = status;
     } else {
-      out.statusError = failureText(status);
+      const header = status.header;
+      Object.assign(out, {
+        memberId: header?.memberId ?? "",
+        clusterId: header?.clusterId ?? "",
+        revision: num(header?.revision),
+        raftTerm: num(status.raftTerm),
+        leaderId: status.leader,
+        raftIndex: num(status.raftIndex),
+        raftAppliedIndex: num(status.raftAppliedIndex),
+        dbSizeBytes: num(status.dbSize),
+        dbSizeInUseBytes: num(status.dbSizeInUse),
+        version: status.version,
+        errors: status.errors,
+      });
     }
-    // A member answered endpoint status with its own id: only a member does.
-    out.isMember = out.memberId !== "";
+    // A member answered Status with its own id: only a member does.
+    out.isMember = out.memberId !== "" && out.memberId !== "0";
 
     if (typeof members === "string") out.membersError = members;
     else out.members = members;
     return out;
+  }
+
+  /** Closes the connections kept to etcd members. */
+  close(): void {
+    this.#clients.close();
   }
 
   /**

@@ -23,7 +23,9 @@ const log = pino({ level: "silent" });
 
 const target = (m: RealMember): Target => ({
   endpoint: m.client,
-  tls: [`--cacert=${etcd.ssl}/ca.crt`, `--cert=${etcd.ssl}/member.crt`, `--key=${etcd.ssl}/member.key`],
+  caFile: `${etcd.ssl}/ca.crt`,
+  certFile: `${etcd.ssl}/member.crt`,
+  keyFile: `${etcd.ssl}/member.key`,
   name: m.name,
 });
 

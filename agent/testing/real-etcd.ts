@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import type { EtcdConfig } from "../layout.js";
-import { createTestCa } from "./pki.js";
+import { createTestCa, type TestCa } from "./pki.js";
 
 /** One member: its name, URLs, data directory and (while it runs) its process. */
 export interface RealMember {
@@ -20,6 +20,8 @@ export interface RealMember {
 export interface RealEtcd {
   members: RealMember[];
   ssl: string;
+  /** The cluster's CA: issues more certificates into `ssl` (a client's, say). */
+  ca: TestCa;
   /** Starts a member; `env` (with `bootstrapFlags: false`) stands for what systemd's EnvironmentFile= would give. */
   start(m: RealMember, o?: { env?: Record<string, string>; bootstrapFlags?: boolean }): void;
   stop(m: RealMember): Promise<void>;
@@ -65,6 +67,7 @@ export async function realEtcd(dir: string, names: readonly string[]): Promise<R
   return {
     members,
     ssl,
+    ca,
     initialCluster,
     start(m, o = {}) {
       const bootstrap = o.bootstrapFlags ?? true;

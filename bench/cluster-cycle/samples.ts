@@ -54,7 +54,8 @@ function floorOf(
 export function kubecycleStop(r: KubecycleRun, units: UnitsByNode, n: UnitNames): Record<string, Cell> {
   const phase = (name: string) => r.phases.find((p) => p.phase === name);
   const kubelet = phase("stop-kubelet");
-  const etcd = phase("stop-etcd");
+  // The followers, then the leader when kubecycle knew it (two phases): one row, from the first to the last.
+  const etcd = span(r, "stop-etcd", phase("stop-etcd-leader") ? "stop-etcd-leader" : "stop-etcd");
   const runtime = phase("stop-runtime");
   if (!kubelet || !etcd || !runtime) throw new Error(`cluster stop ${r.op}: a stop phase is missing`);
   const rows: Record<string, Cell> = {};

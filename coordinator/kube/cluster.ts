@@ -44,10 +44,21 @@ export interface PodList {
   resourceVersion: string;
 }
 
-/** One change a pod watch reports, named as the API's watch events are. */
+/**
+ * One change a pod watch reports, named as the API's watch events are. A BOOKMARK changes nothing: its pod carries
+ * only the resourceVersion the watch has reached, to resume from.
+ */
 export interface PodEvent {
-  type: "ADDED" | "MODIFIED" | "DELETED";
+  type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK";
   pod: V1Pod;
+}
+
+/**
+ * A watch's timeoutSeconds: 5 to 10 minutes, spread as client-go's reflector spreads them (its minWatchTimeout of
+ * 5 min, times 1 + a random fraction), so that watches resumed together do not end together again.
+ */
+export function watchTimeoutSeconds(random = Math.random): number {
+  return Math.floor(300 * (1 + random()));
 }
 
 /**
@@ -278,9 +289,12 @@ export class KubeCluster implements ClusterApi {
       new Watch(this.#kc)
         .watch(
           path,
-          { ...podQuery(scope), resourceVersion },
+          // Bookmarks keep the version to resume from current while nothing in scope changes: without them, a quiet
+          // watch resumed after its timeout may find its version compacted away (410) and have to list again.
+          { ...podQuery(scope), resourceVersion, allowWatchBookmarks: true, timeoutSeconds: watchTimeoutSeconds() },
           (type: string, obj: unknown) => {
-            if (type === "ADDED" || type === "MODIFIED" || type === "DELETED") onEvent({ type, pod: obj as V1Pod });
+            if (type === "ADDED" || type === "MODIFIED" || type === "DELETED" || type === "BOOKMARK")
+              onEvent({ type, pod: obj as V1Pod });
             else if (type === "ERROR") {
               // A watch's failure comes as an event: 410 Expired when resourceVersion is older than the server keeps.
               const st = obj as V1Status;

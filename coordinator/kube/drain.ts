@@ -62,7 +62,7 @@ export interface DrainOptions extends DrainPermissions {
   retryMs?: number;
   /** Longest pause between progress reports while waiting (the waiting itself follows watches). Default 1 s. */
   pollMs?: number;
-  /** Lists a watch may fall back to after it failed, per watch, before the drain fails. Default 5. */
+  /** Lists a watch may fall back to after failures in a row (none ended by the server between), before the drain fails. Default 5. */
   maxRelists?: number;
 }
 

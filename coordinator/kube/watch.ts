@@ -9,7 +9,7 @@ export interface PodCacheOptions {
   signal: AbortSignal;
   /** Told after the cache changed (an event, or a list after a failed watch), and when it gave up. */
   onChange: () => void;
-  /** Lists after a failed watch, over the cache's life, before it gives up. Default 5. */
+  /** Lists after failed watches in a row (no watch ended by the server between them) before it gives up. Default 5. */
   maxRelists?: number;
   /** Pause before a list after a watch failed other than 410 Gone, and before re-watching a watch that ended at once. Default 1 s. */
   relistBackoffMs?: number;
@@ -21,10 +21,11 @@ const uidOf = (p: V1Pod) => p.metadata?.uid ?? `${p.metadata?.namespace ?? ""}/$
 
 /**
  * The pods in one scope, kept current the way client-go's reflector does: one list, then a watch from the list's
- * resourceVersion. A watch the server ends is resumed from the last version seen; a watch that fails (410 Gone: the
- * version is too old; or the server not answering) is recovered by listing again, at most `maxRelists` times, after
- * which {@link failure} holds the error; a watch refused (401, 403) fails at once. Nothing here polls: requests are
- * the lists and the watches.
+ * resourceVersion, with bookmarks (which keep that version current while nothing in scope changes). A watch the
+ * server ends (its timeout) is resumed from the last version seen; a watch that fails (410 Gone: the version is too
+ * old; or the server not answering) is recovered by listing again. `maxRelists` failures in a row, with no watch
+ * running to its end between them, and {@link failure} holds the error; a watch refused (401, 403) fails at once.
+ * Nothing here polls: requests are the lists and the watches.
  */
 export class PodCache {
   readonly scope: PodScope;
@@ -77,9 +78,10 @@ export class PodCache {
   }
 
   #apply(e: PodEvent): void {
+    this.#rv = e.pod.metadata?.resourceVersion ?? this.#rv;
+    if (e.type === "BOOKMARK") return;
     if (e.type === "DELETED") this.#pods.delete(uidOf(e.pod));
     else this.#pods.set(uidOf(e.pod), e.pod);
-    this.#rv = e.pod.metadata?.resourceVersion ?? this.#rv;
     this.#opts.onChange();
   }
 
@@ -104,7 +106,9 @@ export class PodCache {
       }
       try {
         if (err === undefined) {
-          // The server ended the watch (its timeout): resume from where it was, not too eagerly.
+          // The server ended the watch (its timeout): the failures before it are behind us. Resume from where it
+          // was, not too eagerly.
+          this.#relists = 0;
           if (Date.now() - t0 < backoffMs) await sleep(backoffMs, undefined, { signal });
           continue;
         }
@@ -112,7 +116,7 @@ export class PodCache {
           if (++this.#relists > maxRelists) {
             this.#failure = new KubecycleError(
               "KUBE_API_FAILED",
-              `watch pods${describeScope(this.scope)} failed ${this.#relists} times: ${(err as Error)?.message ?? String(err)}`,
+              `watch pods${describeScope(this.scope)} failed ${this.#relists} times in a row: ${(err as Error)?.message ?? String(err)}`,
               { hint: "check the API server (`kubecycle status`)" },
               { cause: err },
             );

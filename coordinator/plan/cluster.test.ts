@@ -74,6 +74,24 @@ describe("planClusterStop", () => {
     });
   });
 
+  it("stops the etcd leader after its followers when it is known, so it has no stopping peer to hand over to", () => {
+    const l = planClusterStop("prod", kubekey, { ...stopOpts, etcdLeader: "m2" });
+    const names = phases(l);
+    expect(names.slice(names.indexOf("stop-control-plane"))).toEqual([
+      "stop-control-plane",
+      "stop-etcd",
+      "stop-etcd-leader",
+      "stop-runtime",
+    ]);
+    expect(on(l, "stop-etcd")).toEqual(["m1", "m3"]);
+    expect(on(l, "stop-etcd-leader")).toEqual(["m2"]);
+    expect(phase(l, "stop-etcd-leader")[0]?.action).toEqual(phase(l, "stop-etcd")[0]?.action);
+    // A leader that is no member here (a stale name), or a single member: all at once, as without one.
+    expect(phases(planClusterStop("prod", kubekey, { ...stopOpts, etcdLeader: "w1" }))).toEqual(phases(p));
+    const one = kubekey.filter((n) => n.name !== "m2" && n.name !== "m3");
+    expect(phases(planClusterStop("prod", one, { ...stopOpts, etcdLeader: "m1" }))).not.toContain("stop-etcd-leader");
+  });
+
   it("stops static-pod etcd members by their sandbox", () => {
     const k = planClusterStop("prod", kubeadm, stopOpts);
     expect(phase(k, "stop-etcd").map((s) => s.action)).toEqual(

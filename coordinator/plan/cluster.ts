@@ -25,6 +25,11 @@ export interface ClusterStopOptions {
   breakLock: boolean;
   backupKeep: number;
   timeouts: ClusterTimeouts;
+  /**
+   * The node whose etcd member led when the plan was made: it is stopped after the others (unknown: all at once).
+   * Had leadership moved by then, the stop only takes longer.
+   */
+  etcdLeader?: string | undefined;
 }
 
 /** Options of `kubecycle cluster start`. */
@@ -213,7 +218,21 @@ export function planClusterStop(cluster: string, nodes: readonly InventoryNode[]
       ),
     ),
   ]);
-  b.phase("stop-etcd", "Stop every etcd member together", [...onEach(members, (n) => stopEtcdMember(n, t))]);
+  // A leader that stops while its peers do tries to hand its leadership to one of them first and waits etcd's request
+  // timeout for it (5 s + 2 election timeouts: 7 s by default) when that peer is stopping too. Stopped last, alone, it
+  // finds no peer to hand it to and stops at once. Nothing writes any more (the API servers are stopped).
+  const leader = members.length > 1 ? members.find((n) => n.name === opts.etcdLeader) : undefined;
+  if (leader) {
+    b.phase("stop-etcd", "Stop the etcd followers together", [
+      ...onEach(
+        members.filter((n) => n !== leader),
+        (n) => stopEtcdMember(n, t),
+      ),
+    ]);
+    b.phase("stop-etcd-leader", "Stop the etcd leader last", [...onEach([leader], (n) => stopEtcdMember(n, t))]);
+  } else {
+    b.phase("stop-etcd", "Stop every etcd member together", [...onEach(members, (n) => stopEtcdMember(n, t))]);
+  }
   b.phase("stop-runtime", "Stop the container runtime on every node", [
     ...onEach(nodes, (n) => {
       const units = runtimeStopOrder(n.runtime);

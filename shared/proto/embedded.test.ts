@@ -23,8 +23,16 @@ describe("the embedded contract", () => {
         );
     expect(shape(embedded)).toEqual(shape(fromFile));
     expect(shape(fromFile).flat().length).toBeGreaterThan(10);
-    // Both contracts: the agent's and the registry kubecycle serve offers.
-    expect(Object.keys(embedded)).toEqual(expect.arrayContaining(["kubecycle.v1.Agent", "kubecycle.v1.Registry"]));
+    // Every contract: the agent's, the registry kubecycle serve offers, and the part of etcd's the agent asks.
+    expect(Object.keys(embedded)).toEqual(
+      expect.arrayContaining([
+        "kubecycle.v1.Agent",
+        "kubecycle.v1.Registry",
+        "etcdserverpb.KV",
+        "etcdserverpb.Cluster",
+        "etcdserverpb.Maintenance",
+      ]),
+    );
   });
 
   it("encodes and decodes every message type the same", () => {

@@ -86,8 +86,18 @@ export const PROTO_LOADER_OPTIONS: Options = {
   oneofs: true,
 };
 
-/** The gRPC contracts: the agent's, and the registry `kubecycle serve` offers (which imports the agent's messages). */
-const CONTRACTS = ["proto/kubecycle/v1/agent.proto", "proto/kubecycle/v1/registry.proto"] as const;
+/**
+ * The gRPC contracts: the agent's, the registry `kubecycle serve` offers (which imports the agent's messages), and the
+ * part of etcd's v3 API the agent reads its local member with.
+ */
+const CONTRACTS = [
+  "proto/kubecycle/v1/agent.proto",
+  "proto/kubecycle/v1/registry.proto",
+  "proto/etcd/rpc.proto",
+] as const;
+
+/** etcd's ids are uint64 beyond 2^53: its contract is read with 64-bit integers as decimal strings. */
+const ETCD_LOADER_OPTIONS: Options = { ...PROTO_LOADER_OPTIONS, longs: String };
 
 /**
  * Where a .proto contract lives: the nearest proto/ above this module, which is the package root whether the
@@ -130,24 +140,31 @@ export function protoSource(): "embedded" | "file" {
   return typeof KUBECYCLE_PROTO_JSON === "string" ? "embedded" : "file";
 }
 
-let cached: GrpcObject | undefined;
-
-/** Loads both contracts once per process: the embedded ones in a bundle, else proto/ on disk. */
-function loadContracts(): GrpcObject {
-  cached ??= loadPackageDefinition(
+/** The contracts with `options`: the embedded ones in a bundle, else proto/ on disk. */
+function loadContracts(options: Options): GrpcObject {
+  return loadPackageDefinition(
     typeof KUBECYCLE_PROTO_JSON === "string"
-      ? fromJSON(JSON.parse(KUBECYCLE_PROTO_JSON) as INamespace, PROTO_LOADER_OPTIONS)
-      : loadSync(protoPaths(), PROTO_LOADER_OPTIONS),
+      ? fromJSON(JSON.parse(KUBECYCLE_PROTO_JSON) as INamespace, options)
+      : loadSync(protoPaths(), options),
   );
-  return cached;
 }
+
+let cached: GrpcObject | undefined;
+let cachedEtcd: GrpcObject | undefined;
 
 /** The agent contract. */
 export function loadAgentProto(): ProtoGrpcType {
-  return loadContracts() as unknown as ProtoGrpcType;
+  cached ??= loadContracts(PROTO_LOADER_OPTIONS);
+  return cached as unknown as ProtoGrpcType;
 }
 
 /** The registry contract (`kubecycle serve`'s). */
 export function loadRegistryProto(): RegistryProtoGrpcType {
-  return loadContracts() as unknown as RegistryProtoGrpcType;
+  return loadAgentProto() as unknown as RegistryProtoGrpcType;
+}
+
+/** etcd's v3 API (the subset in proto/etcd/rpc.proto), its 64-bit integers as decimal strings. */
+export function loadEtcdProto(): GrpcObject {
+  cachedEtcd ??= loadContracts(ETCD_LOADER_OPTIONS);
+  return cachedEtcd;
 }

@@ -123,7 +123,7 @@ describe("kubecycle cluster stop/start on the lab", () => {
       const journal = await journalOf(lab, opOf(r));
       expect(journal.result).toBe("failed");
       for (const [id, s] of Object.entries(journal.steps)) {
-        if (/^(stop-workload|park-lease|stop-control-plane|stop-etcd|stop-runtime)\//.test(id)) {
+        if (/^(stop-workload|park-lease|stop-control-plane|stop-etcd|stop-etcd-leader|stop-runtime)\//.test(id)) {
           expect(s.status, id).toBe("pending");
         }
       }

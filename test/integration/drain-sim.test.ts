@@ -1,7 +1,7 @@
 // The drain waits through watches (issue 12): run coordinator/kube's drainNode against the simulated API, and
 // check what it did through the simulation's own state and its record of every API request.
 import { afterEach, describe, expect, it } from "vitest";
-import { drainNode, type DrainOptions } from "../../coordinator/index.js";
+import { drainNode, PodCache, type DrainOptions } from "../../coordinator/index.js";
 import { isKubecycleError } from "../../shared/index.js";
 import { SimClusterApi } from "../sim/api.js";
 import { SimCluster } from "../sim/model.js";
@@ -113,7 +113,7 @@ describe("drainNode on the simulated API", () => {
       maxRelists: 2,
     }).catch((e: unknown) => e);
     expect(isKubecycleError(err, "KUBE_API_FAILED")).toBe(true);
-    expect((err as Error).message).toMatch(/^watch pods .* failed 3 times: .*HTTP 410/);
+    expect((err as Error).message).toMatch(/^watch pods .* failed 3 times in a row: .*HTTP 410/);
     expect(api.openWatches).toBe(0);
   });
 
@@ -142,3 +142,55 @@ describe("drainNode on the simulated API", () => {
     expect(api.openWatches).toBe(0);
   });
 });
+
+describe("PodCache on the simulated API", () => {
+  it("follows a quiet scope across many watch timeouts and compactions without listing again (bookmarks)", async () => {
+    const { cluster: c, api } = world();
+    const relists: unknown[] = [];
+    let changes = 0;
+    const stop = new AbortController();
+    const cache = await PodCache.start(
+      api,
+      { node: NODE },
+      {
+        signal: stop.signal,
+        onChange: () => changes++,
+        relistBackoffMs: 10,
+        onRelist: (err) => relists.push(err),
+      },
+    );
+    try {
+      const pods = cache.pods.length;
+      // More timeouts than the relists a cache may make in a row: each one, the rest of the cluster changes (a node
+      // patched elsewhere moves the resourceVersion on), etcd compacts, and the server ends the watch.
+      for (let i = 0; i < 8; i++) {
+        await api.patchNode("sim-worker-2", { unschedulable: i % 2 === 0 });
+        api.compact();
+        const watchesBefore = podRequests(c).filter((r) => r.about === `watch pods on ${NODE}`).length;
+        api.endWatches();
+        await waitUntil(() => podRequests(c).filter((r) => r.about === `watch pods on ${NODE}`).length > watchesBefore);
+      }
+      expect(relists).toEqual([]);
+      expect(cache.failure).toBeUndefined();
+      expect(podRequests(c).filter((r) => r.about === `list pods on ${NODE}`)).toHaveLength(1);
+      // Still following: an evicted pod's deletion comes through the ninth watch.
+      const victim = cache.pods.find((p) => p.metadata?.ownerReferences?.[0]?.kind === "ReplicaSet");
+      expect(victim).toBeDefined();
+      const before = changes;
+      await api.evictPod(victim?.metadata?.namespace ?? "", victim?.metadata?.name ?? "");
+      await waitUntil(() => cache.pods.length < pods);
+      expect(changes).toBeGreaterThan(before);
+    } finally {
+      stop.abort();
+      await cache.stop();
+    }
+  });
+});
+
+async function waitUntil(cond: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

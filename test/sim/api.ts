@@ -48,6 +48,8 @@ interface Watcher {
   scope: PodScope;
   rec: CallRecord;
   send: (e: LoggedEvent) => void;
+  /** A BOOKMARK: the current resourceVersion, nothing changed. */
+  bookmark: () => void;
   end: (err?: KubecycleError) => void;
 }
 
@@ -213,6 +215,7 @@ export class SimClusterApi implements ClusterApi {
             if (this.measureBytes) rec.bytes = (rec.bytes ?? 0) + JSON.stringify({ type: e.type, object: pod }).length;
             onEvent({ type: e.type, pod });
           },
+          bookmark: () => onEvent({ type: "BOOKMARK", pod: { metadata: { resourceVersion: String(this.#rv) } } }),
           end: (err) => {
             this.#watchers.delete(watcher);
             signal.removeEventListener("abort", onAbort);
@@ -231,10 +234,26 @@ export class SimClusterApi implements ClusterApi {
     });
   }
 
-  /** Drops the watch window (as etcd's compaction does) and ends every watch with 410 Expired. */
-  expireWatches(): void {
+  /** Drops the watch window, as etcd's compaction does: a watch from before now gets 410 Expired. */
+  compact(): void {
     this.#compactedThrough = this.#rv;
     this.#events = [];
+  }
+
+  /**
+   * Ends every watch as its timeoutSeconds would, after a BOOKMARK with the current resourceVersion (the real API
+   * server sends one shortly before a watch's timeout to a client that allowed them; kubecycle always does).
+   */
+  endWatches(): void {
+    for (const w of [...this.#watchers]) {
+      w.bookmark();
+      w.end();
+    }
+  }
+
+  /** Drops the watch window (as etcd's compaction does) and ends every watch with 410 Expired. */
+  expireWatches(): void {
+    this.compact();
     for (const w of [...this.#watchers]) {
       w.end(
         new KubecycleError("KUBE_API_FAILED", `watch pods: HTTP 410: too old resource version`, { httpStatus: 410 }),

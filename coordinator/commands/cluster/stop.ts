@@ -1,6 +1,7 @@
 import { KubecycleError, readTlsFiles } from "../../../shared/index.js";
 import { UsageError, defineCommand, noArgs } from "../../command.js";
-import { inventoryOf, openSession, runProcedure, type ClusterSession } from "../../operation.js";
+import { discover } from "../../inventory.js";
+import { openSession, runProcedure, type ClusterSession } from "../../operation.js";
 import { ServeConnection } from "../../serve/client.js";
 import { isEtcdMember, planClusterStop } from "../../plan/index.js";
 import { confirm } from "../../ui/confirm.js";
@@ -49,7 +50,7 @@ ${PROCEDURE_HELP}`,
       CERT_WINDOW_MS;
     const session = await openSession(ctx, ctx.values);
     try {
-      const inventory = await inventoryOf(session);
+      const { inventory, localEtcd } = await discover(session);
       if (inventory.source !== "api") {
         throw new KubecycleError("KUBE_API_UNREACHABLE", "cluster stop needs the API: it did not answer", {
           hint: "check `kubecycle status`; a cluster whose API is down cannot be stopped safely by kubecycle",
@@ -64,6 +65,7 @@ ${PROCEDURE_HELP}`,
         breakLock: ctx.values["break-lock"],
         backupKeep: config.backups.keep,
         timeouts: config.timeouts,
+        etcdLeader: [...localEtcd].find(([, st]) => st.isMember && st.memberId === st.leaderId)?.[0],
       });
       const members = inventory.nodes.filter(isEtcdMember).length;
       if (startOnBoot && !ctx.values["dry-run"]) await mustReachServe(session);

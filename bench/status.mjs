@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+// How long an operator waits for `kubecycle status` on the lab: the whole command (process start to exit: config, API
+// discovery, every agent's layout, units and etcd, the cached inventory written), timed from the outside, RUNS times
+// after one warm-up. Prints the median, min and max, and checks every answer was whole (every agent answered, every
+// etcd member healthy), so a fast run that skipped a node does not count.
+// Usage: node bench/status.mjs [RUNS=7] [WORKERS=9]   (needs root, like the lab; `npm run build` first)
+// Uses a running lab if there is one (whatever its size), otherwise brings up 3 masters and WORKERS workers and takes
+// them down at the end. Run it under the machine's lab lock: flock /tmp/kubecycle-lab.lock node bench/status.mjs
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+
+const runs = Number(process.argv[2] ?? 7);
+const workers = process.argv[3] ?? "9";
+const repo = new URL("..", import.meta.url).pathname;
+const cli = join(repo, "dist/bin/kubecycle.mjs");
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+function exec(argv, env = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0], argv.slice(1), { cwd: repo, env: { ...process.env, ...env } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const lab = (...args) => exec([process.execPath, "test/lab/run.mjs", "test/lab/cli.ts", ...args]);
+
+/** One `kubecycle status -o json`: its wall time, and what was missing from its answer. */
+async function status() {
+  const t0 = performance.now();
+  const r = await exec([process.execPath, cli, "status", "-o", "json"], {
+    KUBECYCLE_CONFIG: join(repo, ".lab", "kubecycle.yaml"),
+  });
+  const ms = performance.now() - t0;
+  if (r.code !== 0) throw new Error(`kubecycle status failed (${r.code}):\n${r.stderr}`);
+  const out = JSON.parse(r.stdout);
+  const rows = out.nodes ?? out;
+  const missing = rows.flatMap((n) => [
+    ...(n.agent === "ok" ? [] : [`${n.node}: agent ${n.agent}`]),
+    ...(n.etcd && !n.etcd.healthy ? [`${n.node}: etcd ${n.etcd.error ?? "unhealthy"}`] : []),
+  ]);
+  return { ms, nodes: rows.length, members: rows.filter((n) => n.etcd).length, missing };
+}
+
+const wasUp = (await lab("status")).code === 0;
+if (!wasUp) {
+  console.log(`bringing the lab up (3 masters, ${workers} workers)...`);
+  const up = await lab("up", "--no-build", "--workers", workers);
+  if (up.code !== 0) throw new Error(`lab up failed:\n${up.stderr}`);
+}
+try {
+  const warm = await status();
+  console.log(`${warm.nodes} nodes, ${warm.members} etcd members; warm-up ${Math.round(warm.ms)} ms`);
+  const times = [];
+  for (let i = 0; i < runs; i++) {
+    const s = await status();
+    if (s.missing.length > 0) throw new Error(`an incomplete status does not count:\n  ${s.missing.join("\n  ")}`);
+    times.push(s.ms);
+    console.log(`  run ${i + 1}: ${Math.round(s.ms)} ms`);
+  }
+  console.log(
+    `kubecycle status, ${warm.nodes} nodes, ${runs} runs: median ${Math.round(median(times))} ms ` +
+      `(min ${Math.round(Math.min(...times))}, max ${Math.round(Math.max(...times))})`,
+  );
+} finally {
+  if (!wasUp) {
+    console.log("taking the lab down...");
+    await lab("down");
+  }
+}
