@@ -42,11 +42,17 @@ afterAll(async () => {
 }, UP_TIMEOUT_MS);
 
 describe("a lab of 3 masters and 2 workers", () => {
-  it("boots in under 30 s, the nodes concurrently", () => {
+  // The bound keeps every lab test file fast. It covers all of `up` but the build and packing the release: the PKI and
+  // each node's files, the release unpacked and copied to every node, the five nodes booting concurrently, each one's
+  // `kubecycle-agent install` run once it has booted (three start-ups of the agent's bundle: install, the unit's
+  // --check, the agent), the agents serving, etcd's quorum and the workload seeded. CI (load ~10 on 2 cores) measured
+  // 15-28 s before the install; the install adds ~7-10 s per node there, mostly overlapping the other nodes' boots.
+  it("boots in under 35 s, the nodes concurrently, each installing its agent once booted", () => {
     const t = lab.timings;
     expect(t).toBeDefined();
     console.log(`lab up: ${JSON.stringify(t)}`);
-    expect(t?.totalMs).toBeLessThan(30_000);
+    expect(t?.totalMs).toBeLessThan(35_000);
+    expect(Object.keys(t?.nodeInstallMs ?? {})).toHaveLength(5);
     // Concurrent: the boot phase is shorter than the sum of the nodes' boots.
     const sum = Object.values(t?.nodeBootMs ?? {}).reduce((a, b) => a + b, 0);
     expect(Object.keys(t?.nodeBootMs ?? {})).toHaveLength(5);
@@ -128,19 +134,21 @@ describe("a lab of 3 masters and 2 workers", () => {
     );
     const version = (JSON.parse(await readFile(join(REPO_ROOT, "package.json"), "utf8")) as { version: string })
       .version;
+    // The nodes one at a time: each check is a process in the node, and the machine has 2 cores.
     for (const n of lab.nodes) {
       expect((await n.exec(["cat", "/etc/systemd/system/kubecycle-agent.service"])).stdout).toBe(shipped);
       expect((await n.systemctl("is-active", "kubecycle-agent")).stdout.trim()).toBe("active");
       expect((await n.systemctl("is-enabled", "kubecycle-agent")).stdout.trim()).toBe("enabled");
       // The program systemd runs is the release's, copied into the node's own /usr/local/bin, not the checkout's.
       expect(await readFile(join(n.stateDir, "usr-local-bin", "kubecycle-agent"))).toEqual(released);
-      expect((await n.exec(["/usr/local/bin/kubecycle-agent", "--version"])).stdout).toBe(
-        `kubecycle-agent ${version}\n`,
-      );
       expect((await n.exec(["test", "-e", "/opt/kubecycle/package.json"])).code).toBe(1);
       const key = await n.exec(["stat", "-c", "%a", "/etc/kubecycle/pki/agent.key"]);
       expect(key.stdout.trim()).toBe("600");
     }
+    // The installed program runs in the node as itself (the same file on every node, so one node says it).
+    expect((await lab.node("kclab-worker-1").exec(["/usr/local/bin/kubecycle-agent", "--version"])).stdout).toBe(
+      `kubecycle-agent ${version}\n`,
+    );
     // Installing again changes nothing and leaves the agent running (the install is idempotent).
     const again = await lab.node("kclab-worker-1").exec(["/usr/local/bin/kubecycle-agent", "install"]);
     expect(again.code).toBe(0);
