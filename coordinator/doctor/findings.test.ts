@@ -260,6 +260,25 @@ describe("diagnose", () => {
     const f = diagnose(evidence(nodes));
     expect(f.map((x) => `${x.code} ${x.severity}`)).toEqual(["certificate-expiring warning"]);
     expect(f[0]?.evidence[0]).toMatch(/^\/b:/);
+    // Expiring, the kubelet renews it through a CSR once restarted; expired, it cannot ask: a new kubeconfig it is.
+    expect(f[0]?.fix.join("\n")).toMatch(/then approve its CSR/);
+    const expired = diagnose(
+      evidence([
+        ...nodes.slice(0, 3),
+        {
+          ...nodes[3],
+          clock: { offsetMs: 0, uncertaintyMs: 100 },
+          disks: [],
+          certificates: [
+            { purpose: "kubelet-client", path: "/c", subject: "CN=c", notAfterUnixMs: NOW - 1, error: "" },
+          ],
+        },
+        ...nodes.slice(4),
+      ]),
+    );
+    expect(expired.map((x) => x.code)).toEqual(["certificate-expired"]);
+    expect(expired[0]?.fix[0]).toMatch(/kubeadm kubeconfig user --org system:nodes --client-name system:node:w4/);
+    expect(expired[0]?.fix.join("\n")).not.toMatch(/approve/);
     nodes[3] = { ...nodes[3], clock: { offsetMs: 602, uncertaintyMs: 100 }, certificates: [] };
     expect(codes(evidence(nodes))).toEqual(["clock-offset w4"]);
     expect(diagnose(evidence(nodes))[0]?.cause).toMatch(/time synchronization/);

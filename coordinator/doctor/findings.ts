@@ -485,7 +485,7 @@ function nodeFindings(ev: Evidence, n: NodeEvidence, now: number, t: DoctorThres
       cause: expired
         ? "not renewed in time (a long outage skips the automatic renewals)"
         : "it will expire soon; the TLS connections that use it will then be refused",
-      fix: certificateFix(n, c.purpose),
+      fix: certificateFix(n, c.purpose, expired),
     });
   }
 
@@ -509,11 +509,18 @@ function nodeFindings(ev: Evidence, n: NodeEvidence, now: number, t: DoctorThres
   return out;
 }
 
-function certificateFix(n: NodeEvidence, purpose: string): string[] {
+function certificateFix(n: NodeEvidence, purpose: string, expired: boolean): string[] {
   if (purpose === "kubecycle-agent")
     return [
       `kubecycle pki agent ${n.name} --ip ${n.address} --force`,
       "install it on the node, restart kubecycle-agent",
+    ];
+  // An expired client certificate cannot authenticate the kubelet's CSR; kubeadm deletes the bootstrap kubeconfig
+  // the kubelet would fall back to once the node joined (pkg/kubelet/certificate/bootstrap), so no CSR comes.
+  if (purpose === "kubelet-client" && expired)
+    return [
+      `on a control-plane node: kubeadm kubeconfig user --org system:nodes --client-name system:node:${n.name} > kubelet.conf`,
+      `install it on ${n.name} as /etc/kubernetes/kubelet.conf, then kubecycle node start ${n.name} (an expired kubelet client certificate cannot ask for a new one)`,
     ];
   if (purpose.startsWith("kubelet"))
     return [

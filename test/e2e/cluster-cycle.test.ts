@@ -36,7 +36,7 @@ describe("kubecycle cluster stop/start on the lab", () => {
     const stop = await kubecycle(["cluster", "stop", "--dry-run", "--boot-hold", "--poweroff"]);
     expect(stop.code, stop.stderr).toBe(0);
     expect(stop.stdout).toMatch(
-      /Preflight[\s\S]*Record the inventory[\s\S]*Cordon every node[\s\S]*Disable start at boot[\s\S]*Stop kubelet on every node[\s\S]*Stop every etcd member together[\s\S]*Stop the container runtime[\s\S]*Power the nodes off/,
+      /Preflight[\s\S]*Record the inventory[\s\S]*Cordon every node[\s\S]*Disable start at boot[\s\S]*Stop kubelet on every node[\s\S]*Stop the etcd followers together[\s\S]*Stop the etcd leader last[\s\S]*Stop the container runtime[\s\S]*Power the nodes off/,
     );
     await untouched();
   });

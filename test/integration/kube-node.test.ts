@@ -12,6 +12,7 @@ import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Lab, waitFor, type Proc } from "../lab/kube/harness.js";
 import { kubeNodeFiles, kubeUnitFiles, type KubeNodeSpec } from "../lab/kube/index.js";
+import { issueKubeletCertificates } from "../lab/kube/pki.js";
 
 let lab: Lab;
 let root: string;
@@ -101,6 +102,8 @@ beforeAll(async () => {
       binDir: lab.binDir,
       nodeGraceSeconds: 3,
     };
+    // The kubelet's certificate store, which the lab copies into the node's PKI directory.
+    await issueKubeletCertificates(lab.pki.dir, lab.pki.dir, { name: spec.name, ip: spec.ip });
     for (const f of kubeNodeFiles(spec)) {
       await mkdir(dirname(inRoot(f.path)), { recursive: true });
       await writeFile(inRoot(f.path), f.content);

@@ -6,7 +6,7 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ApiException, CoordinationV1Api, CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import { ApiException, CertificatesV1Api, CoordinationV1Api, CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClusterLock, connectCluster, type KubeCluster } from "../../coordinator/index.js";
 import { REPO_ROOT } from "../lab/agent.js";
@@ -20,6 +20,10 @@ let operatorKc: KubeConfig;
 let api: KubeCluster;
 let auditLog: string;
 let stateDir: string;
+let etcd: Awaited<ReturnType<Lab["etcdCluster"]>>;
+let adminConfig: KubeConfig;
+const etcdOf = () => etcd;
+const adminKc = () => adminConfig;
 
 async function audit(): Promise<AuditRecord[]> {
   return (await readFile(auditLog, "utf8"))
@@ -43,7 +47,7 @@ beforeAll(async () => {
   lab = await Lab.create("kc-kube-rbac-");
   stateDir = await mkdtemp(join(tmpdir(), "kc-rbac-state-"));
   try {
-    const etcd = await lab.etcdCluster(1);
+    etcd = await lab.etcdCluster(1);
     const port = await freePort();
     auditLog = join(lab.dir, "audit", "audit.jsonl");
     lab.apiserver("apiserver", port, etcd, [
@@ -53,6 +57,7 @@ beforeAll(async () => {
     const server = `https://127.0.0.1:${port}`;
     const adminKc = new KubeConfig();
     adminKc.loadFromString(lab.pki.kubeconfig(server));
+    adminConfig = adminKc;
     admin = adminKc.makeApiClient(CoreV1Api);
     await waitFor("the API server", () => admin.readNamespace({ name: "kube-system" }));
     await admin.createNode({ body: { metadata: { name: "n1" } } });
@@ -188,4 +193,57 @@ describe("deploy/rbac.yaml", () => {
       "Role kube-system/kubecycle-lock: update leases kubecycle-lock",
     ]);
   });
+});
+
+describe("deploy/rbac-approve-kubelet-csrs.yaml, the opt-in for --approve-kubelet-csrs", () => {
+  /** An API server over the same etcd authorizing by `manifests` (a combined policy file); the operator's ClusterApi. */
+  async function operatorUnder(manifests: string[]): Promise<KubeCluster> {
+    const policy = join(lab.dir, `policy-${manifests.length}-${Date.now()}.yaml`);
+    await writeFile(policy, manifests.join("\n---\n"));
+    const port = await freePort();
+    lab.apiserver(`apiserver-${port}`, port, etcdOf(), [
+      `--authorization-policy-file=${policy}`,
+      `--audit-log-path=${join(lab.dir, "audit", `audit-${port}.jsonl`)}`,
+    ]);
+    const file = join(lab.dir, `operator-${port}.kubeconfig`);
+    await writeFile(file, lab.pki.kubeconfig(`https://127.0.0.1:${port}`, "kubecycle-operator"), { mode: 0o600 });
+    const cluster = connectCluster({ kubeconfig: [file] });
+    await waitFor("the API server", () => cluster.listCsrs().then(() => true));
+    return cluster;
+  }
+
+  it("without it the approval is Forbidden; with its update but not the signer's approve, admission refuses naming the signer; with it, approved", async () => {
+    const rbac = await readFile(join(REPO_ROOT, "deploy", "rbac.yaml"), "utf8");
+    const optIn = await readFile(join(REPO_ROOT, "deploy", "rbac-approve-kubelet-csrs.yaml"), "utf8");
+    const certs = adminKc().makeApiClient(CertificatesV1Api);
+    await certs.createCertificateSigningRequest({
+      body: {
+        apiVersion: "certificates.k8s.io/v1",
+        kind: "CertificateSigningRequest",
+        metadata: { name: "csr-n1" },
+        spec: {
+          request: Buffer.from("not read by the authorizer").toString("base64"),
+          signerName: "kubernetes.io/kubelet-serving",
+          usages: ["digital signature", "server auth"],
+        },
+      },
+    });
+    const approve = async (cluster: KubeCluster) => {
+      const csr = (await cluster.listCsrs()).find((c) => c.metadata?.name === "csr-n1");
+      if (!csr) throw new Error("csr-n1 not listed");
+      return cluster.approveCsr(csr, "by the test");
+    };
+
+    await expect(approve(await operatorUnder([rbac]))).rejects.toThrow(
+      /cannot update resource "certificatesigningrequests\/approval"/,
+    );
+    // The opt-in's first rule alone: RBAC lets the update through, the CertificateApproval admission does not.
+    const updateOnly = optIn.replace(/\n {2}# The signers kubecycle approves for[\s\S]*?verbs: \[approve\]\n/, "\n");
+    expect(updateOnly).not.toContain("signers");
+    await expect(approve(await operatorUnder([rbac, updateOnly]))).rejects.toThrow(
+      /user not permitted to approve requests with signerName "kubernetes.io\/kubelet-serving"/,
+    );
+    const approved = await approve(await operatorUnder([rbac, optIn]));
+    expect(approved.status?.conditions?.map((c) => c.type)).toEqual(["Approved"]);
+  }, 60_000);
 });

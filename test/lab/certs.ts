@@ -3,7 +3,8 @@
 // stand-ins the product talks to.
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 
@@ -85,4 +86,61 @@ export async function issueLeaf(ca: CaFiles, certPath: string, keyPath: string, 
 export async function ensureDir(path: string, mode = 0o755): Promise<string> {
   await mkdir(path, { recursive: true, mode });
   return path;
+}
+
+/** What {@link issueDated} makes: a certificate valid from `notBefore` to `notAfter` (either may be in the past). */
+export interface DatedOptions {
+  commonName: string;
+  organization?: string;
+  dnsNames?: string[];
+  ips?: string[];
+  usage: "server" | "client";
+  notBefore: Date;
+  notAfter: Date;
+}
+
+/**
+ * A certificate and its new key (PEM, in that order, one string, as the kubelet's certificate store keeps them) with
+ * explicit dates, e.g. one that expired during an outage. `openssl x509 -days` cannot go back in time; `openssl ca`
+ * takes explicit dates.
+ */
+export async function issueDated(ca: CaFiles, opts: DatedOptions): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "lab-dated-"));
+  try {
+    const sans = [...(opts.dnsNames ?? []).map((d) => `DNS:${d}`), ...(opts.ips ?? []).map((i) => `IP:${i}`)];
+    const f = (n: string): string => join(dir, n);
+    await writeFile(f("index.txt"), "");
+    await writeFile(
+      f("ca.cnf"),
+      [
+        "[ca]",
+        "default_ca = lab",
+        "[lab]",
+        `database = ${f("index.txt")}`,
+        `new_certs_dir = ${dir}`,
+        "rand_serial = yes",
+        "default_md = sha256",
+        "policy = any",
+        "unique_subject = no",
+        "[any]",
+        "commonName = supplied",
+        "organizationName = optional",
+        "[ext]",
+        "basicConstraints=critical,CA:FALSE",
+        "keyUsage=critical,digitalSignature",
+        `extendedKeyUsage=${opts.usage === "server" ? "serverAuth" : "clientAuth"}`,
+        ...(sans.length > 0 ? [`subjectAltName=${sans.join(",")}`] : []),
+        "",
+      ].join("\n"),
+    );
+    await genKey(f("key.pem"));
+    const subj = `${opts.organization ? `/O=${opts.organization}` : ""}/CN=${opts.commonName}`;
+    await run("openssl", ["req", "-new", "-key", f("key.pem"), "-subj", subj, "-out", f("req.pem")]);
+    const asn1 = (d: Date): string => `${d.toISOString().replace(/[-:T]/g, "").slice(0, 14)}Z`;
+    // prettier-ignore
+    await run("openssl", ["ca", "-batch", "-notext", "-config", f("ca.cnf"), "-extensions", "ext", "-cert", ca.cert, "-keyfile", ca.key, "-in", f("req.pem"), "-out", f("cert.pem"), "-startdate", asn1(opts.notBefore), "-enddate", asn1(opts.notAfter)]);
+    return `${(await readFile(f("cert.pem"), "utf8")).trimEnd()}\n${(await readFile(f("key.pem"), "utf8")).trimEnd()}\n`;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }

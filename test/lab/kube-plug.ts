@@ -26,6 +26,7 @@ export interface KubeModule {
   createKubePki(
     hostDir: string,
     masters: Array<{ name: string; ip: string }>,
+    nodes?: Array<{ name: string; ip: string }>,
   ): Promise<{ kubeconfig(server: string, user?: "admin" | "kubecycle-operator"): string }>;
   bundleKube(outDir: string): Promise<void>;
   seedWorkload(kubeconfigText: string): Promise<void>;
@@ -55,6 +56,9 @@ export async function loadKube(): Promise<KubeModule> {
  */
 export const RBAC_MANIFEST = join(REPO_ROOT, "deploy", "rbac.yaml");
 
+/** The opt-in grants `cluster start --approve-kubelet-csrs` needs, beside RBAC_MANIFEST. */
+export const RBAC_APPROVE_KUBELET_CSRS = join(REPO_ROOT, "deploy", "rbac-approve-kubelet-csrs.yaml");
+
 /** Where a master's API server writes its audit log of the requests RBAC decided (inside the node; /var/log is the node's own). */
 export const API_AUDIT_LOG = "/var/log/kubernetes/audit.jsonl";
 
@@ -78,6 +82,8 @@ export async function kubeParts(
     etcd: EtcdLayout;
     runtime: RuntimeKind;
     nodeGraceSeconds?: number;
+    /** Manifests applied beside RBAC_MANIFEST (e.g. RBAC_APPROVE_KUBELET_CSRS). */
+    rbacOptIns?: readonly string[];
   },
 ): Promise<NodeParts> {
   const { node } = o;
@@ -90,14 +96,30 @@ export async function kubeParts(
     etcd: o.etcd.apiserverClient(node, o.masters),
     kubePkiDir: KUBE_PKI_DIR,
     binDir: KUBE_BIN_DIR,
-    authorization: { policy: await readFile(RBAC_MANIFEST, "utf8"), auditLog: API_AUDIT_LOG },
+    authorization: {
+      policy: (await Promise.all([RBAC_MANIFEST, ...(o.rbacOptIns ?? [])].map((f) => readFile(f, "utf8")))).join(
+        "\n---\n",
+      ),
+      auditLog: API_AUDIT_LOG,
+    },
     ...(o.nodeGraceSeconds !== undefined ? { nodeGraceSeconds: o.nodeGraceSeconds } : {}),
   };
-  const pki: NodeFile[] = (await readdir(o.paths.kubePki)).map((f) => ({
-    path: `${KUBE_PKI_DIR}/${f}`,
-    copyFrom: join(o.paths.kubePki, f),
-    mode: f.endsWith(".key") ? 0o600 : 0o644,
-  }));
+  // The cluster's files, and of the per-node ones (nodes/<name>/: the kubelet's certificate store) only this node's.
+  const store = join(o.paths.kubePki, "nodes", node.kubeName);
+  const pki: NodeFile[] = [
+    ...(await readdir(o.paths.kubePki, { withFileTypes: true }))
+      .filter((e) => e.isFile())
+      .map((e) => ({
+        path: `${KUBE_PKI_DIR}/${e.name}`,
+        copyFrom: join(o.paths.kubePki, e.name),
+        mode: e.name.endsWith(".key") ? 0o600 : 0o644,
+      })),
+    ...(await readdir(store).catch(() => [])).map((f) => ({
+      path: `${KUBE_PKI_DIR}/${f}`,
+      copyFrom: join(store, f),
+      mode: 0o600,
+    })),
+  ];
   const unitFiles = kube.kubeUnitFiles(spec);
   return {
     files: [...pki, ...kube.kubeNodeFiles(spec)],

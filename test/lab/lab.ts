@@ -42,6 +42,7 @@ import {
   kubeAvailable,
   kubeParts,
   loadKube,
+  RBAC_APPROVE_KUBELET_CSRS,
   type ApiAuditRecord,
   type KubeModule,
   type RuntimeKind,
@@ -99,6 +100,11 @@ export interface LabOptions {
   kube?: boolean;
   /** The kube stand-ins' NotReady grace period; default theirs. */
   kubeNodeGraceSeconds?: number;
+  /**
+   * The API servers authorize kubecycle's operator by deploy/rbac.yaml and, with this, by the opt-in
+   * deploy/rbac-approve-kubelet-csrs.yaml too (what `--approve-kubelet-csrs` needs); default false.
+   */
+  approveKubeletCsrsRbac?: boolean;
   /** How etcd is laid out on the masters (see LAYOUTS); default "kubekey". "kubeadm" needs the kube stand-ins. */
   layout?: LayoutName;
   /** The nodes' container runtime (see RUNTIMES); default "containerd". */
@@ -491,9 +497,14 @@ export async function labUp(opts: LabOptions = {}): Promise<Lab> {
     makeKubecyclePki(paths, plan),
     etcd.makePki(paths, plan),
     kubeMod
-      ? Promise.all([kubeMod.bundleKube(paths.kubeBin), kubeMod.createKubePki(paths.kubePki, masterList)]).then(
-          ([, pki]) => pki,
-        )
+      ? Promise.all([
+          kubeMod.bundleKube(paths.kubeBin),
+          kubeMod.createKubePki(
+            paths.kubePki,
+            masterList,
+            plan.map((n) => ({ name: n.kubeName, ip: n.ip })),
+          ),
+        ]).then(([, pki]) => pki)
       : undefined,
     setUpNetwork(plan),
     variants.sshd ? makeClientKey(paths) : undefined,
@@ -686,6 +697,7 @@ async function prepareNode(
         etcd,
         runtime: variants.runtime,
         ...(opts.kubeNodeGraceSeconds !== undefined ? { nodeGraceSeconds: opts.kubeNodeGraceSeconds } : {}),
+        ...(opts.approveKubeletCsrsRbac ? { rbacOptIns: [RBAC_APPROVE_KUBELET_CSRS] } : {}),
       }),
     );
   }

@@ -140,7 +140,7 @@ export class Lab {
     ]);
   }
 
-  controllerManager(name: string, port: number, etcd: EtcdCluster, graceSeconds = 3): Proc {
+  controllerManager(name: string, port: number, etcd: EtcdCluster, graceSeconds = 3, extra: string[] = []): Proc {
     return this.node(name, "kube-controller-manager", [
       "--bind-address=127.0.0.1",
       `--secure-port=${port}`,
@@ -149,6 +149,7 @@ export class Lab {
       `--node-monitor-grace-period=${graceSeconds}s`,
       `--identity=${name}`,
       ...etcd.flags(),
+      ...extra,
     ]);
   }
 
@@ -197,6 +198,10 @@ export class Lab {
       cpu?: string;
       memory?: string;
       manifestDir?: string;
+      /** Its client certificate and key files, instead of the shared kubelet-client.crt (CN=system:node:lab). */
+      clientCert?: { cert: string; key: string };
+      /** Flags after the usual ones. */
+      extra?: string[];
     },
   ): Promise<Proc> {
     const base = join(this.dir, "nodes", node);
@@ -207,8 +212,8 @@ export class Lab {
       kubeconfigWithFiles(
         opts.servers[0] ?? "",
         this.pkiFile("caCert"),
-        this.pkiFile("kubeletCert"),
-        this.pkiFile("kubeletKey"),
+        opts.clientCert?.cert ?? this.pkiFile("kubeletCert"),
+        opts.clientCert?.key ?? this.pkiFile("kubeletKey"),
       ),
     );
     return this.node(`kubelet-${node}`, "kubelet", [
@@ -223,6 +228,7 @@ export class Lab {
       `--lab-cpu=${opts.cpu ?? "2"}`,
       `--lab-memory=${opts.memory ?? "4Gi"}`,
       ...(opts.manifestDir ? [`--pod-manifest-path=${opts.manifestDir}`] : []),
+      ...(opts.extra ?? []),
     ]);
   }
 

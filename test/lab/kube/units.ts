@@ -4,7 +4,7 @@
 // runtime. So, as on a real node, stopping kubelet or containerd leaves the control plane running, stopping the
 // pod sandboxes (crictl stopp) ends it, and after a boot it only comes back once kubelet runs again.
 import { stringify } from "yaml";
-import { PKI_FILES } from "./pki.js";
+import { KUBELET_STORE_FILES, PKI_FILES } from "./pki.js";
 import { RUNTIMES, type RuntimeKind } from "./runtimes.js";
 
 /** One lab node, as the lab infrastructure describes it. All paths are as seen inside the node. */
@@ -50,6 +50,13 @@ export function kubeUnitFiles(spec: KubeNodeSpec): Record<string, string> {
       : "node-role.kubernetes.io/worker=";
   const kubeletArgs = [
     "--kubeconfig=/etc/kubernetes/kubelet.conf",
+    // The kubelet's certificate store (kubeadm's is /var/lib/kubelet/pki, not per node in the lab); both of its
+    // certificates are rotated through CSRs, as kubeadm's kubelets do (serverTLSBootstrap for the serving one).
+    `--cert-dir=${spec.kubePkiDir}`,
+    "--rotate-certificates=true",
+    "--rotate-server-certificates=true",
+    // As kubeadm's kubelet drop-in passes it; kubeadm deletes the file once the node joined, and so does the lab.
+    "--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf",
     `--hostname-override=${spec.name}`,
     `--node-ip=${spec.ip}`,
     `--node-labels=${labels}`,
@@ -145,7 +152,14 @@ export function kubeNodeFiles(spec: KubeNodeSpec): NodeFile[] {
     },
     {
       path: "/etc/kubernetes/kubelet.conf",
-      content: kubeconfigWithFiles(ownServer, pki("caCert"), pki("kubeletCert"), pki("kubeletKey"), "system:node:lab"),
+      // As kubeadm leaves it after TLS bootstrap: the certificate store's current client certificate, key included.
+      content: kubeconfigWithFiles(
+        ownServer,
+        pki("caCert"),
+        `${spec.kubePkiDir}/${KUBELET_STORE_FILES.client}`,
+        `${spec.kubePkiDir}/${KUBELET_STORE_FILES.client}`,
+        `system:node:${spec.name}`,
+      ),
       mode: 0o600,
     },
   ];
@@ -203,6 +217,9 @@ export function kubeNodeFiles(spec: KubeNodeSpec): NodeFile[] {
           ...tls,
           ...etcdFlags,
           `--node-monitor-grace-period=${grace}s`,
+          // The csrsigning controller signs approved kubelet CSRs with the cluster CA, as kubeadm configures it.
+          `--cluster-signing-cert-file=${pki("caCert")}`,
+          `--cluster-signing-key-file=${pki("caKey")}`,
           `--identity=${spec.name}`,
         ],
         10257,

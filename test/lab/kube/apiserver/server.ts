@@ -53,6 +53,36 @@ function userOf(sock: TLSSocket): UserInfo {
   return { user: String(subject.CN ?? ""), groups: [...groups, "system:authenticated"] };
 }
 
+/**
+ * The CertificateApproval admission plugin: approving (or denying) a CSR needs `approve` on the `signers` resource
+ * named by its signer, or by its domain's wildcard (`kubernetes.io/*`), besides the update of `approval`.
+ */
+function approveSignerAllowed(ctx: ApiServerContext, who: UserInfo, body: KObject): void {
+  const named = (body.spec as { signerName?: unknown } | undefined)?.signerName;
+  const signer = typeof named === "string" ? named : "";
+  const names = [signer, `${signer.split("/")[0] ?? ""}/*`];
+  const attrs = (n: string): RequestAttributes => ({
+    verb: "approve",
+    apiGroup: "certificates.k8s.io",
+    resource: "signers",
+    name: n,
+  });
+  const ok = names.some((n) => ctx.policy?.allows(who, attrs(n)));
+  ctx.audit?.record(who, attrs(signer), ok);
+  if (!ok) {
+    throw new StatusError(
+      403,
+      "Forbidden",
+      `certificatesigningrequests.certificates.k8s.io "${body.metadata?.name ?? ""}" is forbidden: user not permitted to approve requests with signerName "${signer}"`,
+      {
+        ...(body.metadata?.name ? { name: body.metadata.name } : {}),
+        group: "certificates.k8s.io",
+        kind: "certificatesigningrequests",
+      },
+    );
+  }
+}
+
 /** The authorizer's verb for a request (k8s.io/apiserver/pkg/endpoints/request.RequestInfoFactory). */
 function verbOf(method: string, t: Target, q: URLSearchParams): string {
   switch (method) {
@@ -422,6 +452,13 @@ export function createApiHandler(ctx: ApiServerContext): (req: IncomingMessage, 
         if (name && sub === "binding" && ns) return send(res, 201, await bind(store, ns, name, body));
         if (name) throw methodNotAllowed();
         if (r.namespaced && !ns) throw methodNotAllowed();
+        // A CSR's requester is whoever created it, never what the body says (the real registry's PrepareForCreate):
+        // approvers judge a request by it.
+        if (r.kind === "CertificateSigningRequest" && body && typeof body === "object") {
+          const who = userOf(sock);
+          body.spec = { ...(body.spec as object | undefined), username: who.user, groups: who.groups };
+          delete body.status;
+        }
         return send(res, 201, await store.create(r, await prepareForCreate(store, r, body, ns)));
       }
       case "PUT": {
@@ -431,6 +468,9 @@ export function createApiHandler(ctx: ApiServerContext): (req: IncomingMessage, 
           throw badRequest(
             `the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`,
           );
+        }
+        if (ctx.policy && r.kind === "CertificateSigningRequest" && sub === "approval") {
+          approveSignerAllowed(ctx, userOf(sock), body);
         }
         const rv = body?.metadata?.resourceVersion;
         if (rv) {

@@ -67,7 +67,7 @@ export class KubeApiError extends Error {
 
 /** The client. */
 export class KubeClient {
-  private readonly agent: Agent;
+  private agent: Agent;
   private preferred = 0;
 
   constructor(
@@ -75,6 +75,15 @@ export class KubeClient {
     private readonly timeoutMs = 5000,
   ) {
     this.agent = new Agent({ keepAlive: true, ca: access.ca, cert: access.cert, key: access.key });
+  }
+
+  /** Uses another client certificate from now on (the kubelet's rotated one); requests in flight finish on the old. */
+  setClientCertificate(cert: Buffer, key: Buffer): void {
+    const old = this.agent;
+    this.access.cert = cert;
+    this.access.key = key;
+    this.agent = new Agent({ keepAlive: true, ca: this.access.ca, cert, key });
+    setTimeout(() => old.destroy(), this.timeoutMs).unref();
   }
 
   /** Sends a request; JSON body; fails over between servers on connection errors. */
