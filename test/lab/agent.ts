@@ -11,6 +11,8 @@ import type { Bind } from "./systemd-node.js";
 export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 /** Where the built kubecycle lives inside a lab node, independent of where the repo is checked out. */
 export const IN_NODE_REPO = "/opt/kubecycle";
+/** Where a lab node finds what it installs the agent from, as an operator would copy it to root's home. */
+export const IN_NODE_INSTALL = "/root/kubecycle-install";
 /** The product's own unit file, installed unchanged in every node. */
 export const AGENT_UNIT_FILE = join(REPO_ROOT, "systemd", "kubecycle-agent.service");
 
@@ -38,6 +40,8 @@ export function agentBinds(stateDir: string): Bind[] {
   return [
     { source: join(stateDir, "usr-local-bin"), target: "/usr/local/bin" },
     { source: join(stateDir, "etc-kubecycle"), target: "/etc/kubecycle" },
+    // What an operator copies to a node to install from (the unpacked release, the node's certificates, its config).
+    { source: join(stateDir, "install"), target: IN_NODE_INSTALL },
     { source: join(stateDir, "var-lib-kubecycle-agent"), target: "/var/lib/kubecycle-agent" },
   ];
 }
@@ -47,6 +51,7 @@ export async function makeAgentDirs(stateDir: string): Promise<void> {
   await mkdir(join(stateDir, "etc-kubecycle"), { recursive: true, mode: 0o755 });
   await mkdir(join(stateDir, "usr-local-bin"), { recursive: true });
   await mkdir(join(stateDir, "var-lib-kubecycle-agent"), { recursive: true, mode: 0o700 });
+  await mkdir(join(stateDir, "install"), { recursive: true, mode: 0o700 });
 }
 
 /** The release package as `npm run release` leaves it, relative to the repo root (its name carries the version). */

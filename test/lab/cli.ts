@@ -182,8 +182,9 @@ async function up(rest: string[]): Promise<number> {
   }
   if (lab.timings) {
     const t = lab.timings;
+    const install = Math.max(0, ...Object.values(t.nodeInstallMs));
     progress(
-      `timings: total ${t.totalMs} ms = prepare ${t.prepareMs} + boot ${t.bootMs} + agents ${t.agentsMs} + etcd ${t.etcdMs} + kube ${t.kubeMs}`,
+      `timings: total ${t.totalMs} ms = prepare ${t.prepareMs} + boot and install ${t.bootMs} (the slowest install ${install}) + agents ${t.agentsMs} + etcd ${t.etcdMs} + kube ${t.kubeMs}`,
     );
   }
   printNodes((await lab.status()).nodes);

@@ -8,10 +8,18 @@
 // lab.agent(name), lab.poweroff/boot/reboot(name), lab.waitPoweredOff(names) after a node powered itself off, and
 // `await labDown()`. One lab per machine: everything it creates is named with LAB_PREFIX, and labDown() removes what
 // it finds on the machine.
-import { mkdir, readFile } from "node:fs/promises";
+import { copyFile, cp, mkdir, readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { AgentConnection, createCa, issueAgentCert, issueClientCert, issueServeCert } from "../../coordinator/index.js";
 import { readTlsFiles, type TlsMaterial } from "../../shared/index.js";
+import {
+  AGENT_ENTRY,
+  agentInstallArgs,
+  ensureRelease,
+  IN_NODE_INSTALL,
+  unpackRelease,
+  writeAgentConfig,
+} from "./agent.js";
 import { checkPrerequisites, ensureBuilt } from "./build.js";
 import {
   etcdctl as etcdctlIn,
@@ -41,8 +49,10 @@ import {
   type RuntimeSpec,
 } from "./kube-plug.js";
 import {
+  AGENT_PORT,
   BRIDGE_ADDRESS,
   LAB_PREFIX,
+  SERVE_ENDPOINT,
   OPERATOR_CLIENT,
   SERVE_CERT_NAME,
   VIEWER_CLIENT,
@@ -123,10 +133,16 @@ export interface LabOptions {
 export interface UpTimings {
   totalMs: number;
   prepareMs: number;
-  /** From the first spawn to the last node's boot target active (nodes boot concurrently). */
+  /**
+   * From the first spawn until every node has booted (its boot target active) and installed its agent; the nodes boot
+   * concurrently, and each installs once it has booted.
+   */
   bootMs: number;
   /** Per node, spawn to boot target active. */
   nodeBootMs: Record<string, number>;
+  /** Per node, its `kubecycle-agent install` (run once it booted, within {@link bootMs}) until it returned. */
+  nodeInstallMs: Record<string, number>;
+  /** From every node booted and installed to every agent serving. */
   agentsMs: number;
   etcdMs: number;
   kubeMs: number;
@@ -411,7 +427,8 @@ export async function labUp(opts: LabOptions = {}): Promise<Lab> {
   const log = opts.log ?? (() => undefined);
   await checkPrerequisites();
   await ensureBuilt(opts.build ?? "auto", log);
-  // Timings start here: a build is not part of bringing the lab up.
+  const release = await ensureRelease(log);
+  // Timings start here: a build (and packing its release) is not part of bringing the lab up.
   const t0 = Date.now();
   const paths = labPaths(opts.stateDir);
   const masters = opts.masters ?? 3;
@@ -493,11 +510,16 @@ export async function labUp(opts: LabOptions = {}): Promise<Lab> {
     variants.sshd ? makeClientKey(paths) : undefined,
   ]);
   const setups = await Promise.all(plan.map((n) => prepareNode(n, plan, paths, variants, kubeMod, opts)));
+  // The release, unpacked once as a user does, then copied with each node's certificates and config to the node.
+  const releaseDir = join(paths.root, "release");
+  await unpackRelease(release, releaseDir);
+  await Promise.all(plan.map((n) => stageAgentInstall(n, paths, releaseDir, opts.agentConfig)));
   if (variants.sshd) await writeClientConfig(paths, plan);
   const tPrepared = Date.now();
 
   log(`booting ${plan.map((n) => n.name).join(", ")}`);
   const nodeBootMs: Record<string, number> = {};
+  const nodeInstallMs: Record<string, number> = {};
   await Promise.all(
     plan.map(async (n, i) => {
       const setup = setups[i];
@@ -512,6 +534,11 @@ export async function labUp(opts: LabOptions = {}): Promise<Lab> {
       });
       nodeBootMs[n.name] = node.bootMs;
       log(`  ${n.name} booted in ${node.bootMs} ms`);
+      // Each node installs its agent as soon as it has booted, while the others still boot.
+      const tInstall = Date.now();
+      await installAgent(lab, n);
+      nodeInstallMs[n.name] = Date.now() - tInstall;
+      log(`  ${n.name}: kubecycle-agent installed in ${nodeInstallMs[n.name]} ms`);
     }),
   );
   const tBooted = Date.now();
@@ -542,6 +569,7 @@ export async function labUp(opts: LabOptions = {}): Promise<Lab> {
     prepareMs: tPrepared - t0,
     bootMs: tBooted - tPrepared,
     nodeBootMs,
+    nodeInstallMs,
     agentsMs: tAgents - tBooted,
     etcdMs: tEtcd - tAgents,
     kubeMs: tKube - tEtcd,
@@ -593,12 +621,60 @@ export function labHostPaths(stateDir?: string): string[] {
   const out = new Set<string>();
   const { stateDirs, hostLinks } = allVariantsHostNeeds();
   const binds = nodeBinds(planNodes(1, 0)[0] ?? fail(), paths, stateDirs, true);
-  const targets = [...hostBindTargets(binds, stateDirs).map((t) => t.path), ...hostLinks.map((l) => l.path)];
+  // Every bind target, also those inside another bind in some variant (/root/kubecycle-install under sshd's /root):
+  // without that variant they lie on the host's root.
+  const targets = [...binds.map((b) => b.target), ...hostLinks.map((l) => l.path)];
   for (const t of [...targets, NETNS_RUN_DIR]) for (let p = t; p !== "/"; p = dirname(p)) out.add(p);
   return [...out].sort();
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * What an operator copies to a node to install its agent from, as the README says: the unpacked release, the node's
+ * part of `kubecycle pki`'s directory (ca.crt, agents/NODE.{crt,key}, laid out as there) and its config; the node sees
+ * them in its own /root/kubecycle-install. Done before the node boots: it is host-side copying only.
+ */
+async function stageAgentInstall(
+  n: NodePlan,
+  paths: LabPaths,
+  releaseDir: string,
+  agentConfig: Record<string, unknown> | undefined,
+): Promise<void> {
+  const staged = join(paths.node(n.name), "install");
+  await cp(releaseDir, staged, { recursive: true });
+  await mkdir(join(staged, "pki", "agents"), { recursive: true, mode: 0o700 });
+  for (const file of ["ca.crt", `agents/${n.kubeName}.crt`, `agents/${n.kubeName}.key`]) {
+    await copyFile(join(paths.pki, file), join(staged, "pki", file));
+  }
+  await writeAgentConfig(join(staged, "agent.yaml"), {
+    nodeName: n.kubeName,
+    listenAddress: n.ip,
+    port: AGENT_PORT,
+    // Every agent reports to the lab's serve endpoint; quick retries, so a serve started late hears soon.
+    config: {
+      report: { endpoints: [SERVE_ENDPOINT], initialBackoffMs: 500, maxBackoffMs: 5000 },
+      ...agentConfig,
+    },
+  });
+}
+
+/**
+ * Installs the agent in a booted node the way the README tells a user: the release's `kubecycle-agent install` run in
+ * the node as root, from what {@link stageAgentInstall} copied there. It copies the program into the node's
+ * /usr/local/bin, the config and certificates into /etc/kubecycle, writes the unit, enables it for the node's later
+ * boots and starts it. Nothing of the checkout is in the node.
+ */
+async function installAgent(lab: Lab, n: NodePlan): Promise<void> {
+  const args = agentInstallArgs({
+    program: join(IN_NODE_INSTALL, "package", AGENT_ENTRY),
+    nodeName: n.kubeName,
+    pkiDir: join(IN_NODE_INSTALL, "pki"),
+    configFile: join(IN_NODE_INSTALL, "agent.yaml"),
+  });
+  const r = await lab.node(n.name).exec(args, { timeoutMs: 120_000 });
+  if (r.code !== 0) throw new Error(`${n.name}: ${args.join(" ")} failed (exit ${r.code}):\n${r.stdout}${r.stderr}`);
+}
 
 /** One node from its parts: the agent's, the etcd layout's, the kube stand-ins' (with the runtime), sshd's. */
 async function prepareNode(
@@ -611,10 +687,7 @@ async function prepareNode(
 ): Promise<NodeSetup> {
   const { etcd, stateDirs } = resolveVariants(variants);
   const masters = plan.filter((m) => m.role === "master");
-  const parts: NodeParts[] = [
-    await agentParts(n, paths, stateDirs, opts.agentConfig),
-    await etcd.nodeParts({ node: n, masters, paths }),
-  ];
+  const parts: NodeParts[] = [await agentParts(n, paths, stateDirs), await etcd.nodeParts({ node: n, masters, paths })];
   if (kube) {
     parts.push(
       await kubeParts(kube, {

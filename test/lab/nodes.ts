@@ -2,10 +2,10 @@
 // shared root, its own boot id) and the handle that finds it on the machine. The variants (the etcd layout, the
 // runtime, sshd) add their parts through {@link NodeParts}; lab.ts puts them together.
 import { chmod, copyFile, mkdir, writeFile } from "node:fs/promises";
-import { dirname, join, relative, sep } from "node:path";
-import { agentBinds, IN_NODE_REPO, prepareAgent, REPO_ROOT } from "./agent.js";
+import { dirname, join, relative } from "node:path";
+import { agentBinds, makeAgentDirs } from "./agent.js";
 import { findNodePid1, run, type ProcessInfo, type RunOptions, type RunResult } from "./host.js";
-import { AGENT_PORT, SERVE_ENDPOINT, type LabPaths, type NodePlan } from "./layout.js";
+import { AGENT_PORT, type LabPaths, type NodePlan } from "./layout.js";
 import type { Bind } from "./systemd-node.js";
 
 /** A directory (or file) of the node's own, bound over the shared root. Nodes share nothing writable. */
@@ -86,15 +86,13 @@ BindReadOnlyPaths=/run/kubecycle-lab-boot-id:/proc/sys/kernel/random/boot_id
  */
 export function nodeBinds(n: NodePlan, paths: LabPaths, stateDirs: readonly StateDir[], kubeBin: boolean): Bind[] {
   const dir = paths.node(n.name);
-  const binds: Bind[] = [{ source: REPO_ROOT, target: IN_NODE_REPO, readOnly: true }, ...agentBinds(dir)];
-  // The repo is visible read-only at /opt/kubecycle; the lab state in it (every node's keys) must not be.
-  const rel = relative(REPO_ROOT, paths.root);
-  if (rel !== "" && !rel.startsWith("..") && !rel.startsWith(sep)) {
-    binds.push({ source: join(dir, "hidden"), target: join(IN_NODE_REPO, rel), readOnly: true });
-  }
+  const binds: Bind[] = [...agentBinds(dir)];
   for (const s of stateDirs) binds.push({ source: join(dir, stateName(s.target)), target: s.target });
   if (kubeBin) binds.push({ source: paths.kubeBin, target: KUBE_BIN_DIR, readOnly: true });
-  return binds;
+  // Mounted in this order: a bind inside another (the agent's /root/kubecycle-install under sshd's own /root) must come
+  // after it, or the outer one hides it. A stable sort by depth keeps the order of the rest.
+  const depth = (b: Bind) => b.target.split("/").length;
+  return binds.sort((a, b) => depth(a) - depth(b));
 }
 
 /** Bind targets that lie on the host's root (not inside another bind), i.e. must exist on the host. */
@@ -107,40 +105,28 @@ export function hostBindTargets(binds: readonly Bind[], stateDirs: readonly Stat
   return out;
 }
 
-/** The node's agent (as shipped, with the lab's boot-id drop-in) and its empty per-node state directories. */
-export async function agentParts(
-  n: NodePlan,
-  paths: LabPaths,
-  stateDirs: readonly StateDir[],
-  agentConfig: Record<string, unknown> | undefined,
-): Promise<NodeParts> {
+/**
+ * The node's empty agent directories and the lab's boot-id drop-in for the agent's unit. The agent itself is installed
+ * after boot from the release, as the README says (lab.ts, installAgents): nothing of the checkout is in the node.
+ */
+export async function agentParts(n: NodePlan, paths: LabPaths, stateDirs: readonly StateDir[]): Promise<NodeParts> {
   const dir = paths.node(n.name);
   await mkdir(dir, { recursive: true });
-  const agent = await prepareAgent({
-    stateDir: dir,
-    nodeName: n.kubeName,
-    pkiDir: paths.pki,
-    listenAddress: n.ip,
-    port: AGENT_PORT,
-    // Every agent reports to the lab's serve endpoint; quick retries, so a serve started late hears soon.
-    config: {
-      report: { endpoints: [SERVE_ENDPOINT], initialBackoffMs: 500, maxBackoffMs: 5000 },
-      ...agentConfig,
-    },
-  });
-  await mkdir(join(dir, "hidden"), { recursive: true });
+  await makeAgentDirs(dir);
   for (const s of stateDirs) {
     const p = join(dir, stateName(s.target));
     if (s.kind === "dir") await mkdir(p, { recursive: true, mode: s.mode ?? 0o755 });
     else await writeFile(p, "", { flag: "a" });
   }
+  // An agent bind inside a per-node directory (/root/kubecycle-install in sshd's own /root) needs its mount point there.
+  for (const b of agentBinds(dir)) {
+    const outer = stateDirs.find((s) => b.target.startsWith(`${s.target}/`));
+    if (outer) await mkdir(join(dir, stateName(outer.target), relative(outer.target, b.target)), { recursive: true });
+  }
   const dropIns = join(dir, "etc/systemd/system/kubecycle-agent.service.d");
   await mkdir(dropIns, { recursive: true });
   await writeFile(join(dropIns, "kubecycle-lab-boot-id.conf"), AGENT_BOOT_ID_DROPIN);
-  return {
-    unitFiles: { ...agent.unitFiles, [BOOT_ID_UNIT]: BOOT_ID_UNIT_FILE },
-    enable: ["kubecycle-agent.service", BOOT_ID_UNIT],
-  };
+  return { unitFiles: { [BOOT_ID_UNIT]: BOOT_ID_UNIT_FILE }, enable: [BOOT_ID_UNIT] };
 }
 
 /** Puts the parts together: writes their files through the node's writable binds; returns what to boot with. */

@@ -164,6 +164,7 @@ export async function removeStateDir(paths: LabPaths): Promise<void> {
     paths.kubecycleConfig,
     paths.kubeconfig,
     join(paths.root, "serve.log"),
+    join(paths.root, "release"),
     paths.operatorKubeconfig,
     paths.state,
   ];
