@@ -3,14 +3,17 @@
 // discovery, every agent's layout, units and etcd, the cached inventory written), timed from the outside, RUNS times
 // after one warm-up. Prints the median, min and max, and checks every answer was whole (every agent answered, every
 // etcd member healthy), so a fast run that skipped a node does not count.
-// Usage: node bench/status.mjs [RUNS=7] [WORKERS=9]   (needs root, like the lab; `npm run build` first)
-// Uses a running lab if there is one (whatever its size), otherwise brings up 3 masters and WORKERS workers and takes
-// them down at the end. Run it under the machine's lab lock: flock /tmp/kubecycle-lab.lock node bench/status.mjs
+// Usage: node bench/status.mjs [RUNS=7] [WORKERS=9] [SETTLE_S=45]   (needs root, like the lab; `npm run build` first)
+// Uses a running lab if there is one (whatever its size), otherwise brings up 3 masters and WORKERS workers, lets it
+// settle SETTLE_S seconds (a lab just up starts its pods and keeps both cores busy) and takes it down at the end.
+// Prints the machine's load beside the numbers. Run it under the lab lock: flock /tmp/kubecycle-lab.lock node ...
 import { spawn } from "node:child_process";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 
 const runs = Number(process.argv[2] ?? 7);
 const workers = process.argv[3] ?? "9";
+const settleS = Number(process.argv[4] ?? 45);
 const repo = new URL("..", import.meta.url).pathname;
 const cli = join(repo, "dist/bin/kubecycle.mjs");
 
@@ -56,16 +59,19 @@ if (!wasUp) {
   console.log(`bringing the lab up (3 masters, ${workers} workers)...`);
   const up = await lab("up", "--no-build", "--workers", workers);
   if (up.code !== 0) throw new Error(`lab up failed:\n${up.stderr}`);
+  console.log(`letting it settle ${settleS} s...`);
+  await new Promise((r) => setTimeout(r, settleS * 1000));
 }
+const load = () => loadavg()[0].toFixed(1);
 try {
   const warm = await status();
-  console.log(`${warm.nodes} nodes, ${warm.members} etcd members; warm-up ${Math.round(warm.ms)} ms`);
+  console.log(`${warm.nodes} nodes, ${warm.members} etcd members; warm-up ${Math.round(warm.ms)} ms (load ${load()})`);
   const times = [];
   for (let i = 0; i < runs; i++) {
     const s = await status();
     if (s.missing.length > 0) throw new Error(`an incomplete status does not count:\n  ${s.missing.join("\n  ")}`);
     times.push(s.ms);
-    console.log(`  run ${i + 1}: ${Math.round(s.ms)} ms`);
+    console.log(`  run ${i + 1}: ${Math.round(s.ms)} ms (load ${load()})`);
   }
   console.log(
     `kubecycle status, ${warm.nodes} nodes, ${runs} runs: median ${Math.round(median(times))} ms ` +
