@@ -144,10 +144,9 @@ export async function writeAgentConfig(
 export async function prepareAgent(setup: AgentSetup): Promise<{ binds: Bind[]; unitFiles: Record<string, string> }> {
   const etc = join(setup.stateDir, "etc-kubecycle");
   const bin = join(setup.stateDir, "usr-local-bin");
-  const varLib = join(setup.stateDir, "var-lib-kubecycle-agent");
+  // Every bind's host side, the install directory included (empty here: this node's agent runs from the repo).
+  await makeAgentDirs(setup.stateDir);
   await mkdir(join(etc, "pki"), { recursive: true, mode: 0o700 });
-  await mkdir(bin, { recursive: true });
-  await mkdir(varLib, { recursive: true, mode: 0o700 });
 
   await copyFile(join(setup.pkiDir, "ca.crt"), join(etc, "pki", "ca.crt"));
   await copyFile(join(setup.pkiDir, "agents", `${setup.nodeName}.crt`), join(etc, "pki", "agent.crt"));
