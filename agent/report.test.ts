@@ -136,6 +136,32 @@ describe("reports to kubecycle serve", () => {
     }
   }, 30_000);
 
+  it("keeps trying for as long as serve is down without piling up listeners (one per try warned past ten)", async () => {
+    const port = await freePort();
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+    process.on("warning", onWarning);
+    const agent = await startTestAgent({
+      pki,
+      units: ["kubelet.service"],
+      config: {
+        report: { endpoints: [`127.0.0.1:${port}`], initialBackoffMs: 100, maxBackoffMs: 100, heartbeatMs: 60_000 },
+      },
+    });
+    try {
+      // Said on the first try and every tenth: the 21st try has been made.
+      await until("twenty-one tries", () =>
+        agent.logs.find((l) => l.msg === "no coordinator acknowledged the report" && l.attempt === 21),
+      );
+      await new Promise((r) => setImmediate(r));
+      expect(warnings.filter((w) => w.includes("MaxListenersExceeded"))).toEqual([]);
+      expect(agent.agent.reporter.acknowledged).toBe(0);
+    } finally {
+      process.off("warning", onWarning);
+      await agent.stop(true);
+    }
+  }, 30_000);
+
   it("sends nothing to a server that shows another certificate than serve's", async () => {
     const port = await freePort();
     const impostor = await fakeServe(port, impostorCert);

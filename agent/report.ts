@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Metadata, type ServiceError } from "@grpc/grpc-js";
 import {
   KubecycleError,
@@ -223,17 +224,8 @@ export class BootReporter {
         this.#d.log.warn({ errors, attempt: attempt + 1, retryInMs: pause }, "no coordinator acknowledged the report");
       }
       attempt += 1;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, pause);
-        signal.addEventListener(
-          "abort",
-          () => {
-            clearTimeout(timer);
-            resolve();
-          },
-          { once: true },
-        );
-      });
+      // Its abort listener goes with the pause: one left per retry added up (MaxListenersExceededWarning).
+      await sleep(pause, undefined, { signal }).catch(() => undefined);
     }
   }
 
