@@ -5,6 +5,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { lchown, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, statfs, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { parseDocument, isSeq, isMap, type Document, type YAMLMap, type YAMLSeq } from "yaml";
 import {
   KubecycleError,
@@ -67,6 +68,19 @@ export function initialClusterOf(members: ReadonlyArray<{ name: string; peerUrls
   return members.flatMap((m) => m.peerUrls.map((u) => `${m.name}=${u}`)).join(",");
 }
 
+/**
+ * The decimal id of the member `etcdctl member add -w json` added. (Its plain output, "Member %16x added", pads an id
+ * with fewer than 16 hex digits with spaces: one id in 16.) Empty when the answer has none.
+ */
+export function addedMemberId(stdout: string): string {
+  try {
+    const id = (parseEtcdJson(stdout) as { member?: { ID?: unknown } }).member?.ID;
+    return typeof id === "string" || typeof id === "number" ? String(id) : "";
+  } catch {
+    return "";
+  }
+}
+
 /** The entries of an initial cluster string, name -> peer URLs. */
 export function parseInitialCluster(text: string): Map<string, string[]> {
   const out = new Map<string, string[]>();
@@ -78,6 +92,9 @@ export function parseInitialCluster(text: string): Map<string, string[]> {
   }
   return out;
 }
+
+/** How long a refused `member add` is asked again: three of etcd's 5 s health intervals. */
+const ADD_MEMBER_RETRY_MS = 15_000;
 
 const sameSet = (a: readonly string[], b: readonly string[]) =>
   a.length === b.length && [...a].sort().every((x, i) => x === [...b].sort()[i]);
@@ -429,17 +446,25 @@ export class EtcdRestorer {
     const again = listedTarget ? undefined : list.find((m) => sameSet(m.peerUrls, target.peerUrls));
     let addedId = again?.id ?? "";
     if (!again) {
-      const added = await ctl(["member", "add", target.name, `--peer-urls=${target.peerUrls.join(",")}`]);
+      const add = ["member", "add", target.name, `--peer-urls=${target.peerUrls.join(",")}`, "-w", "json"];
+      // etcd refuses to add a voting member ("unhealthy cluster", before proposing anything) until every voting
+      // member has been connected for its HealthInterval, 5 s: right after the members restarted, ask again.
+      const until = Date.now() + ADD_MEMBER_RETRY_MS;
+      let added = await ctl(add);
+      while (added.code !== 0 && /unhealthy cluster/.test(failureText(added)) && Date.now() < until) {
+        await sleep(1000, undefined, { signal });
+        added = await ctl(add);
+      }
       if (added.code !== 0) {
         throw new KubecycleError("ETCD_UNHEALTHY", `member add ${target.name}: ${failureText(added)}`, {
           hint: "the member was removed; run the same command again to add it back",
         });
       }
-      const hex = /Member ([0-9a-f]+) added/.exec(added.stdout)?.[1];
-      addedId = hex ? BigInt(`0x${hex}`).toString(10) : "";
+      addedId = addedMemberId(added.stdout);
     }
     const after = await ctl(["member", "list", "-w", "json"]);
     const members = after.code === 0 ? parseMembers(after.stdout) : [];
+    addedId ||= members.find((m) => !m.name && sameSet(m.peerUrls, target.peerUrls))?.id ?? "";
     const named = members.map((m) =>
       m.id === addedId || (!m.name && sameSet(m.peerUrls, target.peerUrls)) ? { ...m, name: target.name } : m,
     );
