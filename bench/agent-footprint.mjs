@@ -10,18 +10,13 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { AgentConnection, createCa, issueAgentCert, issueClientCert } from "../dist/coordinator/index.js";
 import { readTlsFiles } from "../dist/shared/index.js";
+import { median } from "./lib.mjs";
 
 const runs = Number(process.argv[2] ?? 5);
 const idleSeconds = Number(process.argv[3] ?? 5);
 // The shipped entry point, run through its own #! line so its V8 flags apply.
 const agentMain = new URL("../dist/bin/kubecycle-agent.mjs", import.meta.url).pathname;
 const clockTicks = 100; // USER_HZ on Linux
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 function freePort() {
   return new Promise((resolve, reject) => {

@@ -20,6 +20,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
 import { stringify } from "yaml";
+import { median } from "./lib.mjs";
 
 const args = process.argv.slice(2);
 const profileAt = args.indexOf("--profile");
@@ -30,12 +31,6 @@ const TARGET_OVERHEAD_MS = 500;
 // Node flags for the coordinator's process, e.g. to try V8 heap sizes: KC_COORDINATOR_FLAGS="--optimize-for-size".
 const COORDINATOR_FLAGS = (process.env.KC_COORDINATOR_FLAGS ?? "").split(" ").filter(Boolean);
 const TARGET_RSS_MB = 300;
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length === 0 ? NaN : s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 // The fixtures are TypeScript: bundle them (node_modules stay external), with each source file's import.meta.url
 // pinned to its own location, as test/lab/run.mjs does (the proto is found beside the sources, and the CLI's main

@@ -15,6 +15,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
+import { median } from "./lib.mjs";
 
 const nodes = Number(process.argv[2] ?? 1000);
 const perNode = Number(process.argv[3] ?? 100);
@@ -89,11 +90,6 @@ await build({
 });
 const { run } = await import(pathToFileURL(file).href);
 
-const median = (xs) => {
-  const v = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(v.length / 2);
-  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
-};
 const results = { before: [], after: [] };
 for (let i = 0; i < runs; i++) {
   for (const which of ["before", "after"]) {

@@ -10,16 +10,11 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { pino } from "pino";
 import { executePlan } from "../dist/coordinator/run/executor.js";
 import { Journal, newOperationId } from "../dist/coordinator/run/journal.js";
+import { median } from "./lib.mjs";
 
 const runs = Number(process.argv[2] ?? 5);
 const stepMs = Number(process.argv[3] ?? 200);
 const log = pino({ level: "silent" });
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 function plan(n) {
   const steps = Array.from({ length: n }, (_, i) => ({

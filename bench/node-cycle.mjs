@@ -7,9 +7,9 @@
 // inventory, plan, lock parking, exit).
 // Usage: node bench/node-cycle.mjs [RUNS=4] [NODES=kclab-worker-1,kclab-worker-2]   (needs root, like the lab)
 // Uses a running lab if there is one, otherwise brings one up and takes it down at the end.
-import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { exec, median } from "./lib.mjs";
 
 const runs = Number(process.argv[2] ?? 4);
 const nodes = (process.argv[3] ?? "kclab-worker-1,kclab-worker-2").split(",");
@@ -17,31 +17,14 @@ const repo = new URL("..", import.meta.url).pathname;
 const cli = join(repo, "dist/bin/kubecycle.mjs");
 const labState = join(repo, ".lab");
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-
-function exec(argv, env = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0], argv.slice(1), { cwd: repo, env: { ...process.env, ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-const lab = (...args) => exec([process.execPath, "test/lab/run.mjs", "test/lab/cli.ts", ...args]);
+const lab = (...args) => exec([process.execPath, "test/lab/run.mjs", "test/lab/cli.ts", ...args], { cwd: repo });
 
 /** Runs one kubecycle procedure; returns its wall time and its journal's records. */
 async function procedure(args) {
   const t0 = performance.now();
   const r = await exec([process.execPath, cli, ...args, "--yes"], {
-    KUBECYCLE_CONFIG: join(labState, "kubecycle.yaml"),
+    cwd: repo,
+    env: { KUBECYCLE_CONFIG: join(labState, "kubecycle.yaml") },
   });
   const wallMs = performance.now() - t0;
   if (r.code !== 0) throw new Error(`kubecycle ${args.join(" ")} failed (${r.code}):\n${r.stderr}`);

@@ -7,9 +7,9 @@
 // Uses a running lab if there is one (whatever its size), otherwise brings up 3 masters and WORKERS workers, lets it
 // settle SETTLE_S seconds (a lab just up starts its pods and keeps both cores busy) and takes it down at the end.
 // Prints the machine's load beside the numbers. Run it under the lab lock: flock /tmp/kubecycle-lab.lock node ...
-import { spawn } from "node:child_process";
 import { loadavg } from "node:os";
 import { join } from "node:path";
+import { exec, median } from "./lib.mjs";
 
 const runs = Number(process.argv[2] ?? 7);
 const workers = process.argv[3] ?? "9";
@@ -17,31 +17,14 @@ const settleS = Number(process.argv[4] ?? 45);
 const repo = new URL("..", import.meta.url).pathname;
 const cli = join(repo, "dist/bin/kubecycle.mjs");
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-
-function exec(argv, env = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0], argv.slice(1), { cwd: repo, env: { ...process.env, ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-const lab = (...args) => exec([process.execPath, "test/lab/run.mjs", "test/lab/cli.ts", ...args]);
+const lab = (...args) => exec([process.execPath, "test/lab/run.mjs", "test/lab/cli.ts", ...args], { cwd: repo });
 
 /** One `kubecycle status -o json`: its wall time, and what was missing from its answer. */
 async function status() {
   const t0 = performance.now();
   const r = await exec([process.execPath, cli, "status", "-o", "json"], {
-    KUBECYCLE_CONFIG: join(repo, ".lab", "kubecycle.yaml"),
+    cwd: repo,
+    env: { KUBECYCLE_CONFIG: join(repo, ".lab", "kubecycle.yaml") },
   });
   const ms = performance.now() - t0;
   if (r.code !== 0) throw new Error(`kubecycle status failed (${r.code}):\n${r.stderr}`);
