@@ -6,6 +6,7 @@ import {
   type EtcdMemberStatus__Output,
   type Logger,
   type NodeLayout__Output,
+  type NodeStatus__Output,
 } from "../shared/index.js";
 import type { AgentPool } from "./agents/index.js";
 import { etcdProbeTimeouts, type CompiledCoordinatorConfig } from "./config.js";
@@ -67,6 +68,9 @@ interface Probed {
   controlPlane: boolean;
   layout?: NodeLayout__Output;
   error?: string;
+  /** Its status, local etcd member included, when discovery was asked for statuses (`withStatus`). */
+  status?: NodeStatus__Output;
+  statusError?: unknown;
 }
 
 /** What discovery saw on its way, for a caller that shows it (status) instead of asking again. */
@@ -76,6 +80,8 @@ export interface Discovery {
   apiNodes?: V1Node[];
   /** Each etcd node's local member as its agent answered, by node name. */
   localEtcd: Map<string, EtcdMemberStatus__Output>;
+  /** With `withStatus`: each node's status as its agent answered (units, facts, local etcd), or why not. */
+  statuses?: Map<string, { status?: NodeStatus__Output; error?: unknown }>;
 }
 
 type DiscoveryDeps = {
@@ -95,8 +101,12 @@ export async function loadInventory(deps: DiscoveryDeps): Promise<Inventory> {
   return (await discover(deps)).inventory;
 }
 
-/** {@link loadInventory}, with what it saw on the way. */
-export async function discover(deps: DiscoveryDeps): Promise<Discovery> {
+/**
+ * {@link loadInventory}, with what it saw on the way. `withStatus`: each agent is asked for its status (its local etcd
+ * member included) together with its layout, in one round instead of a layout round, an etcd round and a status
+ * round; the etcd members come from those statuses.
+ */
+export async function discover(deps: DiscoveryDeps, opts: { withStatus?: boolean } = {}): Promise<Discovery> {
   const { api, config } = deps;
   const previous = await readInventoryCache(config.stateDir);
   // The control-plane nodes we knew of are fallbacks when the kubeconfig's server is the one that is down.
@@ -121,26 +131,49 @@ export async function discover(deps: DiscoveryDeps): Promise<Discovery> {
   }
 
   const call = { deadlineMs: config.timeouts.agentCallMs };
+  const probe = etcdProbeTimeouts(config);
   const probed = await mapBounded(apiNodes, FIRST_CONTACT_CONCURRENCY, async (n): Promise<Probed> => {
     const name = n.metadata?.name ?? "";
     const internal = internalIp(n);
     const address = config.nodes[name]?.address ?? internal ?? name;
     const base = { name, address, addresses: [internal ?? address], controlPlane: isControlPlane(n) };
+    const agent = deps.agents.get(name, address);
+    const status = opts.withStatus
+      ? agent.getStatus({ includeEtcd: true }, { deadlineMs: probe.callMs }).then(
+          (s) => ({ status: s }),
+          (err: unknown) => ({ statusError: err }),
+        )
+      : undefined;
     try {
-      const layout = await deps.agents.get(name, address).getNodeLayout(call);
-      return { ...base, layout, addresses: unique([...base.addresses, address, ...addressesOf(layout)]) };
+      const layout = await agent.getNodeLayout(call);
+      return {
+        ...base,
+        layout,
+        addresses: unique([...base.addresses, address, ...addressesOf(layout)]),
+        ...(await status),
+      };
     } catch (err) {
       deps.log.warn({ node: name, err }, "agent unreachable: its layout is taken from the cached inventory");
-      return { ...base, addresses: unique([...base.addresses, address]), error: (err as Error).message };
+      return {
+        ...base,
+        addresses: unique([...base.addresses, address]),
+        error: (err as Error).message,
+        ...(await status),
+      };
     }
   });
 
-  const probe = etcdProbeTimeouts(config);
-  // Every node that has etcd configured is asked about its local member; the member list comes from them.
+  // Every node that has etcd configured is asked about its local member (or was, with its status); the member list
+  // comes from them.
   const local: LocalMemberView[] = await Promise.all(
     probed
       .filter((p) => p.layout?.etcd && etcdMode(p.layout) !== "none")
       .map(async (p): Promise<LocalMemberView> => {
+        if (opts.withStatus) {
+          return p.status?.etcd
+            ? { node: p.name, status: p.status.etcd }
+            : { node: p.name, error: errorText(p.statusError ?? "the agent's status named no etcd member") };
+        }
         try {
           const status = await deps.agents
             .get(p.name, p.address)
@@ -176,8 +209,17 @@ export async function discover(deps: DiscoveryDeps): Promise<Discovery> {
   };
   await writeInventoryCache(config.stateDir, inventory);
   const localEtcd = new Map(local.flatMap((v) => (v.status ? [[v.node, v.status] as const] : [])));
-  return { inventory, apiNodes, localEtcd };
+  return {
+    inventory,
+    apiNodes,
+    localEtcd,
+    ...(opts.withStatus
+      ? { statuses: new Map(probed.map((p) => [p.name, p.status ? { status: p.status } : { error: p.statusError }])) }
+      : {}),
+  };
 }
+
+const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 function etcdMode(layout: NodeLayout__Output): EtcdMode | "unknown" {
   return ETCD_MODES[layout.etcd?.mode ?? ""] ?? "unknown";

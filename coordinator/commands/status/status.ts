@@ -61,8 +61,9 @@ ${CLUSTER_HELP}`,
     noArgs(ctx);
     const session = await openSession(ctx, ctx.values);
     try {
-      // One pass: the nodes, their layouts and their etcd members as discovery saw them, then each agent's units.
-      const { inventory, apiNodes, localEtcd } = await discover(session);
+      // The nodes from the API, then one round to every agent: its layout and its status, the local etcd member with
+      // it. The certificates each agent serves are asked after.
+      const { inventory, apiNodes, localEtcd, statuses } = await discover(session, { withStatus: true });
       const apiError = apiNodes ? "" : "the API did not answer; see the log";
       const { config } = session;
       const serve = askServe(session);
@@ -71,21 +72,24 @@ ${CLUSTER_HELP}`,
       const rows: Row[] = await Promise.all(
         inventory.nodes.map(async (n): Promise<Row> => {
           const api = apiNodes?.find((a) => a.metadata?.name === n.name);
-          let status: NodeStatus__Output | undefined;
           let agentError = "";
           let agentState: Row["agent"] = "ok";
           const agent = session.agents.get(n.name, n.address);
-          // The certificates the agent serves, asked alongside: their warnings only; the status call reports errors.
+          // The certificates the agent serves: their warnings only; its status said whether it answered.
           const certs = agent.getCertificates({ deadlineMs: config.agents.callTimeoutMs }).then(
             (res) => certWarnings.push(...servedCertWarnings(n.name, res.certificates, nowMs, CERT_WARN_WINDOW_MS)),
             () => undefined,
           );
-          try {
-            status = await agent.getStatus(
-              { includeEtcd: isEtcdMember(n) && !localEtcd.has(n.name) },
-              { deadlineMs: config.agents.callTimeoutMs },
-            );
-          } catch (err) {
+          // Without the API, discovery asked no agent (the inventory is the cached one): ask for the status here.
+          const asked: { status?: NodeStatus__Output; error?: unknown } | undefined = statuses
+            ? statuses.get(n.name)
+            : await agent.getStatus({ includeEtcd: isEtcdMember(n) }, { deadlineMs: config.agents.callTimeoutMs }).then(
+                (st) => ({ status: st }),
+                (err: unknown) => ({ error: err }),
+              );
+          const status = asked?.status;
+          if (!status) {
+            const err = asked?.error ?? new Error("discovery did not ask this node's agent");
             agentError = (err as Error).message;
             const code = (err as KubecycleError).code;
             agentState = code === "NODE_UNREACHABLE" || code === "DEADLINE_EXCEEDED" ? "unreachable" : "error";
