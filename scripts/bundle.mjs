@@ -26,6 +26,22 @@ const define = {
   KUBECYCLE_PAGE_ASSETS: JSON.stringify(JSON.stringify(await pageAssetSources())),
 };
 
+/**
+ * node-fetch 2 (under @kubernetes/client-node) imports whatwg-url but takes Node's own URL whenever there is one
+ * (`Url.URL || whatwgUrl.URL`), which Node 20 always has. Left in, it is 290 KB of the CLI, tr46's Unicode table
+ * among them, parsed and evaluated on every start for nothing; it is bundled as Node's URL instead.
+ */
+const nodeUrlForWhatwgUrl = {
+  name: "node-url-for-whatwg-url",
+  setup(b) {
+    b.onResolve({ filter: /^whatwg-url$/ }, () => ({ path: "whatwg-url", namespace: "node-url" }));
+    b.onLoad({ filter: /.*/, namespace: "node-url" }, () => ({
+      contents: 'import { URL, URLSearchParams } from "node:url"; export default { URL, URLSearchParams };',
+      loader: "js",
+    }));
+  },
+};
+
 const programs = [
   {
     name: "kubecycle-agent",
@@ -41,6 +57,7 @@ const programs = [
     // coordinator/main.ts starts with its own #!/usr/bin/env node, which esbuild keeps.
     shebang: null,
     minify: { minifyWhitespace: true, minifySyntax: true },
+    plugins: [nodeUrlForWhatwgUrl],
   },
 ];
 
@@ -56,6 +73,7 @@ await Promise.all(
       target: "node20",
       logLevel: "warning",
       define,
+      plugins: p.plugins ?? [],
       banner: { js: [p.shebang, REQUIRE].filter(Boolean).join("\n") },
     });
     await chmod(path(p.outfile), 0o755);

@@ -5,8 +5,19 @@ import { PROTO_LOADER_OPTIONS, protoJson, protoPaths } from "./index.js";
 // The shipped bundles carry protoJson() instead of proto/ (scripts/bundle.mjs); it must be the same contracts,
 // down to the bytes on the wire, as what loadSync reads from the .proto.
 describe("the embedded contract", () => {
-  const fromFile = loadSync(protoPaths(), PROTO_LOADER_OPTIONS);
-  const embedded = fromJSON(JSON.parse(JSON.stringify(protoJson())) as never, PROTO_LOADER_OPTIONS);
+  const json = JSON.parse(JSON.stringify(protoJson())) as ReturnType<typeof protoJson>;
+  const groups = ["kubecycle", "etcd"] as const;
+  // Each group loaded alone, from its files and from its JSON, all groups side by side.
+  const load = (from: (g: (typeof groups)[number]) => ReturnType<typeof loadSync>) =>
+    Object.assign({}, ...groups.map(from)) as ReturnType<typeof loadSync>;
+  const fromFile = load((g) => loadSync(protoPaths(g), PROTO_LOADER_OPTIONS));
+  const embedded = load((g) => fromJSON(json[g], PROTO_LOADER_OPTIONS));
+
+  it("is in two groups: the coordinator's contracts carry nothing of etcd's", () => {
+    expect(Object.keys(json).sort()).toEqual(["etcd", "kubecycle"]);
+    expect(Object.keys(fromJSON(json.kubecycle, PROTO_LOADER_OPTIONS)).some((k) => k.startsWith("etcd"))).toBe(false);
+    expect(protoPaths().sort()).toEqual([...protoPaths("kubecycle"), ...protoPaths("etcd")].sort());
+  });
 
   it("has the same services, methods, paths and streaming kinds", () => {
     const shape = (def: typeof fromFile) =>

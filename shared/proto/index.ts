@@ -87,14 +87,18 @@ export const PROTO_LOADER_OPTIONS: Options = {
 };
 
 /**
- * The gRPC contracts: the agent's, the registry `kubecycle serve` offers (which imports the agent's messages), and the
- * part of etcd's v3 API the agent reads its local member with.
+ * The gRPC contracts, in two groups loaded apart: kubecycle's (the agent's, and the registry `kubecycle serve` offers,
+ * which imports the agent's messages), and the part of etcd's v3 API the agent reads its local member with, which
+ * the coordinator never loads.
  */
-const CONTRACTS = [
-  "proto/kubecycle/v1/agent.proto",
-  "proto/kubecycle/v1/registry.proto",
-  "proto/etcd/rpc.proto",
-] as const;
+const CONTRACTS = {
+  kubecycle: ["proto/kubecycle/v1/agent.proto", "proto/kubecycle/v1/registry.proto"],
+  etcd: ["proto/etcd/rpc.proto"],
+} as const;
+
+/** A group of contracts loaded together. */
+export type ContractGroup = keyof typeof CONTRACTS;
+const GROUPS = Object.keys(CONTRACTS) as ContractGroup[];
 
 /** etcd's ids are uint64 beyond 2^53: its contract is read with 64-bit integers as decimal strings. */
 const ETCD_LOADER_OPTIONS: Options = { ...PROTO_LOADER_OPTIONS, longs: String };
@@ -113,23 +117,26 @@ function protoPath(file: string): string {
 
 /** The agent contract's path. */
 export function agentProtoPath(): string {
-  return protoPath(CONTRACTS[0]);
+  return protoPath(CONTRACTS.kubecycle[0]);
 }
 
-/** Every contract's path. */
-export function protoPaths(): string[] {
-  return CONTRACTS.map(protoPath);
+/** The paths of one group's contracts, or of every contract. */
+export function protoPaths(group?: ContractGroup): string[] {
+  return (group ? CONTRACTS[group] : GROUPS.flatMap((g) => CONTRACTS[g])).map(protoPath);
 }
 
 /**
- * The contracts as protobuf.js JSON, parsed with {@link PROTO_LOADER_OPTIONS}: what scripts/bundle.mjs embeds in the
- * shipped bundles, so an installed binary needs no proto/ on disk.
+ * Each group's contracts as protobuf.js JSON, parsed with {@link PROTO_LOADER_OPTIONS}: what scripts/bundle.mjs
+ * embeds in the shipped bundles, so an installed binary needs no proto/ on disk.
  */
-export function protoJson(): INamespace {
-  // proto-loader's loadSync parses exactly like this (Root.loadSync with its options, then resolveAll).
-  const root = new protobuf.Root().loadSync(protoPaths(), PROTO_LOADER_OPTIONS);
-  root.resolveAll();
-  return root.toJSON();
+export function protoJson(): Record<ContractGroup, INamespace> {
+  const json = (group: ContractGroup) => {
+    // proto-loader's loadSync parses exactly like this (Root.loadSync with its options, then resolveAll).
+    const root = new protobuf.Root().loadSync(protoPaths(group), PROTO_LOADER_OPTIONS);
+    root.resolveAll();
+    return root.toJSON();
+  };
+  return Object.fromEntries(GROUPS.map((g) => [g, json(g)])) as Record<ContractGroup, INamespace>;
 }
 
 // Replaced by scripts/bundle.mjs (esbuild's define) with protoJson() as a JSON string; absent in source and dist/.
@@ -140,12 +147,12 @@ export function protoSource(): "embedded" | "file" {
   return typeof KUBECYCLE_PROTO_JSON === "string" ? "embedded" : "file";
 }
 
-/** The contracts with `options`: the embedded ones in a bundle, else proto/ on disk. */
-function loadContracts(options: Options): GrpcObject {
+/** One group's contracts with `options`: the embedded ones in a bundle, else proto/ on disk. */
+function loadContracts(group: ContractGroup, options: Options): GrpcObject {
   return loadPackageDefinition(
     typeof KUBECYCLE_PROTO_JSON === "string"
-      ? fromJSON(JSON.parse(KUBECYCLE_PROTO_JSON) as INamespace, options)
-      : loadSync(protoPaths(), options),
+      ? fromJSON((JSON.parse(KUBECYCLE_PROTO_JSON) as Record<ContractGroup, INamespace>)[group], options)
+      : loadSync(protoPaths(group), options),
   );
 }
 
@@ -154,7 +161,7 @@ let cachedEtcd: GrpcObject | undefined;
 
 /** The agent contract. */
 export function loadAgentProto(): ProtoGrpcType {
-  cached ??= loadContracts(PROTO_LOADER_OPTIONS);
+  cached ??= loadContracts("kubecycle", PROTO_LOADER_OPTIONS);
   return cached as unknown as ProtoGrpcType;
 }
 
@@ -165,6 +172,6 @@ export function loadRegistryProto(): RegistryProtoGrpcType {
 
 /** etcd's v3 API (the subset in proto/etcd/rpc.proto), its 64-bit integers as decimal strings. */
 export function loadEtcdProto(): GrpcObject {
-  cachedEtcd ??= loadContracts(ETCD_LOADER_OPTIONS);
+  cachedEtcd ??= loadContracts("etcd", ETCD_LOADER_OPTIONS);
   return cachedEtcd;
 }
