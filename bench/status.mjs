@@ -7,6 +7,9 @@
 // Uses a running lab if there is one (whatever its size), otherwise brings up 3 masters and WORKERS workers, lets it
 // settle SETTLE_S seconds (a lab just up starts its pods and keeps both cores busy) and takes it down at the end.
 // Prints the machine's load beside the numbers. Run it under the lab lock: flock /tmp/kubecycle-lab.lock node ...
+// Each run also times `kubecycle --version` just before, the CLI's start alone (node, the bundle loaded), so the
+// report splits the wait into the start and the command's own work. With KC_STATUS_PROF=DIR each status run is
+// profiled (node --cpu-prof) into DIR.
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { exec, median } from "./lib.mjs";
@@ -19,10 +22,20 @@ const cli = join(repo, "dist/bin/kubecycle.mjs");
 
 const lab = (...args) => exec([process.execPath, "test/lab/run.mjs", "test/lab/cli.ts", ...args], { cwd: repo });
 
+const prof = process.env.KC_STATUS_PROF ? ["--cpu-prof", "--cpu-prof-dir", process.env.KC_STATUS_PROF] : [];
+
+/** The CLI's start alone: `kubecycle --version`'s wall time. */
+async function start() {
+  const t0 = performance.now();
+  const r = await exec([process.execPath, cli, "--version"], { cwd: repo });
+  if (r.code !== 0) throw new Error(`kubecycle --version failed (${r.code}):\n${r.stderr}`);
+  return performance.now() - t0;
+}
+
 /** One `kubecycle status -o json`: its wall time, and what was missing from its answer. */
 async function status() {
   const t0 = performance.now();
-  const r = await exec([process.execPath, cli, "status", "-o", "json"], {
+  const r = await exec([process.execPath, ...prof, cli, "status", "-o", "json"], {
     cwd: repo,
     env: { KUBECYCLE_CONFIG: join(repo, ".lab", "kubecycle.yaml") },
   });
@@ -50,16 +63,20 @@ try {
   const warm = await status();
   console.log(`${warm.nodes} nodes, ${warm.members} etcd members; warm-up ${Math.round(warm.ms)} ms (load ${load()})`);
   const times = [];
+  const starts = [];
   for (let i = 0; i < runs; i++) {
+    const st = await start();
     const s = await status();
     if (s.missing.length > 0) throw new Error(`an incomplete status does not count:\n  ${s.missing.join("\n  ")}`);
     times.push(s.ms);
-    console.log(`  run ${i + 1}: ${Math.round(s.ms)} ms (load ${load()})`);
+    starts.push(st);
+    console.log(`  run ${i + 1}: ${Math.round(s.ms)} ms, the CLI's start ${Math.round(st)} ms (load ${load()})`);
   }
-  console.log(
-    `kubecycle status, ${warm.nodes} nodes, ${runs} runs: median ${Math.round(median(times))} ms ` +
-      `(min ${Math.round(Math.min(...times))}, max ${Math.round(Math.max(...times))})`,
-  );
+  const range = (xs) =>
+    `median ${Math.round(median(xs))} ms (min ${Math.round(Math.min(...xs))}, max ${Math.round(Math.max(...xs))})`;
+  console.log(`kubecycle status, ${warm.nodes} nodes, ${runs} runs: ${range(times)}`);
+  console.log(`  of which the CLI's start (kubecycle --version): ${range(starts)}`);
+  console.log(`  the command's own work (each run less its start): ${range(times.map((t, i) => t - starts[i]))}`);
 } finally {
   if (!wasUp) {
     console.log("taking the lab down...");
