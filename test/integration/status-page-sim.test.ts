@@ -191,6 +191,33 @@ describe("the status page, against a simulated cluster", () => {
     expect(sizes.reduce((a, b) => a + b, 0)).toBeLessThan(40_000);
   });
 
+  it("counts a member out of etcd's health as soon as its row shows etcd.service stopped, not a round later", async () => {
+    const m3 = sim.cluster.node("sim-master-3");
+    // Both read from one snapshot of the page, as the operator sees it.
+    type El = { getAttribute(name: string): string | null; querySelector(selector: string): El | null };
+    const view = () =>
+      page.$eval("body", (body: unknown) => ({
+        unit: (body as El)
+          .querySelector('tr[data-node="sim-master-3"] li[data-unit="etcd"]')
+          ?.getAttribute("data-state"),
+        etcd: (body as El).querySelector("#etcd")?.getAttribute("data-state"),
+      }));
+    await until("etcd healthy on the page", async () => ((await view()).etcd === "healthy" ? true : undefined));
+    m3.crash("etcd.service");
+    try {
+      const first = await until("sim-master-3's etcd.service stopped on the page", async () => {
+        const v = await view();
+        return v.unit === "failed" ? v : undefined;
+      });
+      expect(first.etcd).toBe("degraded");
+    } finally {
+      m3.startUnit("etcd.service");
+      const member = sim.cluster.etcd.memberOn("sim-master-3");
+      expect(await m3.until(() => member !== undefined && sim.cluster.etcd.healthy(member), 5000)).toBe(true);
+    }
+    await until("etcd healthy on the page again", async () => ((await view()).etcd === "healthy" ? true : undefined));
+  });
+
   it("turns a node whose agent stops answering to unreachable, and back, without a reload", async () => {
     sim.agents.stopAgent("sim-worker-2");
     await until("sim-worker-2 unreachable", async () => {

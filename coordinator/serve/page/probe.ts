@@ -1,4 +1,4 @@
-import type { KubecycleError, Logger } from "../../../shared/index.js";
+import type { KubecycleError, Logger, UnitStatus__Output } from "../../../shared/index.js";
 import type { AgentPool } from "../../agents/index.js";
 import { nextProbeState, type ProbeState } from "./model.js";
 
@@ -104,12 +104,12 @@ export class AgentProber {
         const last = this.#etcdAt.get(t.node) ?? 0;
         // A member whose etcd.service its agent last saw stopped cannot answer: asking would only make the agent
         // run etcdctl until its dial timeout (seconds), for nothing.
-        const stopped = this.#states
-          .get(t.node)
-          ?.lastOk?.status.units.some(
+        const etcdStopped = (units: readonly UnitStatus__Output[] | undefined) =>
+          units?.some(
             (u) =>
               u.name === "etcd.service" && u.exists && (u.activeState === "inactive" || u.activeState === "failed"),
-          );
+          ) === true;
+        const stopped = etcdStopped(this.#states.get(t.node)?.lastOk?.status.units);
         const askEtcd = t.etcd && !stopped && atStart - last >= this.#o.etcdEveryMs;
         try {
           // Apart: etcd's linearizable read is slow or fails without quorum, and that must not make the agent look
@@ -128,7 +128,9 @@ export class AgentProber {
                 )
               : Promise.resolve(t.etcd && !stopped ? prevEtcd : null),
           ]);
-          this.#set(t.node, { ok: true, atUnixMs: Date.now(), status: { ...status, etcd: etcd ?? null } });
+          // Seen stopped in this very answer: the last answer about the member no longer stands.
+          const member = etcdStopped(status.units) ? null : (etcd ?? null);
+          this.#set(t.node, { ok: true, atUnixMs: Date.now(), status: { ...status, etcd: member } });
         } catch (err) {
           const code = (err as KubecycleError).code ?? "INTERNAL";
           this.#set(t.node, { ok: false, atUnixMs: atStart, code, error: (err as Error).message });
