@@ -187,6 +187,12 @@ describe("errors, as the client sees them", () => {
       units: [{ name: "etcd" }],
     });
     expect(a).toMatchObject({ ok: true, replayed: false });
+    // The same units with another settle timeout (a resumed step asks with the time it has left): the same request.
+    const resumed = await alice.call<UnitsResult__Output>("StopUnits", {
+      operationId: "shared-id",
+      units: [{ name: "etcd", settleTimeoutMs: 1234 }],
+    });
+    expect(resumed).toMatchObject({ ok: true, replayed: true });
     await expect(
       alice.call("StopUnits", { operationId: "shared-id", units: [{ name: "kubelet" }] }),
     ).rejects.toMatchObject({ grpcCode: 6, code: "OPERATION_ID_CONFLICT" });

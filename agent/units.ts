@@ -114,7 +114,12 @@ export class UnitController {
     extra: Record<string, unknown>,
     one: (unit: string, timeoutMs: number) => Promise<UnitOutcome__Output>,
   ): Promise<UnitsResult__Output> {
-    const fingerprint = JSON.stringify({ units: plan.units, ignoreMissing: plan.ignoreMissing, ...extra });
+    // What the request is, not how long it may take: a resumed step asks the same units with the time it has left.
+    const fingerprint = JSON.stringify({
+      units: plan.units.map((u) => u.name),
+      ignoreMissing: plan.ignoreMissing,
+      ...extra,
+    });
     const { result, replayed } = await this.#mutations.run(plan.owner, plan.opId, rpc, fingerprint, async () => {
       const startedUnixMs = Date.now();
       const outcomes: UnitOutcome__Output[] = [];
