@@ -534,7 +534,12 @@ async function unitsCall(
   extra: Record<string, unknown>,
   one: (unit: string, timeoutMs: number) => Promise<UnitOutcome__Output>,
 ): Promise<UnitsResult__Output> {
-  const fingerprint = JSON.stringify({ units: plan.units, ignoreMissing: plan.ignoreMissing, ...extra });
+  // As the agent: the units, not their settle timeouts (a resumed step asks with the time it has left).
+  const fingerprint = JSON.stringify({
+    units: plan.units.map((u) => u.name),
+    ignoreMissing: plan.ignoreMissing,
+    ...extra,
+  });
   const { result, replayed } = await node.mutate(plan.opId, rpc, fingerprint, async () => {
     const startedUnixMs = Date.now();
     const outcomes: UnitOutcome__Output[] = [];
