@@ -2,6 +2,12 @@ import type { KubecycleError, Logger, UnitStatus__Output } from "../../../shared
 import type { AgentPool } from "../../agents/index.js";
 import { nextProbeState, type ProbeState } from "./model.js";
 
+/** Whether these units show etcd.service stopped (inactive or failed). */
+const etcdStopped = (units: readonly UnitStatus__Output[] | undefined): boolean =>
+  units?.some(
+    (u) => u.name === "etcd.service" && u.exists && (u.activeState === "inactive" || u.activeState === "failed"),
+  ) === true;
+
 /** One etcd answer's deadline: a linearizable read on a busy member takes seconds. */
 const ETCD_CALL_MS = 5000;
 
@@ -104,11 +110,6 @@ export class AgentProber {
         const last = this.#etcdAt.get(t.node) ?? 0;
         // A member whose etcd.service its agent last saw stopped cannot answer: asking would only make the agent
         // run etcdctl until its dial timeout (seconds), for nothing.
-        const etcdStopped = (units: readonly UnitStatus__Output[] | undefined) =>
-          units?.some(
-            (u) =>
-              u.name === "etcd.service" && u.exists && (u.activeState === "inactive" || u.activeState === "failed"),
-          ) === true;
         const stopped = etcdStopped(this.#states.get(t.node)?.lastOk?.status.units);
         const askEtcd = t.etcd && !stopped && atStart - last >= this.#o.etcdEveryMs;
         try {
