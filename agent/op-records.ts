@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
-import { mkdir, open, readdir, readFile, rename, unlink } from "node:fs/promises";
+import { mkdir, readdir, readFile, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import { KubecycleError, type Logger } from "../shared/index.js";
+import { KubecycleError, writeFileDurably, type Logger } from "../shared/index.js";
 
 // The one rule for operation ids, shared with the coordinator that builds them.
 export { validateOperationId } from "../shared/index.js";
@@ -122,21 +122,7 @@ export class OpRecords {
 
   async #write(id: string, record: StoredRecord<unknown>): Promise<void> {
     const name = `${String(record.recordedUnixMs).padStart(13, "0")}-${id}.json`;
-    const tmp = join(this.#dir, `${name}.tmp`);
-    const fh = await open(tmp, "w", 0o600);
-    try {
-      await fh.writeFile(JSON.stringify(record));
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, join(this.#dir, name));
-    const dir = await open(this.#dir, "r");
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
+    await writeFileDurably(join(this.#dir, name), JSON.stringify(record));
     this.#index.set(id, name);
     await this.#prune();
   }

@@ -7,10 +7,10 @@ import {
   type Logger,
   type NodeLayout__Output,
   type NodeStatus__Output,
+  writeFileDurably,
 } from "../shared/index.js";
 import type { AgentPool } from "./agents/index.js";
 import { etcdProbeTimeouts, type CompiledCoordinatorConfig } from "./config.js";
-import { writeFileDurably } from "./durable.js";
 import {
   matchMembers,
   pickMemberList,

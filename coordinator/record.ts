@@ -1,7 +1,6 @@
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { KubecycleError } from "../shared/index.js";
-import { writeFileDurably } from "./durable.js";
+import { KubecycleError, writeFileDurably } from "../shared/index.js";
 import type { Inventory } from "./inventory.js";
 
 /**

@@ -9,3 +9,4 @@ export * from "./config.js";
 export * from "./log.js";
 export * from "./proto/index.js";
 export * from "./version.js";
+export * from "./durable.js";

@@ -1,8 +1,7 @@
 import { V1MicroTime, type V1Lease } from "@kubernetes/client-node";
 import { mkdir, open, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { KubecycleError } from "../../shared/index.js";
-import { writeFileDurably } from "../durable.js";
+import { KubecycleError, writeFileDurably } from "../../shared/index.js";
 import { kubecycleProcess, thisProcess } from "../liveness.js";
 import type { ClusterApi } from "./cluster.js";
 

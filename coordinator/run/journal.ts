@@ -1,8 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, open, readdir, readFile, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
-import { KubecycleError } from "../../shared/index.js";
-import { writeFileDurably } from "../durable.js";
+import { KubecycleError, writeFileDurably } from "../../shared/index.js";
 import { kubecycleProcess, thisProcess, type ProcessRef } from "../liveness.js";
 import type { Plan } from "../plan/index.js";
 

@@ -1,7 +1,6 @@
 import { mkdir, open, readFile, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
-import type { BootReport__Output, Logger } from "../../shared/index.js";
-import { writeFileDurably } from "../durable.js";
+import { type BootReport__Output, type Logger, writeFileDurably } from "../../shared/index.js";
 
 /** A node's last report as `serve` keeps it. */
 export interface Kept {

@@ -2,10 +2,9 @@ import { X509Certificate } from "node:crypto";
 import { access, mkdir, readdir, readFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { stringify } from "yaml";
-import { KubecycleError, roleFromSubject } from "../../../shared/index.js";
+import { KubecycleError, roleFromSubject, writeFileDurably } from "../../../shared/index.js";
 import { UsageError, defineCommand, noArgs } from "../../command.js";
 import { compileCoordinatorConfig, configSearchPath } from "../../config.js";
-import { writeFileDurably } from "../../durable.js";
 import { loadKubeconfig } from "../../kube/index.js";
 import { renderOutput } from "../../ui/output.js";
 

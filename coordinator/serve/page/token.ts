@@ -5,8 +5,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { link, mkdir, readFile, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { KubecycleError } from "../../../shared/index.js";
-import { writeFileDurably } from "../../durable.js";
+import { KubecycleError, writeFileDurably } from "../../../shared/index.js";
 
 /** The key's file under the state directory. */
 export function tokenKeyPath(stateDir: string): string {

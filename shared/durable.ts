@@ -3,8 +3,8 @@ import { dirname } from "node:path";
 
 /**
  * Writes a file whole or not at all: to a temporary file beside it, fsynced, renamed over the target, and the
- * directory fsynced, so a crash never leaves a half-written file that looks whole (journal plans, the inventory,
- * the cluster record, the local lock).
+ * directory fsynced, so a crash never leaves a half-written file that looks whole (the coordinator's journal plans,
+ * inventory, cluster record and local lock; the agent's operation records and fence).
  */
 export async function writeFileDurably(path: string, text: string, mode = 0o600): Promise<void> {
   const tmp = `${path}.tmp`;
