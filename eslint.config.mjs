@@ -7,7 +7,12 @@ import { importX } from "eslint-plugin-import-x";
 import { createTypeScriptImportResolver } from "eslint-import-resolver-typescript";
 
 const deepShared = { regex: "^(\\.\\./)+shared/(?!index\\.js$)", message: "import shared/ through shared/index.js" };
-const deepAgent = { regex: "^(\\.\\./)+agent/(?!index\\.js$)", message: "import agent/ through agent/index.js" };
+// agent/testing/ is the in-process tier's support (a real agent on a free port, a fake unit manager): tests elsewhere
+// may start one through its own index.
+const deepAgent = {
+  regex: "^(\\.\\./)+agent/(?!index\\.js$|testing/index\\.js$)",
+  message: "import agent/ through agent/index.js (or agent/testing/index.js, in tests)",
+};
 const deepCoordinator = {
   regex: "^(\\.\\./)+coordinator/(?!index\\.js$)",
   message: "import coordinator/ through coordinator/index.js",

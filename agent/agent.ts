@@ -7,6 +7,7 @@ import type { CompiledAgentConfig } from "./config.js";
 import { NodeDiagnostics } from "./diagnostics.js";
 import { EtcdProbe } from "./etcd.js";
 import { FactsCollector } from "./facts.js";
+import { OperationFence } from "./fence.js";
 import { Mutations } from "./mutations.js";
 import { Lifecycle } from "./lifecycle.js";
 import { OpRecords } from "./op-records.js";
@@ -79,7 +80,8 @@ export async function startAgent(opts: {
     const credentials = serverCredentials(identity.current().material);
     const records = new OpRecords(join(config.stateDir, "operations"), config.operations.maxRecords, log);
     await records.open();
-    const mutations = new Mutations(records);
+    const fence = await OperationFence.open(join(config.stateDir, "fence.json"), log);
+    const mutations = new Mutations(records, fence);
     const manager = opts.manager ?? new SystemctlUnitManager(config.systemd);
     const units = new UnitController({ manager, mutations, config, log, signal: force.signal });
     // Readers share one briefly cached systemctl show; unit control reads systemd directly.

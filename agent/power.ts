@@ -1,5 +1,5 @@
 import { KubecycleError, type Logger, type PowerOffResult__Output } from "../shared/index.js";
-import type { Mutations } from "./mutations.js";
+import type { ChangeOwner, Mutations } from "./mutations.js";
 import type { UnitManager } from "./systemd/unit-manager.js";
 
 /** The default delay between answering PowerOff and asking systemd (the contract's). */
@@ -37,7 +37,7 @@ export class PowerControl {
   }
 
   /** Records the power-off and schedules it `delayMs` from now, unless `owner` recorded this operation id before. */
-  async powerOff(owner: string, opId: string, delayMs: number): Promise<PowerOffResult__Output> {
+  async powerOff(owner: ChangeOwner, opId: string, delayMs: number): Promise<PowerOffResult__Output> {
     const fingerprint = JSON.stringify({ delayMs });
     const { result, replayed } = await this.#mutations.run(owner, opId, "PowerOff", fingerprint, async () => ({
       operationId: opId,

@@ -10,9 +10,13 @@ import { connect, type ConnectionOptions } from "node:tls";
 import { Worker } from "node:worker_threads";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { Metadata } from "@grpc/grpc-js";
 import {
+  OPERATION_METADATA,
   agentProtoPath,
   loadAgentProto,
+  stampMetadata,
+  type OperationStamp,
   type HealthResponse__Output,
   type UnitsResult__Output,
 } from "../shared/index.js";
@@ -224,6 +228,66 @@ describe("errors, as the client sees them", () => {
       );
     } finally {
       await a.stop(true);
+    }
+  });
+});
+
+describe("the operation fence, over the wire", () => {
+  const older = { op: "20261201T060000-cluster-stop-lab-aaaa", epoch: 1_796_104_800_000 };
+  const newer = { op: "20261201T060100-cluster-start-lab-bbbb", epoch: 1_796_104_860_000 };
+  const stamped = (s: OperationStamp) => stampMetadata(new Metadata(), s);
+  const kubelet = (operationId: string) => ({ operationId, units: [{ name: "kubelet" }] });
+
+  it("refuses a change of an operation older than the newest that changed the node, for every caller, across a restart", async () => {
+    const a = await startTestAgent({ pki, units: ["kubelet.service"] });
+    let root = a.root;
+    try {
+      const alice = await a.client("operator");
+      await alice.call("StopUnits", kubelet(`${older.op}.1`), 10_000, stamped(older));
+      await alice.call("StartUnits", kubelet(`${newer.op}.1`), 10_000, stamped(newer));
+      // The older operation's recorded change is answered from its record: nothing acts.
+      const replay = await alice.call<UnitsResult__Output>(
+        "StopUnits",
+        kubelet(`${older.op}.1`),
+        10_000,
+        stamped(older),
+      );
+      expect(replay).toMatchObject({ ok: true, replayed: true });
+      // A new change of the older operation is refused, whoever sends it; so is a malformed stamp.
+      for (const who of ["operator", "operator2"] as const) {
+        await expect(
+          (await a.client(who)).call("StopUnits", kubelet(`${older.op}.2`), 10_000, stamped(older)),
+        ).rejects.toMatchObject({ grpcCode: 9, code: "SUPERSEDED" });
+      }
+      const bad = new Metadata();
+      bad.set(OPERATION_METADATA.epoch, "yesterday");
+      await expect(alice.call("StopUnits", kubelet("bad.1"), 10_000, bad)).rejects.toMatchObject({
+        code: "INVALID_REQUEST",
+      });
+      expect(a.manager.calls).toEqual(["stop kubelet.service", "start kubelet.service"]);
+      const refused = a.logs.filter((l) => l.audit === true && l.code === "SUPERSEDED");
+      expect(refused.map((l) => [l.caller, l.op])).toEqual([
+        ["alice", `${older.op}.2`],
+        ["bob", `${older.op}.2`],
+      ]);
+      // After a restart the fence holds; a change without a stamp (an older coordinator) goes through.
+      await a.stop();
+      const b = await startTestAgent({ pki, root, units: ["kubelet.service"] });
+      root = b.root;
+      try {
+        const again = await b.client("operator");
+        await expect(again.call("StopUnits", kubelet(`${older.op}.3`), 10_000, stamped(older))).rejects.toMatchObject({
+          code: "SUPERSEDED",
+        });
+        await expect(again.call<UnitsResult__Output>("StopUnits", kubelet("unstamped.1"))).resolves.toMatchObject({
+          ok: true,
+        });
+        expect(b.manager.calls).toEqual(["stop kubelet.service"]);
+      } finally {
+        await b.stop();
+      }
+    } finally {
+      await rm(root, { recursive: true, force: true });
     }
   });
 });

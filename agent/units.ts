@@ -9,14 +9,14 @@ import {
   type UnitStatus__Output,
 } from "../shared/index.js";
 import type { CompiledAgentConfig } from "./config.js";
-import type { Mutations } from "./mutations.js";
+import type { ChangeOwner, Mutations } from "./mutations.js";
 import { validateOperationId } from "./op-records.js";
 import type { UnitManager, UnitState } from "./systemd/unit-manager.js";
 
 /** A validated unit-control request: canonical unit names, resolved timeouts. */
 export interface UnitPlan {
-  /** The caller identity the operation id belongs to. */
-  owner: string;
+  /** The caller the operation id belongs to, and the operation the change is for. */
+  owner: ChangeOwner;
   opId: string;
   units: Array<{ name: string; settleTimeoutMs: number }>;
   ignoreMissing: boolean;
@@ -59,7 +59,7 @@ export class UnitController {
   }
 
   /** Validates names and timeouts of `owner`'s request; throws before anything is executed. */
-  plan(owner: string, req: RawUnitsRequest, units: unknown[]): UnitPlan {
+  plan(owner: ChangeOwner, req: RawUnitsRequest, units: unknown[]): UnitPlan {
     const opId = validateOperationId(req.operationId);
     if (units.length === 0)
       throw new KubecycleError("INVALID_REQUEST", "units: at least one unit is required", { op: opId });

@@ -105,8 +105,8 @@ export async function runProcedure(opts: {
   confirm: () => Promise<void>;
   /** Who began it, when not an operator (serve's start on boot), and why: journaled, shown by `ops show`. */
   origin?: OperationOrigin;
-  /** Resume this operation (its plan is `plan`): the steps in `completed` are not run again. */
-  resume?: { op: string; completed: ReadonlyMap<string, Evidence> };
+  /** Resume this operation (its plan is `plan`, its epoch `epoch`): the steps in `completed` are not run again. */
+  resume?: { op: string; epoch: number; completed: ReadonlyMap<string, Evidence> };
 }): Promise<number> {
   const { ctx, session, plan } = opts;
   const { lockAfter, adoptLock } = procedureLock(plan);
@@ -114,8 +114,11 @@ export async function runProcedure(opts: {
   await opts.confirm();
   const op = opts.resume?.op ?? newOperationId(plan.procedure, plan.target);
   const journal = opts.resume
-    ? await Journal.resume(session.config.stateDir, op, opts.resume.completed.size)
+    ? await Journal.resume(session.config.stateDir, op, opts.resume.completed.size, opts.resume.epoch)
     : await Journal.create(session.config.stateDir, op, plan, opts.inventory, opts.origin);
+  // Every change sent from here on carries the operation and its epoch: an agent refuses it once a newer operation
+  // has changed its node (a request the network held up after this run gave up must not act late).
+  session.agents.stampWith({ op, epoch: journal.epoch });
   const interrupt = new AbortController();
   const lock = new ClusterLock(
     session.api,

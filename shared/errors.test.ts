@@ -26,6 +26,7 @@ const TABLE: Array<[ErrorCode, status, boolean]> = [
   ["QUORUM_AT_RISK", status.FAILED_PRECONDITION, true],
   ["INSUFFICIENT_CAPACITY", status.FAILED_PRECONDITION, true],
   ["LOCK_HELD", status.FAILED_PRECONDITION, true],
+  ["SUPERSEDED", status.FAILED_PRECONDITION, true],
   ["DRAIN_BLOCKED_BY_PDB", status.FAILED_PRECONDITION, true],
   ["DRAIN_REFUSED", status.FAILED_PRECONDITION, true],
   ["DRAIN_FAILED", status.DEADLINE_EXCEEDED, false],

@@ -47,6 +47,11 @@ export const ERROR_CODES = {
   QUORUM_AT_RISK: { grpc: GrpcStatus.FAILED_PRECONDITION, user: true },
   /** The pods to evict do not fit on the remaining nodes. */
   INSUFFICIENT_CAPACITY: { grpc: GrpcStatus.FAILED_PRECONDITION, user: true },
+  /**
+   * A change from an operation older than one that has since changed the node: a request held up in the network after
+   * its coordinator gave up, or an old operation resumed after a newer one ran.
+   */
+  SUPERSEDED: { grpc: GrpcStatus.FAILED_PRECONDITION, user: true },
   /** Another operation holds the cluster lock. */
   LOCK_HELD: { grpc: GrpcStatus.FAILED_PRECONDITION, user: true },
   /** A PodDisruptionBudget kept blocking an eviction until the drain timeout. */

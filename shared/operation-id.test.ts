@@ -1,5 +1,13 @@
+import { Metadata } from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
-import { OPERATION_ID_MAX, agentOperationId, validateOperationId } from "./operation-id.js";
+import {
+  OPERATION_ID_MAX,
+  OPERATION_METADATA,
+  agentOperationId,
+  operationStampOf,
+  stampMetadata,
+  validateOperationId,
+} from "./operation-id.js";
 
 const OP = "20261130T101500-node-stop-ip-10-0-12-34-eu-west-1-compute-internal-a3f9";
 /** A DNS-1123 name of `length` characters, in labels of at most 63. */
@@ -47,5 +55,28 @@ describe("validateOperationId", () => {
 
   it.each(["", "-a", ".a", "a/b", "a b", "x".repeat(OPERATION_ID_MAX + 1), 42, undefined])("refuses %s", (id) => {
     expect(() => validateOperationId(id)).toThrow(/operation_id is required/);
+  });
+});
+
+describe("the operation stamp of a change", () => {
+  it("travels in the metadata and reads back the same", () => {
+    const stamp = { op: "20261130T101500-cluster-stop-lab-a3f9", epoch: 1_796_036_100_123 };
+    expect(operationStampOf(stampMetadata(new Metadata(), stamp))).toEqual(stamp);
+  });
+
+  it("is absent from a call of an older coordinator", () => {
+    expect(operationStampOf(new Metadata())).toBeUndefined();
+  });
+
+  it.each([
+    ["an epoch without its operation", { epoch: "1796036100123" }],
+    ["an operation without its epoch", { op: "20261130T101500-x-a3f9" }],
+    ["an epoch that is not a whole number", { op: "20261130T101500-x-a3f9", epoch: "1.5e12" }],
+    ["an operation id out of the alphabet", { op: "../etc", epoch: "1796036100123" }],
+  ])("is refused when malformed: %s", (_, fields: { op?: string; epoch?: string }) => {
+    const md = new Metadata();
+    if (fields.op !== undefined) md.set(OPERATION_METADATA.op, fields.op);
+    if (fields.epoch !== undefined) md.set(OPERATION_METADATA.epoch, fields.epoch);
+    expect(() => operationStampOf(md)).toThrow(/kubecycle-operation-epoch/);
   });
 });

@@ -1,3 +1,4 @@
+import type { Metadata } from "@grpc/grpc-js";
 import { createHash } from "node:crypto";
 import { KubecycleError } from "./errors.js";
 
@@ -35,4 +36,41 @@ export function agentOperationId(...parts: string[]): string {
   if (whole.length <= OPERATION_ID_MAX) return validateOperationId(whole);
   const digest = createHash("sha256").update(whole).digest("hex").slice(0, DIGEST_CHARS);
   return validateOperationId(`${whole.slice(0, OPERATION_ID_MAX - DIGEST_CHARS - 1)}.${digest}`);
+}
+
+/**
+ * The coordinator's operation a change belongs to, sent with every changing call: its id and its epoch, the time it
+ * began by the coordinator's clock (a resumed operation keeps its epoch). An agent acts for no operation older than
+ * the newest one that has changed its node: a request held up in the network after its coordinator gave up (TCP
+ * delivers what the kernel still retransmits after the process is gone) must not undo what a later operation did.
+ */
+export interface OperationStamp {
+  op: string;
+  epoch: number;
+}
+
+/** The gRPC metadata keys that carry an OperationStamp. */
+export const OPERATION_METADATA = { op: "kubecycle-operation", epoch: "kubecycle-operation-epoch" } as const;
+
+/** Adds `stamp` to a call's metadata. */
+export function stampMetadata(md: Metadata, stamp: OperationStamp): Metadata {
+  md.set(OPERATION_METADATA.op, stamp.op);
+  md.set(OPERATION_METADATA.epoch, String(stamp.epoch));
+  return md;
+}
+
+/** The stamp a call carries; undefined when it carries none (an older coordinator); INVALID_REQUEST when malformed. */
+export function operationStampOf(md: Metadata | undefined): OperationStamp | undefined {
+  const op = md?.get(OPERATION_METADATA.op)[0];
+  const epoch = md?.get(OPERATION_METADATA.epoch)[0];
+  if (op === undefined && epoch === undefined) return undefined;
+  const ms = typeof epoch === "string" && /^[0-9]{1,16}$/.test(epoch) ? Number(epoch) : Number.NaN;
+  if (typeof op !== "string" || !OPERATION_ID.test(op) || !Number.isSafeInteger(ms)) {
+    throw new KubecycleError(
+      "INVALID_REQUEST",
+      `metadata ${OPERATION_METADATA.op} and ${OPERATION_METADATA.epoch}: expected an operation id and its epoch in unix ms together`,
+      { field: OPERATION_METADATA.epoch },
+    );
+  }
+  return { op, epoch: ms };
 }

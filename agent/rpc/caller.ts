@@ -1,8 +1,11 @@
+import type { Metadata } from "@grpc/grpc-js";
 import {
   KubecycleError,
   identityFromSubject,
+  operationStampOf,
   roleFromSubject,
   type CertSubject,
+  type OperationStamp,
   type Role,
 } from "../../shared/index.js";
 
@@ -16,12 +19,16 @@ export interface Caller {
   role: Role | undefined;
   /** The peer address. */
   peer: string;
+  /** The coordinator's operation a change belongs to (see OperationFence); absent on reads. */
+  operation?: OperationStamp;
 }
 
 /** What the server's calls expose of the TLS session. */
 export interface CallWithPeer {
   getAuthContext(): { sslPeerCertificate?: { subject?: unknown } } | null;
   getPeer(): string;
+  /** The call's metadata: a change carries its operation stamp there. */
+  metadata?: Metadata;
 }
 
 function subjectLine(subject: CertSubject & Record<string, string | string[] | undefined>): string {
@@ -35,10 +42,12 @@ export function callerOf(call: CallWithPeer): Caller {
   const subject = call.getAuthContext()?.sslPeerCertificate?.subject as
     (CertSubject & Record<string, string | string[] | undefined>) | undefined;
   if (!subject) throw new KubecycleError("UNAUTHENTICATED", "no client certificate");
+  const operation = operationStampOf(call.metadata);
   return {
     identity: identityFromSubject(subject),
     subject: subjectLine(subject),
     role: roleFromSubject(subject),
     peer: call.getPeer(),
+    ...(operation ? { operation } : {}),
   };
 }

@@ -26,14 +26,14 @@ export function writeHandlers(ctx: RpcContext): Pick<AgentHandlers, keyof typeof
   const write = unaryWrite(ctx);
   const { units, config } = ctx;
   return {
-    StopUnits: write("StopUnits", (req, caller) => units.stop(units.plan(caller.identity, req, req.units ?? []))),
+    StopUnits: write("StopUnits", (req, caller) => units.stop(units.plan(caller, req, req.units ?? []))),
 
     StartUnits: write("StartUnits", (req, caller) =>
-      units.start(units.plan(caller.identity, req, req.units ?? []), req.noBlock === true),
+      units.start(units.plan(caller, req, req.units ?? []), req.noBlock === true),
     ),
 
     SetAutoStart: write("SetAutoStart", (req, caller) =>
-      units.setAutoStart(units.plan(caller.identity, req, req.units ?? []), req.enabled === true),
+      units.setAutoStart(units.plan(caller, req, req.units ?? []), req.enabled === true),
     ),
 
     StopPodSandboxes: write("StopPodSandboxes", async (req, caller) => {
@@ -42,30 +42,24 @@ export function writeHandlers(ctx: RpcContext): Pick<AgentHandlers, keyof typeof
       const timeoutMs = requestedTimeout(req.timeoutMs, config.pods.timeoutMs, MAX_POD_SANDBOXES_MS);
       // The scope is part of the request's identity: the same id reused for another scope is a conflict.
       const fingerprint = JSON.stringify({ scope });
-      const { result, replayed } = await ctx.mutations.run(
-        caller.identity,
-        opId,
-        "StopPodSandboxes",
-        fingerprint,
-        async () => {
-          ctx.log.debug({ op: opId, scope }, "pod sandboxes: stopping");
-          const r = await ctx.pods.stop(scope, timeoutMs);
-          return {
-            operationId: opId,
-            ok: r.remaining.length === 0,
-            replayed: false,
-            stopped: r.stopped,
-            remaining: r.remaining,
-            message: r.message,
-            containersStopped: r.containersStopped,
-          };
-        },
-      );
+      const { result, replayed } = await ctx.mutations.run(caller, opId, "StopPodSandboxes", fingerprint, async () => {
+        ctx.log.debug({ op: opId, scope }, "pod sandboxes: stopping");
+        const r = await ctx.pods.stop(scope, timeoutMs);
+        return {
+          operationId: opId,
+          ok: r.remaining.length === 0,
+          replayed: false,
+          stopped: r.stopped,
+          remaining: r.remaining,
+          message: r.message,
+          containersStopped: r.containersStopped,
+        };
+      });
       return replayed ? { ...result, replayed } : result;
     }),
 
     PowerOff: write("PowerOff", (req, caller) =>
-      ctx.power.powerOff(caller.identity, validateOperationId(req.operationId), powerOffDelay(req.delayMs)),
+      ctx.power.powerOff(caller, validateOperationId(req.operationId), powerOffDelay(req.delayMs)),
     ),
 
     // The request is the operation's identity: the same id with another snapshot, member list or token conflicts.
@@ -76,7 +70,7 @@ export function writeHandlers(ctx: RpcContext): Pick<AgentHandlers, keyof typeof
         members: (req.members ?? []).map((m) => ({ name: m.name, peerUrls: m.peerUrls })),
         token: req.clusterToken,
       });
-      const { result, replayed } = await ctx.mutations.run(caller.identity, opId, "EtcdRestore", fingerprint, () =>
+      const { result, replayed } = await ctx.mutations.run(caller, opId, "EtcdRestore", fingerprint, () =>
         ctx.restorer.restore(opId, req),
       );
       return replayed ? { ...result, replayed } : result;
@@ -86,7 +80,7 @@ export function writeHandlers(ctx: RpcContext): Pick<AgentHandlers, keyof typeof
       const opId = validateOperationId(req.operationId);
       const memberId = req.memberId ?? "";
       const { result, replayed } = await ctx.mutations.run(
-        caller.identity,
+        caller,
         opId,
         "EtcdReplaceMember",
         JSON.stringify({ memberId }),
@@ -102,7 +96,7 @@ export function writeHandlers(ctx: RpcContext): Pick<AgentHandlers, keyof typeof
       if (!phase) throw new KubecycleError("INVALID_REQUEST", "phase: expected PREPARE or FINISH", { field: "phase" });
       const initialCluster = req.initialCluster ?? "";
       const { result, replayed } = await ctx.mutations.run(
-        caller.identity,
+        caller,
         opId,
         "EtcdRejoin",
         JSON.stringify({ phase, initialCluster }),

@@ -41,14 +41,14 @@ export class TestClient {
     this.raw = raw;
   }
 
-  call<Res>(method: string, req: object, deadlineMs = 10_000): Promise<Res> {
+  call<Res>(method: string, req: object, deadlineMs = 10_000, md = new Metadata()): Promise<Res> {
     const fn = (this.raw as unknown as Record<string, unknown>)[method];
     if (typeof fn !== "function") throw new Error(`no such method ${method}`);
     return new Promise<Res>((resolve, reject) => {
       (fn as (r: object, md: Metadata, o: object, cb: (e: ServiceError | null, r?: Res) => void) => void).call(
         this.raw,
         req,
-        new Metadata(),
+        md,
         { deadline: new Date(Date.now() + deadlineMs) },
         (err, res) => {
           if (err) reject(new CallError(err));

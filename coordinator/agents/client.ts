@@ -8,6 +8,8 @@ import {
 import { once } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
+  stampMetadata,
+  type OperationStamp,
   fromGrpcError,
   type KubecycleError,
   loadAgentProto,
@@ -64,6 +66,21 @@ const IDEMPOTENT_RPCS: ReadonlySet<string> = new Set([
   "EtcdRejoin",
 ]);
 
+/**
+ * The changes: each carries the stamp of the operation it belongs to, so that an agent refuses one that arrives after
+ * a newer operation changed its node (see the agent's OperationFence).
+ */
+const CHANGING_RPCS: ReadonlySet<string> = new Set([
+  "StopUnits",
+  "StartUnits",
+  "SetAutoStart",
+  "StopPodSandboxes",
+  "PowerOff",
+  "EtcdRestore",
+  "EtcdReplaceMember",
+  "EtcdRejoin",
+]);
+
 /** How often a connection with a call in flight is pinged, and how long an answer may take. */
 const KEEPALIVE_MS = 5000;
 
@@ -108,18 +125,27 @@ export class AgentConnection {
 
   /** How long a call keeps retrying while the agent does not answer at all. */
   readonly #unreachableMs: number;
+  /** The operation the changes sent now belong to. */
+  readonly #operation: () => OperationStamp | undefined;
 
   /**
    * `unreachableMs`: how long one call keeps retrying an agent that does not answer at all (a node that dropped off
    * the network fails the step naming it, instead of holding it to its whole deadline). Default 20 s.
    * `credentials`: shared ones (see agentCredentials); default: made from `endpoint.tls` for this connection alone.
+   * `operation`: the operation whose stamp every change carries, asked at each call; none by default.
    */
   constructor(
     endpoint: AgentEndpoint,
-    opts: { maxMessageBytes?: number; unreachableMs?: number; credentials?: ChannelCredentials } = {},
+    opts: {
+      maxMessageBytes?: number;
+      unreachableMs?: number;
+      credentials?: ChannelCredentials;
+      operation?: () => OperationStamp | undefined;
+    } = {},
   ) {
     this.node = endpoint.node;
     this.#unreachableMs = opts.unreachableMs ?? 20_000;
+    this.#operation = opts.operation ?? (() => undefined);
     const Agent = loadAgentProto().kubecycle.v1.Agent;
     this.#client = new Agent(endpoint.address, opts.credentials ?? agentCredentials(endpoint.tls), {
       // Verify the agent by its node name (always in its certificate's SANs); this also keeps an IP out of TLS SNI.
@@ -307,6 +333,13 @@ export class AgentConnection {
     this.#client.close();
   }
 
+  /** A call's metadata: a change's carries its operation's stamp. */
+  #metadata(rpc: string): Metadata {
+    const md = new Metadata();
+    const stamp = CHANGING_RPCS.has(rpc) ? this.#operation() : undefined;
+    return stamp ? stampMetadata(md, stamp) : md;
+  }
+
   /**
    * One call with a deadline. Retries are decided here and only here: a call the agent makes idempotent (a read,
    * or a change carrying an operation id) is retried while the node is unreachable and the deadline allows; an
@@ -336,7 +369,7 @@ export class AgentConnection {
         reject(fromGrpcError({ code: 1, details: "cancelled before the call" }, { rpc, node: this.node }));
         return;
       }
-      const call = method(req, new Metadata(), { deadline }, (err, res) => {
+      const call = method(req, this.#metadata(rpc), { deadline }, (err, res) => {
         signal?.removeEventListener("abort", onAbort);
         if (err) reject(fromGrpcError(err, { rpc, node: this.node }));
         else resolve(res as Res);

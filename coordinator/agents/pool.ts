@@ -1,5 +1,5 @@
 import type { ChannelCredentials } from "@grpc/grpc-js";
-import type { TlsMaterial } from "../../shared/index.js";
+import type { OperationStamp, TlsMaterial } from "../../shared/index.js";
 import { AgentConnection, agentCredentials } from "./client.js";
 
 /** Options of {@link AgentPool}. */
@@ -15,6 +15,7 @@ export class AgentPool {
   readonly #opts: AgentPoolOptions;
   readonly #conns = new Map<string, AgentConnection>();
   readonly #credentials: ChannelCredentials;
+  #operation: OperationStamp | undefined;
 
   constructor(opts: AgentPoolOptions) {
     this.#opts = opts;
@@ -34,12 +35,18 @@ export class AgentPool {
         { node, address: target, tls: this.#opts.tls },
         {
           credentials: this.#credentials,
+          operation: () => this.#operation,
           ...(this.#opts.unreachableMs !== undefined ? { unreachableMs: this.#opts.unreachableMs } : {}),
         },
       );
       this.#conns.set(key, conn);
     }
     return conn;
+  }
+
+  /** From now on, every change sent through the pool's connections carries `stamp`: its operation's id and epoch. */
+  stampWith(stamp: OperationStamp): void {
+    this.#operation = stamp;
   }
 
   closeAll(): void {

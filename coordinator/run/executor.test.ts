@@ -248,7 +248,9 @@ describe("executePlan", () => {
     const completed = new Map(
       failed.steps.filter((s) => s.status === "succeeded").map((s) => [s.step, s.evidence ?? {}] as const),
     );
-    const again = await Journal.resume(stateDir, op, completed.size);
+    const again = await Journal.resume(stateDir, op, completed.size, failed.epoch);
+    // The resumed run keeps the epoch the operation began with: its changes are the same operation's.
+    expect(again.epoch).toBe(journal.epoch);
     expect((await readOperation(stateDir, op)).result).not.toBe("failed");
     expect((await executePlan({ ...base, journal: again, completed })).result).toBe("succeeded");
     await again.close();

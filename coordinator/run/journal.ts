@@ -11,6 +11,8 @@ export type JournalRecord =
       type: "operation-started";
       t: string;
       op: string;
+      /** The operation's epoch (unix ms), which every change it sends carries; absent in older journals (then t). */
+      epoch?: number;
       procedure: string;
       target: string;
       user: string;
@@ -94,15 +96,18 @@ export class MemoryJournal implements JournalWriter {
 export class Journal implements JournalWriter {
   readonly op: string;
   readonly dir: string;
+  /** The operation's epoch: when it began, by this machine's clock; a resumed operation keeps it (see OperationStamp). */
+  readonly epoch: number;
   #fh: FileHandle | undefined;
   /** Lines waiting for the next write; each promise settles once its line is on disk. */
   #pending: Array<{ line: string; done: (err?: Error) => void }> = [];
   /** The write-and-fsync loop, while it runs. */
   #flushing: Promise<void> | undefined;
 
-  private constructor(op: string, dir: string) {
+  private constructor(op: string, dir: string, epoch: number) {
     this.op = op;
     this.dir = dir;
+    this.epoch = epoch;
   }
 
   /**
@@ -120,11 +125,12 @@ export class Journal implements JournalWriter {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     await writeFileDurably(join(dir, "plan.json"), `${JSON.stringify(plan, null, 2)}\n`);
     await writeFileDurably(join(dir, INVENTORY), `${JSON.stringify(inventory, null, 2)}\n`);
-    const j = new Journal(op, dir);
+    const j = new Journal(op, dir, Date.now());
     j.#fh = await open(join(dir, "journal.jsonl"), "a", 0o600);
     await j.append({
       type: "operation-started",
       op,
+      epoch: j.epoch,
       procedure: plan.procedure,
       target: plan.target,
       ...thisProcess(),
@@ -133,10 +139,13 @@ export class Journal implements JournalWriter {
     return j;
   }
 
-  /** Opens an operation's journal again to resume it: what follows is appended after a record saying so. */
-  static async resume(stateDir: string, op: string, completed: number): Promise<Journal> {
+  /**
+   * Opens an operation's journal again to resume it, with the epoch it began with (OperationSummary.epoch): what
+   * follows is appended after a record saying so.
+   */
+  static async resume(stateDir: string, op: string, completed: number, epoch: number): Promise<Journal> {
     const dir = join(stateDir, "operations", op);
-    const j = new Journal(op, dir);
+    const j = new Journal(op, dir, epoch);
     j.#fh = await open(join(dir, "journal.jsonl"), "a", 0o600);
     await j.append({ type: "operation-resumed", ...thisProcess(), completed });
     return j;
@@ -201,6 +210,8 @@ export interface OperationSummary {
   user: string;
   host: string;
   startedAt: string;
+  /** The operation's epoch (see Journal.epoch). */
+  epoch: number;
   finishedAt?: string;
   /** Set when something else than an operator began it (serve's start on boot), with why. */
   origin?: OperationOrigin;
@@ -260,6 +271,7 @@ export async function readOperation(stateDir: string, op: string): Promise<Opera
     user: "",
     host: "",
     startedAt: "",
+    epoch: 0,
     result: "running",
     runs: 1,
     steps: [],
@@ -273,6 +285,7 @@ export async function readOperation(stateDir: string, op: string): Promise<Opera
           user: r.user,
           host: r.host,
           startedAt: r.t,
+          epoch: r.epoch ?? Date.parse(r.t),
           ...(r.origin ? { origin: r.origin } : {}),
         });
         writer = { host: r.host, pid: r.pid, started: r.started };

@@ -20,6 +20,9 @@ const everyNode = () => probe.nodes;
 const lockLease = () => probe.lockLease();
 const untouched = () => probe.untouched();
 const settled = (timeoutMs?: number) => probe.settled(timeoutMs);
+/** The agent's operation fence on `node`, read from its file inside the node. */
+const fenceOf = async (node: string) =>
+  JSON.parse((await lab.node(node).exec(["cat", "/var/lib/kubecycle-agent/fence.json"])).stdout) as { op: string };
 
 beforeAll(async () => {
   lab = await labUp({ masters: 3, workers: 2, build: "skip" });
@@ -157,6 +160,8 @@ describe("kubecycle cluster stop/start on the lab", () => {
     expect(Math.min(...runtime.map((u) => u.activeExit))).toBeGreaterThanOrEqual(
       Math.max(...etcd.map((u) => u.inactiveEnter)),
     );
+    // Every change carried the stop's operation: each agent's fence names it.
+    for (const n of nodes) expect((await fenceOf(n)).op, `${n} fence`).toBe(opOf(stop));
     // No container process is left on any node.
     for (const n of nodes) {
       const ps = await lab.node(n).exec(["pgrep", "-f", "lab-container:"]);
@@ -190,6 +195,8 @@ describe("kubecycle cluster stop/start on the lab", () => {
     watching = false;
     await watcher;
     expect(start.code, start.stderr).toBe(0);
+    // Each agent keeps the newest operation that changed its node (its fence): the start's now, on every node.
+    for (const n of nodes) expect((await fenceOf(n)).op, `${n} fence`).toBe(opOf(start));
     const after = {
       runtime: await Promise.all(nodes.map((n) => unitTimes(n, "containerd"))),
       etcd: await Promise.all(masters().map((n) => unitTimes(n, "etcd"))),

@@ -28,6 +28,11 @@ describe("folder boundaries", () => {
     ["coordinator/x.ts", 'import { startAgent } from "../agent/index.js";', "must not depend on agent/"],
     ["agent/systemd/x.ts", 'import { toGrpcStatus } from "../../shared/errors.js";', "through shared/index.js"],
     ["test/lab/x.ts", 'import { OpRecords } from "../../agent/op-records.js";', "through agent/index.js"],
+    [
+      "test/lab/x.ts",
+      'import { FakeUnitManager } from "../../agent/testing/fake-manager.js";',
+      "through agent/index.js",
+    ],
     ["coordinator/x.ts", 'import { AgentConnection } from "../test/lab/agent.js";', "must not depend on test/"],
   ])("%s: %s is refused", async (file, source, why) => {
     const found = await violations(file, source);
@@ -38,6 +43,7 @@ describe("folder boundaries", () => {
     ["agent/x.ts", 'import { KubecycleError } from "../shared/index.js";'],
     ["coordinator/agents/x.ts", 'import { KubecycleError } from "../../shared/index.js";'],
     ["test/lab/x.ts", 'import { startAgent } from "../../agent/index.js";'],
+    ["test/integration/x.ts", 'import { startTestAgent } from "../../agent/testing/index.js";'],
     ["agent/x.ts", 'import { UnitController } from "./units.js";'],
   ])("%s: %s is allowed", async (file, source) => {
     expect(await violations(file, source)).toEqual([]);

@@ -76,7 +76,7 @@ ${CLUSTER_HELP}`,
                   stderr: process.stderr,
                 },
               ),
-        resume: { op: o.op, completed },
+        resume: { op: o.op, epoch: o.epoch, completed },
       });
     } finally {
       session.close();
