@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { loadAgentProto, loadRegistryProto } from "./index.js";
+import protobuf from "protobufjs";
+import { loadAgentProto, loadRegistryProto, protoPaths } from "./index.js";
 
 const root = new URL("../..", import.meta.url).pathname;
 
@@ -66,10 +67,13 @@ describe("the contracts (agent, registry)", () => {
     const v1 = loadRegistryProto().kubecycle.v1;
     expect(Object.keys(v1.Registry.service).sort()).toEqual(["ListReports", "Report"]);
     // A report carries the agent contract's own UnitStatus and NodeFacts, not copies that could drift.
-    const type = v1.BootReport.type as { field: Array<{ name: string; typeName: string }> };
-    const fields = type.field.map((f) => [f.name, f.typeName]);
-    expect(fields).toContainEqual(["units", "UnitStatus"]);
-    expect(fields).toContainEqual(["facts", "NodeFacts"]);
+    const report = new protobuf.Root()
+      .loadSync(protoPaths("kubecycle"))
+      .resolveAll()
+      .lookupType("kubecycle.v1.BootReport");
+    const fields = report.fieldsArray.map((f) => [f.name, f.resolvedType?.fullName]);
+    expect(fields).toContainEqual(["units", ".kubecycle.v1.UnitStatus"]);
+    expect(fields).toContainEqual(["facts", ".kubecycle.v1.NodeFacts"]);
     expect(Object.keys(v1.Agent.service)).toEqual(Object.keys(loadAgentProto().kubecycle.v1.Agent.service));
   });
 });
