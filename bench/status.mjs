@@ -8,8 +8,10 @@
 // settle SETTLE_S seconds (a lab just up starts its pods and keeps both cores busy) and takes it down at the end.
 // Prints the machine's load beside the numbers. Run it under the lab lock: flock /tmp/kubecycle-lab.lock node ...
 // Each run also times `kubecycle --version` just before, the CLI's start alone (node, the bundle loaded), so the
-// report splits the wait into the start and the command's own work. With KC_STATUS_PROF=DIR each status run is
-// profiled (node --cpu-prof) into DIR.
+// report splits the wait into the start and the command's own work. Each run also times bench/get-nodes.mjs, what
+// `kubectl get nodes` does (a process that reads the kubeconfig and lists the nodes over one TLS connection): the
+// floor this machine, under this lab's load, puts under any CLI that asks the API once. With KC_STATUS_PROF=DIR each
+// status run is profiled (node --cpu-prof) into DIR.
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { exec, median } from "./lib.mjs";
@@ -29,6 +31,16 @@ async function start() {
   const t0 = performance.now();
   const r = await exec([process.execPath, cli, "--version"], { cwd: repo });
   if (r.code !== 0) throw new Error(`kubecycle --version failed (${r.code}):\n${r.stderr}`);
+  return performance.now() - t0;
+}
+
+/** bench/get-nodes.mjs against the lab's API: its wall time. */
+async function getNodes() {
+  const t0 = performance.now();
+  const r = await exec([process.execPath, join(repo, "bench/get-nodes.mjs"), join(repo, ".lab", "kubeconfig")], {
+    cwd: repo,
+  });
+  if (r.code !== 0) throw new Error(`bench/get-nodes.mjs failed (${r.code}):\n${r.stderr}`);
   return performance.now() - t0;
 }
 
@@ -64,19 +76,25 @@ try {
   console.log(`${warm.nodes} nodes, ${warm.members} etcd members; warm-up ${Math.round(warm.ms)} ms (load ${load()})`);
   const times = [];
   const starts = [];
+  const floors = [];
   for (let i = 0; i < runs; i++) {
     const st = await start();
+    const fl = await getNodes();
     const s = await status();
     if (s.missing.length > 0) throw new Error(`an incomplete status does not count:\n  ${s.missing.join("\n  ")}`);
     times.push(s.ms);
     starts.push(st);
-    console.log(`  run ${i + 1}: ${Math.round(s.ms)} ms, the CLI's start ${Math.round(st)} ms (load ${load()})`);
+    floors.push(fl);
+    console.log(
+      `  run ${i + 1}: ${Math.round(s.ms)} ms, the CLI's start ${Math.round(st)} ms, get-nodes ${Math.round(fl)} ms (load ${load()})`,
+    );
   }
   const range = (xs) =>
     `median ${Math.round(median(xs))} ms (min ${Math.round(Math.min(...xs))}, max ${Math.round(Math.max(...xs))})`;
   console.log(`kubecycle status, ${warm.nodes} nodes, ${runs} runs: ${range(times)}`);
   console.log(`  of which the CLI's start (kubecycle --version): ${range(starts)}`);
   console.log(`  the command's own work (each run less its start): ${range(times.map((t, i) => t - starts[i]))}`);
+  console.log(`the floor, a process that lists the nodes as kubectl get nodes does: ${range(floors)}`);
 } finally {
   if (!wasUp) {
     console.log("taking the lab down...");
