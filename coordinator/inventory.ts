@@ -9,7 +9,7 @@ import {
   type NodeStatus__Output,
   writeFileDurably,
 } from "../shared/index.js";
-import type { AgentPool } from "./agents/index.js";
+import type { AgentConnection, AgentPool } from "./agents/index.js";
 import { etcdProbeTimeouts, type CompiledCoordinatorConfig } from "./config.js";
 import {
   matchMembers,
@@ -106,7 +106,14 @@ export async function loadInventory(deps: DiscoveryDeps): Promise<Inventory> {
  * member included) together with its layout, in one round instead of a layout round, an etcd round and a status
  * round; the etcd members come from those statuses.
  */
-export async function discover(deps: DiscoveryDeps, opts: { withStatus?: boolean } = {}): Promise<Discovery> {
+export async function discover(
+  deps: DiscoveryDeps,
+  opts: {
+    withStatus?: boolean;
+    /** Called as each node's agent is first asked: a caller that wants more of it asks in the same round. */
+    onContact?: (node: string, agent: AgentConnection) => void;
+  } = {},
+): Promise<Discovery> {
   const { api, config } = deps;
   const previous = await readInventoryCache(config.stateDir);
   // The control-plane nodes we knew of are fallbacks when the kubeconfig's server is the one that is down.
@@ -138,6 +145,7 @@ export async function discover(deps: DiscoveryDeps, opts: { withStatus?: boolean
     const address = config.nodes[name]?.address ?? internal ?? name;
     const base = { name, address, addresses: [internal ?? address], controlPlane: isControlPlane(n) };
     const agent = deps.agents.get(name, address);
+    opts.onContact?.(name, agent);
     const status = opts.withStatus
       ? agent.getStatus({ includeEtcd: true }, { deadlineMs: probe.callMs }).then(
           (s) => ({ status: s }),

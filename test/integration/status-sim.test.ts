@@ -37,16 +37,22 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-async function status(): Promise<{ rows: Row[]; calls: Array<{ node: string; rpc: string }> }> {
+async function status(): Promise<{
+  rows: Row[];
+  calls: Array<{ node: string; rpc: string; at: number; answeredAt?: number }>;
+}> {
   const from = sim.cluster.calls.length;
   const res = await sim.kubecycle(["status", "-o", "json"]);
   expect(res.code, res.stderr).toBe(0);
   const rows = (JSON.parse(res.stdout) as { nodes: Row[] }).nodes;
-  return { rows, calls: sim.cluster.calls.slice(from).map((c) => ({ node: c.node, rpc: c.rpc })) };
+  return {
+    rows,
+    calls: sim.cluster.calls.slice(from).map((c) => ({ node: c.node, rpc: c.rpc, at: c.at, answeredAt: c.answeredAt })),
+  };
 }
 
 describe("kubecycle status", () => {
-  it("shows every node as its agent and etcd say, asking each agent once for its layout and once for its status", async () => {
+  it("shows every node as its agent and etcd say, asking each agent in one round: its layout, its status and its certificates", async () => {
     const { rows, calls } = await status();
     expect(rows.map((r) => r.node).sort()).toEqual(NODES);
     const leader = sim.cluster.etcd.leader;
@@ -73,6 +79,9 @@ describe("kubecycle status", () => {
         .map((c) => c.rpc)
         .sort();
       expect(rpcs, n).toEqual(["GetCertificates", "GetNodeLayout", "GetStatus"]);
+      // In the same round: the certificates were asked before the layout was answered, not in a round after.
+      const at = (rpc: string) => calls.find((c) => c.node === n && c.rpc === rpc);
+      expect(at("GetCertificates")?.at, n).toBeLessThanOrEqual(at("GetNodeLayout")?.answeredAt ?? 0);
     }
   });
 

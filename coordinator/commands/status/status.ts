@@ -5,6 +5,7 @@ import {
   type ReportList__Output,
   type StartOnBoot__Output,
 } from "../../../shared/index.js";
+import type { AgentConnection } from "../../agents/index.js";
 import { defineCommand, noArgs } from "../../command.js";
 import { readyStatus } from "../../kube/index.js";
 import { discover } from "../../inventory.js";
@@ -61,9 +62,15 @@ ${CLUSTER_HELP}`,
     noArgs(ctx);
     const session = await openSession(ctx, ctx.values);
     try {
-      // The nodes from the API, then one round to every agent: its layout and its status, the local etcd member with
-      // it. The certificates each agent serves are asked after.
-      const { inventory, apiNodes, localEtcd, statuses } = await discover(session, { withStatus: true });
+      // The nodes from the API, then one round to every agent: its layout, its status (the local etcd member with
+      // it) and the certificates it serves, asked together.
+      const certificatesOf = (agent: AgentConnection) =>
+        agent.getCertificates({ deadlineMs: session.config.agents.callTimeoutMs }).catch(() => undefined);
+      const certificates = new Map<string, ReturnType<typeof certificatesOf>>();
+      const { inventory, apiNodes, localEtcd, statuses } = await discover(session, {
+        withStatus: true,
+        onContact: (node, agent) => certificates.set(node, certificatesOf(agent)),
+      });
       const apiError = apiNodes ? "" : "the API did not answer; see the log";
       const { config } = session;
       const serve = askServe(session);
@@ -75,11 +82,11 @@ ${CLUSTER_HELP}`,
           let agentError = "";
           let agentState: Row["agent"] = "ok";
           const agent = session.agents.get(n.name, n.address);
-          // The certificates the agent serves: their warnings only; its status said whether it answered.
-          const certs = agent.getCertificates({ deadlineMs: config.agents.callTimeoutMs }).then(
-            (res) => certWarnings.push(...servedCertWarnings(n.name, res.certificates, nowMs, CERT_WARN_WINDOW_MS)),
-            () => undefined,
-          );
+          // The certificates the agent serves (asked in discovery's round, or now when discovery asked no agent):
+          // their warnings only; its status said whether it answered.
+          const certs = (certificates.get(n.name) ?? certificatesOf(agent)).then((res) => {
+            if (res) certWarnings.push(...servedCertWarnings(n.name, res.certificates, nowMs, CERT_WARN_WINDOW_MS));
+          });
           // Without the API, discovery asked no agent (the inventory is the cached one): ask for the status here.
           const asked: { status?: NodeStatus__Output; error?: unknown } | undefined = statuses
             ? statuses.get(n.name)
