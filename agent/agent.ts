@@ -2,7 +2,14 @@ import { setMaxListeners } from "node:events";
 import { join } from "node:path";
 import { hostname } from "node:os";
 import type { Server } from "@grpc/grpc-js";
-import { KubecycleError, VERSION, type Logger } from "../shared/index.js";
+import {
+  KubecycleError,
+  TlsIdentity,
+  VERSION,
+  type Logger,
+  type ReloadOutcome,
+  type ReloadTrigger,
+} from "../shared/index.js";
 import type { CompiledAgentConfig } from "./config.js";
 import { NodeDiagnostics } from "./diagnostics.js";
 import { EtcdProbe } from "./etcd.js";
@@ -20,7 +27,6 @@ import { EtcdRestorer } from "./restore.js";
 import { createServer, serverCredentials } from "./server.js";
 import { KUBELET_UNIT } from "./layout.js";
 import { StatusReader, StatusWatchers } from "./status.js";
-import { TlsIdentity, type ReloadOutcome, type ReloadTrigger } from "./tls-identity.js";
 import { SystemctlUnitManager } from "./systemd/systemctl.js";
 import type { UnitManager } from "./systemd/unit-manager.js";
 import { UnitStateCache } from "./unit-cache.js";

@@ -4,11 +4,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { KubecycleError, type CertificatesResult__Output, type HealthResponse__Output } from "../shared/index.js";
+import {
+  KubecycleError,
+  checkIdentity,
+  type CertificatesResult__Output,
+  type HealthResponse__Output,
+} from "../shared/index.js";
 import { testClient } from "./testing/client.js";
 import { createTestPki, startTestAgent, type TestAgent, type TestPki } from "./testing/harness.js";
 import { opensslDate } from "./testing/pki.js";
-import { checkIdentity } from "./tls-identity.js";
 
 let dir: string;
 /** Two unrelated PKIs: the agent starts with A's; B stands for a new CA. */

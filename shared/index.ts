@@ -1,6 +1,7 @@
 export * from "./errors.js";
 export * from "./tls.js";
 export * from "./tls-server.js";
+export * from "./tls-identity.js";
 export * from "./serve-dial.js";
 export * from "./units.js";
 export * from "./operation-id.js";

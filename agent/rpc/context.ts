@@ -1,4 +1,4 @@
-import { KubecycleError, type Logger } from "../../shared/index.js";
+import { KubecycleError, type Logger, type TlsIdentity } from "../../shared/index.js";
 import type { CompiledAgentConfig } from "../config.js";
 import type { NodeDiagnostics } from "../diagnostics.js";
 import type { EtcdProbe } from "../etcd.js";
@@ -9,7 +9,6 @@ import type { Mutations } from "../mutations.js";
 import type { PodSandboxes } from "../pods.js";
 import type { PowerControl } from "../power.js";
 import type { EtcdRestorer } from "../restore.js";
-import type { TlsIdentity } from "../tls-identity.js";
 import type { StatusReader, StatusWatchers } from "../status.js";
 import type { UnitStateCache } from "../unit-cache.js";
 import type { UnitController } from "../units.js";

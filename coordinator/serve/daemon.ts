@@ -4,9 +4,10 @@ import { join } from "node:path";
 import type { Server } from "@grpc/grpc-js";
 import {
   KubecycleError,
+  TlsIdentity,
   mtlsServerCredentials,
-  readTlsFiles,
   type Logger,
+  type MtlsServerCredentials,
   type StartOnBoot,
 } from "../../shared/index.js";
 import type { CompiledCoordinatorConfig, CompiledServeConfig } from "../config.js";
@@ -75,7 +76,22 @@ export function serveConfig(config: Readonly<CompiledCoordinatorConfig>): Compil
 export async function startServe(opts: ServeOptions): Promise<RunningServe> {
   const { config, log } = opts;
   const sc = serveConfig(config);
-  const tls = await readTlsFiles(sc.tls, "serve.tls");
+  // serve's identity, reloaded without a restart when its files change (a `pki renew` copied in): the Registry's new
+  // connections and the status page's new ones get the new certificate and CA.
+  let page: StatusPage | undefined;
+  const identity = await TlsIdentity.load({
+    files: sc.tls,
+    field: "serve.tls",
+    owner: "serve's",
+    log: log.child({ component: "tls" }),
+    // Called on reloads only, after the servers below are up.
+    apply: (next) => {
+      credentials.update(next.material);
+      page?.updateTls(next.material);
+    },
+  });
+  const tls = identity.current().material;
+  const credentials = mtlsServerCredentials(tls);
   const store = await ReportStore.open(join(config.stateDir, "serve"), log.child({ component: "store" }));
   let decided: StartOnBootState = { state: "none" };
   const metrics = new ServeMetrics({
@@ -90,7 +106,7 @@ export async function startServe(opts: ServeOptions): Promise<RunningServe> {
     startOnBoot: () => toProto(decided),
     onReport: (outcome) => metrics.reports.inc({ outcome }),
   });
-  const port = await bind(server, sc.listen.address, sc.listen.port, tls);
+  const port = await bind(server, sc.listen.address, sc.listen.port, credentials);
   let http: HttpServer | undefined;
   let metricsPort: number | undefined;
   try {
@@ -105,7 +121,6 @@ export async function startServe(opts: ServeOptions): Promise<RunningServe> {
     );
   }
 
-  let page: StatusPage | undefined;
   if (sc.page) {
     try {
       page = await startStatusPage({
@@ -230,6 +245,7 @@ export async function startServe(opts: ServeOptions): Promise<RunningServe> {
   };
   await evaluate();
   const timer = setInterval(() => void evaluate(), opts.pollMs ?? 2000);
+  identity.watch();
   log.info(
     {
       listen: hostPort(sc.listen.address, port),
@@ -251,6 +267,7 @@ export async function startServe(opts: ServeOptions): Promise<RunningServe> {
     async stop() {
       stopped = true;
       clearInterval(timer);
+      identity.close();
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       await new Promise<void>((resolve) => (http ? http.close(() => resolve()) : resolve()));
       await page?.stop();
@@ -299,10 +316,10 @@ export function toProto(s: StartOnBootState): StartOnBoot | undefined {
   }
 }
 
-function bind(server: Server, address: string, port: number, tls: Awaited<ReturnType<typeof readTlsFiles>>) {
+function bind(server: Server, address: string, port: number, credentials: MtlsServerCredentials) {
   const target = hostPort(address, port);
   return new Promise<number>((resolve, reject) => {
-    server.bindAsync(target, mtlsServerCredentials(tls), (err, bound) => {
+    server.bindAsync(target, credentials, (err, bound) => {
       if (err) {
         reject(
           new KubecycleError("CONFIG_INVALID", `serve.listen: cannot listen on ${target}: ${err.message}`, {

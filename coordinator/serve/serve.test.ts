@@ -6,6 +6,8 @@ import { credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 import { appendFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { X509Certificate } from "node:crypto";
+import { connect } from "node:tls";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -63,7 +65,7 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-function configIn(stateDir: string): CompiledCoordinatorConfig {
+function configIn(stateDir: string, withPage = false): CompiledCoordinatorConfig {
   const c = compileCoordinatorConfig(
     {
       cluster: "lab",
@@ -72,6 +74,7 @@ function configIn(stateDir: string): CompiledCoordinatorConfig {
       serve: {
         listen: { address: "127.0.0.1", port: 1 },
         tls: { cert: "pki/serve/admin.crt", key: "pki/serve/admin.key" },
+        ...(withPage ? { page: { probeMs: 500 } } : {}),
       },
     },
     { source: "test", baseDir: root, env: {} },
@@ -83,8 +86,8 @@ function configIn(stateDir: string): CompiledCoordinatorConfig {
       ...c.serve,
       listen: { address: "127.0.0.1", port: 0 },
       metrics: { address: "127.0.0.1", port: 0 },
-      // The status page has tests of its own (page/page.test.ts).
-      page: undefined,
+      // The status page has tests of its own (test/integration/status-page-sim.test.ts).
+      page: withPage && c.serve.page ? { ...c.serve.page, port: 0 } : undefined,
     },
   };
 }
@@ -418,6 +421,52 @@ describe("the start armed on boot", () => {
     await serve.stop();
     expect(await readFile(join(dir, "cluster-record.json"), "utf8")).toBe(before);
   });
+});
+
+describe("its certificate", () => {
+  /** The serial number of the certificate served on `port`, read in a handshake that presents Alice's certificate. */
+  const servedSerial = (port: number) =>
+    new Promise<string>((resolve, reject) => {
+      const socket = connect(
+        { host: "127.0.0.1", port, ...tls.operator, rejectUnauthorized: false, servername: "admin" },
+        () => {
+          const serial = socket.getPeerCertificate().serialNumber;
+          socket.end();
+          resolve(serial);
+        },
+      );
+      socket.on("error", reject);
+    });
+
+  // Last in this file: it replaces the serve certificate the other cases use (the same name, addresses and CA).
+  it("is reloaded without a restart once new files are in place: the Registry's and the page's new connections get it", async () => {
+    const dir = join(root, "reload");
+    await mkdir(dir, { recursive: true });
+    const serve = await startServe({ config: configIn(dir, true), log: quiet, runStart: () => Promise.resolve() });
+    try {
+      const pagePort = serve.pagePort;
+      if (pagePort === undefined) throw new Error("the status page is off");
+      const before = await servedSerial(serve.port);
+      expect(await servedSerial(pagePort)).toBe(before);
+      // A new certificate for the same name and address, as `kubecycle pki serve admin --ip 127.0.0.1 --force` writes.
+      await issueServeCert(pki, { name: "admin", ips: ["127.0.0.1"], force: true });
+      const fresh = new X509Certificate(await readFile(join(pki, "serve/admin.crt"))).serialNumber;
+      expect(fresh).not.toBe(before);
+      let served = [before, before];
+      const end = Date.now() + 10_000;
+      while (served.some((s) => s !== fresh) && Date.now() < end) {
+        await new Promise((r) => setTimeout(r, 100));
+        served = await Promise.all([servedSerial(serve.port), servedSerial(pagePort)]);
+      }
+      expect(served).toEqual([fresh, fresh]);
+      // And the Registry answers over the new identity.
+      const viewer = client(serve.port, tls.viewer);
+      await expect(viewer.list()).resolves.toMatchObject({ reports: [] });
+      viewer.close();
+    } finally {
+      await serve.stop();
+    }
+  }, 30_000);
 });
 
 async function waitUntil(cond: () => boolean, timeoutMs = 10_000): Promise<void> {

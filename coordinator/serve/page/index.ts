@@ -25,6 +25,8 @@ export interface StatusPage {
   readonly port: number;
   /** Something serve knows changed (a report stored, the armed start decided): make a frame now. */
   changed(): void;
+  /** Serves a reloaded identity from the next handshake on. */
+  updateTls(tls: TlsMaterial): void;
   stop(): Promise<void>;
 }
 
@@ -97,6 +99,7 @@ export async function startStatusPage(opts: {
     changed: () => {
       if (feed.subscribers > 0) void feed.refresh();
     },
+    updateTls: (tls) => server.updateTls(tls),
     async stop() {
       if (ticker) clearInterval(ticker);
       await server.close();

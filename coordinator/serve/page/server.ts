@@ -44,6 +44,8 @@ export interface PageServerOptions {
 
 export interface PageServer {
   readonly port: number;
+  /** Serves a reloaded identity from the next handshake on; connections made keep theirs. */
+  updateTls(tls: TlsMaterial): void;
   close(): Promise<void>;
 }
 
@@ -271,6 +273,9 @@ export async function startPageServer(o: PageServerOptions, assets: ReadonlyMap<
   });
   return {
     port,
+    updateTls(tls) {
+      server.setSecureContext({ key: tls.key, cert: tls.cert, ca: tls.ca, ...TLS_SETTINGS });
+    },
     async close() {
       for (const r of streams) r.end();
       await new Promise<void>((resolve) => {

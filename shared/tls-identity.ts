@@ -2,7 +2,9 @@ import { X509Certificate, createHash, createPrivateKey } from "node:crypto";
 import { watch, type FSWatcher } from "node:fs";
 import { basename, dirname } from "node:path";
 import { createSecureContext } from "node:tls";
-import { KubecycleError, readTlsFiles, type Logger, type TlsFiles, type TlsMaterial } from "../shared/index.js";
+import { KubecycleError } from "./errors.js";
+import type { Logger } from "./log.js";
+import { readTlsFiles, type TlsFiles, type TlsMaterial } from "./tls.js";
 
 // Only these blocks are parsed: a CA file may be a bundle (old and new CA while a CA is rolled).
 const CERTIFICATE_PEM = /-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+?-----END CERTIFICATE-----/g;
@@ -10,10 +12,10 @@ const CERTIFICATE_PEM = /-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+?---
 /** Time between the last change seen in the certificate files and the reload: `cp cert; cp key` is one change. */
 export const TLS_RELOAD_DEBOUNCE_MS = 500;
 
-/** The TLS identity the agent serves: its material, and the certificates parsed from it. */
+/** The TLS identity a server serves (the agent's, `kubecycle serve`'s): its material, and the certificates parsed from it. */
 export interface ServedIdentity {
   readonly material: TlsMaterial;
-  /** The agent's own certificate (the first of its file). */
+  /** The server's own certificate (the first of its file). */
   readonly cert: X509Certificate;
   /** The CAs client certificates are checked against (every certificate of the CA file). */
   readonly cas: readonly X509Certificate[];
@@ -21,27 +23,31 @@ export interface ServedIdentity {
   readonly digest: string;
 }
 
-const refused = (field: keyof TlsFiles, message: string, hint?: string): KubecycleError =>
-  new KubecycleError("CONFIG_INVALID", `tls.${field}: ${message}`, {
-    field: `tls.${field}`,
-    ...(hint ? { hint } : {}),
-  });
+const refuser =
+  (prefix: string) =>
+  (field: keyof TlsFiles, message: string, hint?: string): KubecycleError =>
+    new KubecycleError("CONFIG_INVALID", `${prefix}.${field}: ${message}`, {
+      field: `${prefix}.${field}`,
+      ...(hint ? { hint } : {}),
+    });
 
 function parseAll(pem: Buffer): X509Certificate[] {
   return [...pem.toString("utf8").matchAll(CERTIFICATE_PEM)].map((m) => new X509Certificate(m[0]));
 }
 
 /**
- * Checks that `material` is an identity the agent can serve: the CA file holds CA certificates, the key is the
+ * Checks that `material` is an identity a server can serve: the CA file holds CA certificates, the key is the
  * certificate's, the certificate was issued by one of those CAs and is valid at `nowMs`, and Node's TLS accepts the
- * three together. A failure is CONFIG_INVALID naming the file: the agent keeps what it serves.
+ * three together. A failure is CONFIG_INVALID naming the file (under `opts.field`, default "tls"): the server keeps
+ * what it serves.
  */
 export function checkIdentity(
   material: TlsMaterial,
   files: TlsFiles,
-  opts: { nowMs?: number; allowExpired?: boolean } = {},
+  opts: { nowMs?: number; allowExpired?: boolean; field?: string } = {},
 ): ServedIdentity {
   const nowMs = opts.nowMs ?? Date.now();
+  const refused = refuser(opts.field ?? "tls");
   let cas: X509Certificate[];
   try {
     cas = parseAll(material.ca);
@@ -106,7 +112,8 @@ export type ReloadOutcome =
 export type ReloadTrigger = "SIGHUP" | "file-change";
 
 /**
- * Owns the identity the agent serves and replaces it without a restart: on {@link reload} (SIGHUP), and when one of
+ * Owns the identity a server serves and replaces it without a restart: on {@link reload} (the agent's SIGHUP), and
+ * when one of
  * the three files changes (watched through their directories, since tools replace a file by renaming a new one over
  * it). A new identity that fails {@link checkIdentity} is refused with an error log line, and the old one keeps
  * serving. Reloads run one at a time.
@@ -116,6 +123,9 @@ export class TlsIdentity {
   readonly #apply: (identity: ServedIdentity) => void;
   readonly #log: Logger;
   readonly #debounceMs: number;
+  /** Whose identity, in log lines ("the agent's"), and the config field its files are named under ("tls"). */
+  readonly #owner: string;
+  readonly #field: string;
   #current: ServedIdentity;
   #queue: Promise<unknown> = Promise.resolve();
   #watchers: FSWatcher[] = [];
@@ -127,15 +137,19 @@ export class TlsIdentity {
     apply: (identity: ServedIdentity) => void;
     log: Logger;
     debounceMs: number;
+    owner: string;
+    field: string;
   }) {
     this.files = opts.files;
     this.#current = opts.initial;
     this.#apply = opts.apply;
     this.#log = opts.log;
     this.#debounceMs = opts.debounceMs;
+    this.#owner = opts.owner;
+    this.#field = opts.field;
   }
 
-  /** Reads and checks the files; the agent does not start on an identity it could not serve. */
+  /** Reads and checks the files; the server does not start on an identity it could not serve. */
   static async load(opts: {
     files: TlsFiles;
     log: Logger;
@@ -143,11 +157,22 @@ export class TlsIdentity {
     apply: (identity: ServedIdentity) => void;
     /** Default {@link TLS_RELOAD_DEBOUNCE_MS}. */
     debounceMs?: number;
+    /** Whose identity, in log lines. Default "the agent's". */
+    owner?: string;
+    /** The config field the files are named under. Default "tls". */
+    field?: string;
   }): Promise<TlsIdentity> {
-    // At start an expired certificate is served all the same (and logged): an agent that does not run cannot pick up
+    const field = opts.field ?? "tls";
+    // At start an expired certificate is served all the same (and logged): a server that does not run cannot pick up
     // the renewed one, and systemd would restart it forever. A reload never replaces a certificate by an expired one.
-    const initial = checkIdentity(await readTlsFiles(opts.files), opts.files, { allowExpired: true });
-    const identity = new TlsIdentity({ ...opts, initial, debounceMs: opts.debounceMs ?? TLS_RELOAD_DEBOUNCE_MS });
+    const initial = checkIdentity(await readTlsFiles(opts.files, field), opts.files, { allowExpired: true, field });
+    const identity = new TlsIdentity({
+      ...opts,
+      initial,
+      debounceMs: opts.debounceMs ?? TLS_RELOAD_DEBOUNCE_MS,
+      owner: opts.owner ?? "the agent's",
+      field,
+    });
     identity.#logExpiry(initial);
     return identity;
   }
@@ -167,12 +192,17 @@ export class TlsIdentity {
   async #reloadNow(trigger: ReloadTrigger): Promise<ReloadOutcome> {
     let identity: ServedIdentity;
     try {
-      identity = checkIdentity(await readTlsFiles(this.files), this.files);
+      identity = checkIdentity(await readTlsFiles(this.files, this.#field), this.files, { field: this.#field });
     } catch (err) {
       const error =
         err instanceof KubecycleError
           ? err
-          : new KubecycleError("CONFIG_INVALID", `tls: ${(err as Error).message}`, { field: "tls" }, { cause: err });
+          : new KubecycleError(
+              "CONFIG_INVALID",
+              `${this.#field}: ${(err as Error).message}`,
+              { field: this.#field },
+              { cause: err },
+            );
       this.#log.error(
         { trigger, err: error.message, hint: error.fields.hint, serving: oneLine(this.#current.cert.subject) },
         "TLS reload refused; still serving the previous certificate",
@@ -247,12 +277,12 @@ export class TlsIdentity {
       if (notAfter <= now) {
         this.#log.error(
           { subject: oneLine(cert.subject), notAfter: new Date(notAfter).toISOString() },
-          `the agent's ${what} has expired: clients refuse it; renew it (kubecycle pki renew) and copy it to the node`,
+          `${this.#owner} ${what} has expired: clients refuse it; renew it (kubecycle pki renew) and copy it in place`,
         );
       } else if (notAfter < soon) {
         this.#log.warn(
           { subject: oneLine(cert.subject), notAfter: new Date(cert.validTo).toISOString() },
-          `the agent's ${what} expires within 30 days; renew it (kubecycle pki renew) and copy it to the node`,
+          `${this.#owner} ${what} expires within 30 days; renew it (kubecycle pki renew) and copy it in place`,
         );
       }
     }
