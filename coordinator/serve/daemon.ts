@@ -76,8 +76,8 @@ export function serveConfig(config: Readonly<CompiledCoordinatorConfig>): Compil
 export async function startServe(opts: ServeOptions): Promise<RunningServe> {
   const { config, log } = opts;
   const sc = serveConfig(config);
-  // serve's identity, reloaded without a restart when its files change (a `pki renew` copied in): the Registry's new
-  // connections and the status page's new ones get the new certificate and CA.
+  // serve's identity, reloaded without a restart when its files change (a new certificate copied in): new connections
+  // to the Registry and to the status page get the new certificate and CA.
   let page: StatusPage | undefined;
   const identity = await TlsIdentity.load({
     files: sc.tls,
