@@ -12,6 +12,7 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { Metadata } from "@grpc/grpc-js";
 import {
+  CHANGE_RPCS,
   OPERATION_METADATA,
   agentProtoPath,
   loadAgentProto,
@@ -22,6 +23,7 @@ import {
 } from "../shared/index.js";
 import { Lifecycle } from "./lifecycle.js";
 import type { RpcDeps } from "./rpc/context.js";
+import { WRITE_ROLES } from "./rpc/writes.js";
 import { AUTHORIZATION, buildHandlers } from "./server.js";
 import { FakeUnitManager } from "./testing/fake-manager.js";
 import { createTestPki, startTestAgent, type TestAgent, type TestPki } from "./testing/harness.js";
@@ -50,6 +52,10 @@ describe("the authorization table", () => {
   it("lists every RPC of the contract, and nothing else", () => {
     const rpcs = Object.keys(loadAgentProto().kubecycle.v1.Agent.service).sort();
     expect(Object.keys(AUTHORIZATION).sort()).toEqual(rpcs);
+  });
+
+  it("has as its writes exactly the changes a coordinator stamps with their operation (the fence sees every one)", () => {
+    expect(Object.keys(WRITE_ROLES).sort()).toEqual([...CHANGE_RPCS].sort());
   });
 
   it("opens changes and snapshots to operators only, reads to both roles", () => {

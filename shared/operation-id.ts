@@ -49,6 +49,21 @@ export interface OperationStamp {
   epoch: number;
 }
 
+/**
+ * The agent's RPCs that change its node: each carries its operation's stamp, and the agent fences each. The agent's
+ * authorization table opens exactly these as writes (agent/server.test.ts checks the two agree).
+ */
+export const CHANGE_RPCS: ReadonlySet<string> = new Set([
+  "StopUnits",
+  "StartUnits",
+  "SetAutoStart",
+  "StopPodSandboxes",
+  "PowerOff",
+  "EtcdRestore",
+  "EtcdReplaceMember",
+  "EtcdRejoin",
+]);
+
 /** The gRPC metadata keys that carry an OperationStamp. */
 export const OPERATION_METADATA = { op: "kubecycle-operation", epoch: "kubecycle-operation-epoch" } as const;
 

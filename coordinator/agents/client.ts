@@ -8,9 +8,10 @@ import {
 import { once } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
+  CHANGE_RPCS,
+  fromGrpcError,
   stampMetadata,
   type OperationStamp,
-  fromGrpcError,
   type KubecycleError,
   loadAgentProto,
   type AgentClient,
@@ -61,21 +62,6 @@ const IDEMPOTENT_RPCS: ReadonlySet<string> = new Set([
   "GetClock",
   "GetDiskUsage",
   "ProbeNetwork",
-  "EtcdRestore",
-  "EtcdReplaceMember",
-  "EtcdRejoin",
-]);
-
-/**
- * The changes: each carries the stamp of the operation it belongs to, so that an agent refuses one that arrives after
- * a newer operation changed its node (see the agent's OperationFence).
- */
-const CHANGING_RPCS: ReadonlySet<string> = new Set([
-  "StopUnits",
-  "StartUnits",
-  "SetAutoStart",
-  "StopPodSandboxes",
-  "PowerOff",
   "EtcdRestore",
   "EtcdReplaceMember",
   "EtcdRejoin",
@@ -336,7 +322,7 @@ export class AgentConnection {
   /** A call's metadata: a change's carries its operation's stamp. */
   #metadata(rpc: string): Metadata {
     const md = new Metadata();
-    const stamp = CHANGING_RPCS.has(rpc) ? this.#operation() : undefined;
+    const stamp = CHANGE_RPCS.has(rpc) ? this.#operation() : undefined;
     return stamp ? stampMetadata(md, stamp) : md;
   }
 
